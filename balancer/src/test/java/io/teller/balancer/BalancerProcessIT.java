@@ -1,0 +1,66 @@
+package io.teller.balancer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.teller.common.cluster.ClusterRole;
+import io.teller.common.cluster.TellerCluster;
+import io.teller.common.testing.TellerProcess;
+import io.teller.common.testing.TestClusters;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The balancer jar as a process, joining a real data member as a lite member. */
+@Timeout(180)
+class BalancerProcessIT {
+
+  @TempDir Path dir;
+
+  @Test
+  void waitsForARegistryThenJoinsAsALiteMember() throws Exception {
+    try (TestClusters clusters = new TestClusters("balancer-it")) {
+      int adminPort = TestClusters.freePort();
+      Map<String, String> env = new HashMap<>();
+      env.put("TELLER_CLUSTER_NAME", clusters.name());
+      env.put("TELLER_CLUSTER_MEMBERS", String.join(",", clusters.members()));
+      env.put("TELLER_CLUSTER_PORT", String.valueOf(TestClusters.freePort()));
+      env.put("TELLER_ADMIN_PORT", String.valueOf(adminPort));
+      env.put("TELLER_LISTEN_HOST", "127.0.0.1");
+      env.put("TELLER_DATA_DIR", dir.toString());
+      try (TellerProcess balancer = TellerProcess.start(TellerProcess.moduleJar(), env)) {
+        balancer.awaitLine("no registry node \\(data member\\) in cluster '" + clusters.name()
+            + "' yet; waiting", Duration.ofSeconds(60));
+
+        TellerCluster registry = clusters.start(ClusterRole.DATA);
+        balancer.awaitLine("joined cluster '" + clusters.name() + "' as lite member", Duration.ofSeconds(60));
+        balancer.awaitLine("balancer admin listening on http://127.0.0.1:" + adminPort + "/healthz",
+            Duration.ofSeconds(30));
+        assertThat(registry.memberCount()).isEqualTo(2);
+        assertThat(registry.hazelcast().getCluster().getMembers())
+            .filteredOn(m -> m.isLiteMember()).hasSize(1);
+
+        HttpResponse<String> health = HttpClient.newHttpClient().send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/healthz")).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(health.body()).contains("\"members\":2");
+
+        // A clean stop is seen at once by the registry.
+        assertThat(balancer.terminate(Duration.ofSeconds(30))).isPresent();
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (registry.memberCount() != 1 && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        assertThat(registry.memberCount()).isEqualTo(1);
+      }
+    }
+  }
+}

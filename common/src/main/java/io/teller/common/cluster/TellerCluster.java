@@ -1,0 +1,199 @@
+package io.teller.common.cluster;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.core.HazelcastInstance;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.spi.cluster.hazelcast.ConfigUtil;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one cluster bootstrap of every Teller program: a clustered Vert.x on Hazelcast with TCP-IP
+ * discovery from configuration, multicast off, the cluster name and advertised address from
+ * configuration, registry nodes as data members and everyone else as lite members.
+ *
+ * <p>Hazelcast's failure detector is tightened (1 s heartbeats, a member silent for 5 s is
+ * removed) because the balancer's shared counters and the registry's clean-up hang on
+ * member-removed events; 5 s rather than 3 s leaves room for a GC pause.
+ */
+public final class TellerCluster {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TellerCluster.class);
+
+  private final Vertx vertx;
+  private final HazelcastClusterManager clusterManager;
+  private final ClusterOptions options;
+
+  private TellerCluster(Vertx vertx, HazelcastClusterManager clusterManager, ClusterOptions options) {
+    this.vertx = vertx;
+    this.clusterManager = clusterManager;
+    this.options = options;
+  }
+
+  /**
+   * Starts a clustered Vert.x and joins the cluster. Resolving the advertised host may block
+   * briefly, so call this from {@code main} or a worker, not from an event loop.
+   */
+  public static Future<TellerCluster> join(ClusterOptions options) {
+    return join(options, new VertxOptions());
+  }
+
+  /** As {@link #join(ClusterOptions)}, with the caller's Vert.x options (event-loop count...). */
+  public static Future<TellerCluster> join(ClusterOptions options, VertxOptions vertxOptions) {
+    String address;
+    try {
+      address = InetAddress.getByName(options.host()).getHostAddress();
+    } catch (UnknownHostException e) {
+      return Future.failedFuture(new IllegalArgumentException(
+          "cluster host " + options.host() + " does not resolve to an address of this machine"));
+    }
+    HazelcastClusterManager clusterManager = new HazelcastClusterManager(hazelcastConfig(options, address));
+    vertxOptions.getEventBusOptions().setHost(address).setPort(0).setClusterPublicHost(address);
+    return Vertx.builder()
+        .with(vertxOptions)
+        .withClusterManager(clusterManager)
+        .buildClustered()
+        .recover(failure -> {
+          // A failed start can leave the Hazelcast member running; a retry must not meet it.
+          HazelcastInstance orphan = clusterManager.getHazelcastInstance();
+          if (orphan != null) {
+            orphan.getLifecycleService().terminate();
+          }
+          return Future.failedFuture(isNoDataMember(failure)
+              ? new NoRegistryException(options.name()) : failure);
+        })
+        .map(vertx -> {
+          TellerCluster cluster = new TellerCluster(vertx, clusterManager, options);
+          cluster.logMembership();
+          return cluster;
+        });
+  }
+
+  /**
+   * Vert.x keeps its cluster bookkeeping in Hazelcast maps, which only data members hold: a lite
+   * member cannot start while no registry node runs.
+   */
+  public static final class NoRegistryException extends RuntimeException {
+    NoRegistryException(String clusterName) {
+      super("no registry node (data member) in cluster '" + clusterName + "' yet", null, false, false);
+    }
+  }
+
+  private static boolean isNoDataMember(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof com.hazelcast.partition.NoDataMemberInClusterException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Hazelcast tries a member given without a port on this node's own port and the two above it;
+   * Teller's members are found at the well-known port instead, and the two above it, so that a
+   * node using another port still finds the registry.
+   */
+  static List<String> memberAddresses(List<String> members) {
+    List<String> addresses = new ArrayList<>();
+    for (String member : members) {
+      boolean hasPort = member.startsWith("[") ? member.contains("]:")
+          : member.indexOf(':') >= 0 && member.indexOf(':') == member.lastIndexOf(':');
+      if (hasPort) {
+        addresses.add(member);
+      } else {
+        String host = member.contains(":") && !member.startsWith("[") ? "[" + member + "]" : member;
+        for (int i = 0; i < 3; i++) {
+          addresses.add(host + ":" + (ClusterOptions.DEFAULT_PORT + i));
+        }
+      }
+    }
+    return addresses;
+  }
+
+  static Config hazelcastConfig(ClusterOptions options, String address) {
+    // Start from Vert.x's own default (it declares the maps Vert.x needs, with backups).
+    Config config = ConfigUtil.loadConfig();
+    config.setClusterName(options.name());
+    config.setLiteMember(options.role() == ClusterRole.LITE);
+    config.setProperty("hazelcast.logging.type", "slf4j");
+    config.setProperty("hazelcast.phone.home.enabled", "false");
+    config.setProperty("hazelcast.wait.seconds.before.join", "0");
+    config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+    config.setProperty("hazelcast.max.no.heartbeat.seconds", "5");
+    // Vert.x leaves the cluster in its own close(); Hazelcast's hook would race it.
+    config.setProperty("hazelcast.shutdownhook.enabled", "false");
+    config.setProperty("hazelcast.socket.bind.any", "false");
+
+    NetworkConfig network = config.getNetworkConfig();
+    network.setPort(options.port()).setPortAutoIncrement(true).setPortCount(100);
+    network.getInterfaces().setEnabled(true).clear().addInterface(address);
+    JoinConfig join = network.getJoin();
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    join.getTcpIpConfig().setEnabled(true).setMembers(memberAddresses(options.members()));
+    return config;
+  }
+
+  private void logMembership() {
+    HazelcastInstance hazelcast = clusterManager.getHazelcastInstance();
+    Member self = hazelcast.getCluster().getLocalMember();
+    LOG.info("joined cluster '{}' as {} member {} ({} members)",
+        options.name(), options.role() == ClusterRole.DATA ? "data" : "lite",
+        self.getAddress(), hazelcast.getCluster().getMembers().size());
+    hazelcast.getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent event) {
+        LOG.info("member joined: {}{} ({} members)", event.getMember().getAddress(),
+            event.getMember().isLiteMember() ? " (lite)" : "", event.getMembers().size());
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent event) {
+        LOG.info("member left: {}{} ({} members)", event.getMember().getAddress(),
+            event.getMember().isLiteMember() ? " (lite)" : "", event.getMembers().size());
+      }
+    });
+  }
+
+  /** The clustered Vert.x. */
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  /** The Hazelcast instance under the cluster manager, for membership and data structures. */
+  public HazelcastInstance hazelcast() {
+    return clusterManager.getHazelcastInstance();
+  }
+
+  /** This node's id on the event bus (the Vert.x node id). */
+  public String nodeId() {
+    return clusterManager.getNodeId();
+  }
+
+  /** The options this node joined with. */
+  public ClusterOptions options() {
+    return options;
+  }
+
+  /** The number of cluster members, this one included. */
+  public int memberCount() {
+    return hazelcast().getCluster().getMembers().size();
+  }
+
+  /** Leaves the cluster and closes Vert.x. */
+  public Future<Void> close() {
+    return vertx.close();
+  }
+}

@@ -1,0 +1,37 @@
+package io.teller.common.launch;
+
+import io.teller.common.cluster.ClusterRole;
+import io.teller.common.cluster.TellerCluster;
+import io.teller.common.config.Setting;
+import io.teller.common.config.TellerConfig;
+import io.vertx.core.Deployable;
+import java.util.List;
+
+/**
+ * What the launcher needs to know about one Teller program (registry, balancer, sample backend).
+ */
+public interface TellerProgram {
+
+  /** Short name, e.g. {@code registry}; used in log lines and the defaults resource name. */
+  String name();
+
+  /** How this program joins the cluster. */
+  ClusterRole role();
+
+  /** The program's own settings (the common ones are added by the launcher). */
+  List<Setting> settings();
+
+  /**
+   * Checks settings whose validity depends on each other; throw a {@link
+   * io.teller.common.config.ConfigException} naming the setting at fault.
+   */
+  default void check(TellerConfig config) {}
+
+  /** The verticle that runs the program; its start future completes when it is ready. */
+  Deployable verticle(TellerConfig config, TellerCluster cluster);
+
+  /** The classpath resource with this program's defaults. */
+  default String defaultsResource() {
+    return "teller-" + name() + "-defaults.yaml";
+  }
+}

@@ -1,0 +1,103 @@
+package io.teller.common.testing;
+
+import io.teller.common.cluster.ClusterOptions;
+import io.teller.common.cluster.ClusterRole;
+import io.teller.common.cluster.TellerCluster;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts real Hazelcast-clustered Vert.x nodes on 127.0.0.1 for tests: each instance is one test
+ * cluster with a unique name and its own free ports, and {@link #close()} stops every node it
+ * started. Use one per test class or per test.
+ */
+public final class TestClusters implements AutoCloseable {
+
+  private final String name;
+  private final int seedPort;
+  private final List<TellerCluster> nodes = new ArrayList<>();
+
+  public TestClusters(String prefix) {
+    this.name = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    this.seedPort = freePort();
+  }
+
+  /** A free TCP port on 127.0.0.1 at the time of the call. */
+  public static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      socket.setReuseAddress(true);
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** This test cluster's unique name. */
+  public String name() {
+    return name;
+  }
+
+  /** The member list every node of this test cluster joins through. */
+  public List<String> members() {
+    return List.of("127.0.0.1:" + seedPort);
+  }
+
+  /** Options for a node of this cluster; the first data node takes the seed port. */
+  public ClusterOptions options(ClusterRole role) {
+    boolean seed = role == ClusterRole.DATA && nodes.stream()
+        .noneMatch(n -> n.options().role() == ClusterRole.DATA);
+    return new ClusterOptions(name, members(), "127.0.0.1", seed ? seedPort : freePort(), role);
+  }
+
+  /** Starts and joins a node; blocks until it has joined (call from the test thread). */
+  public TellerCluster start(ClusterRole role) {
+    return start(options(role));
+  }
+
+  /** Starts and joins a node with explicit options; it is stopped by {@link #close()}. */
+  public TellerCluster start(ClusterOptions options) {
+    try {
+      TellerCluster node = TellerCluster.join(options)
+          .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      synchronized (nodes) {
+        nodes.add(node);
+      }
+      return node;
+    } catch (Exception e) {
+      throw new IllegalStateException("node did not join test cluster " + name, e);
+    }
+  }
+
+  /** Stops one node and forgets it. */
+  public void stop(TellerCluster node) {
+    synchronized (nodes) {
+      nodes.remove(node);
+    }
+    awaitQuietly(node);
+  }
+
+  @Override
+  public void close() {
+    List<TellerCluster> toStop;
+    synchronized (nodes) {
+      toStop = new ArrayList<>(nodes);
+      nodes.clear();
+    }
+    // Lite members first, so data members don't migrate partitions towards leaving nodes.
+    toStop.sort((a, b) -> a.options().role() == b.options().role() ? 0
+        : a.options().role() == ClusterRole.LITE ? -1 : 1);
+    toStop.forEach(TestClusters::awaitQuietly);
+  }
+
+  private static void awaitQuietly(TellerCluster node) {
+    try {
+      node.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // The node is gone either way; a failed close must not hide the test's own result.
+    }
+  }
+}

@@ -1,0 +1,38 @@
+package io.teller.registry;
+
+import io.teller.common.cluster.ClusterRole;
+import io.teller.common.cluster.TellerCluster;
+import io.teller.common.config.Setting;
+import io.teller.common.config.TellerConfig;
+import io.teller.common.launch.TellerLauncher;
+import io.teller.common.launch.TellerProgram;
+import io.vertx.core.Deployable;
+import java.util.List;
+
+/** {@code java -jar teller-registry.jar}: the registry, a data member of the cluster. */
+public final class RegistryMain implements TellerProgram {
+
+  public static void main(String[] args) {
+    TellerLauncher.main(new RegistryMain(), args);
+  }
+
+  @Override
+  public String name() {
+    return "registry";
+  }
+
+  @Override
+  public ClusterRole role() {
+    return ClusterRole.DATA;
+  }
+
+  @Override
+  public List<Setting> settings() {
+    return RegistrySettings.ALL;
+  }
+
+  @Override
+  public Deployable verticle(TellerConfig config, TellerCluster cluster) {
+    return new RegistryVerticle(config, cluster);
+  }
+}
