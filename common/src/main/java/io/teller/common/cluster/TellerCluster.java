@@ -5,6 +5,7 @@ import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Future;
@@ -136,6 +137,9 @@ public final class TellerCluster {
     config.setProperty("hazelcast.shutdownhook.enabled", "false");
     config.setProperty("hazelcast.socket.bind.any", "false");
 
+    // The registry's own maps: one synchronous backup, so losing a registry node loses nothing.
+    config.addMapConfig(new MapConfig("teller.*").setBackupCount(1).setAsyncBackupCount(0));
+
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(options.port()).setPortAutoIncrement(true).setPortCount(100);
     network.getInterfaces().setEnabled(true).clear().addInterface(address);
@@ -177,9 +181,12 @@ public final class TellerCluster {
     return clusterManager.getHazelcastInstance();
   }
 
-  /** This node's id on the event bus (the Vert.x node id). */
-  public String nodeId() {
-    return clusterManager.getNodeId();
+  /**
+   * This node's Hazelcast member id: what membership events name, so that what a node registered
+   * can be cleaned up when it leaves.
+   */
+  public String memberId() {
+    return hazelcast().getCluster().getLocalMember().getUuid().toString();
   }
 
   /** The options this node joined with. */

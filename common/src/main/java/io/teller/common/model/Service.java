@@ -1,0 +1,133 @@
+package io.teller.common.model;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A service: a name, the routes that send requests to it, and how its instances are picked,
+ * checked and drained. Immutable; {@code revision} is the registry revision of its last change (0
+ * before it is stored).
+ *
+ * @param name a DNS label: 1-63 of {@code a-z 0-9 -}, not starting or ending with {@code -}
+ * @param routes request matchers; a request matching any of them goes to this service
+ * @param stripPrefix remove the matched path prefix before forwarding
+ * @param strategy how an instance is picked, one of {@link #STRATEGIES}
+ * @param hashOn the key of {@code consistent-hash}: {@code client-address}, {@code header:NAME} or
+ *     {@code cookie:NAME}
+ * @param stickyCookie if set, the name of a cookie that pins a client to the instance it first got
+ * @param healthCheck active health check, or null for none
+ * @param drainTimeoutMs how long a deregistered instance keeps serving its open requests
+ * @param revision registry revision of the last change
+ */
+public record Service(
+    String name, List<Route> routes, boolean stripPrefix, String strategy, String hashOn,
+    String stickyCookie, HealthCheck healthCheck, int drainTimeoutMs, long revision) {
+
+  /** The strategies the balancer offers. */
+  public static final List<String> STRATEGIES = List.of("round-robin", "weighted-round-robin",
+      "least-connections", "random-two-choices", "consistent-hash");
+  public static final String DEFAULT_STRATEGY = "round-robin";
+  public static final String DEFAULT_HASH_ON = "client-address";
+  public static final int DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+  private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+  private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]+");
+  private static final Set<String> FIELDS = Set.of("name", "routes", "stripPrefix", "strategy",
+      "hashOn", "stickyCookie", "healthCheck", "drainTimeoutMs", "revision");
+
+  public Service {
+    routes = List.copyOf(routes);
+  }
+
+  /** What a service gets when an instance registers before anyone defined it. */
+  public static Service withDefaults(String name) {
+    checkName(name, "name");
+    return new Service(name, List.of(Route.prefix("/" + name)), false, DEFAULT_STRATEGY,
+        DEFAULT_HASH_ON, null, null, DEFAULT_DRAIN_TIMEOUT_MS, 0);
+  }
+
+  /** Throws a {@link ValidationException} on {@code field} unless {@code name} is a DNS label. */
+  public static void checkName(String name, String field) {
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw new ValidationException(field, "must be a DNS label: 1-63 of a-z, 0-9 and -, "
+          + "starting and ending with a letter or digit");
+    }
+  }
+
+  /**
+   * Reads a service definition as a user gives it ({@code PUT /v1/services/{name}}). Fields left
+   * out get their defaults; {@code name}, if given, must equal {@code pathName}.
+   */
+  public static Service fromJson(JsonObject json, String pathName) {
+    Json.onlyKnownFields(json, "", FIELDS);
+    checkName(pathName, "name");
+    String name = Json.string(json, "", "name", pathName);
+    if (!name.equals(pathName)) {
+      throw new ValidationException("name", "must match the name in the URL (" + pathName + ")");
+    }
+    List<Route> routes = new ArrayList<>();
+    Object rawRoutes = json.getValue("routes");
+    if (rawRoutes == null) {
+      routes.add(Route.prefix("/" + name));
+    } else if (rawRoutes instanceof JsonArray array) {
+      for (int i = 0; i < array.size(); i++) {
+        if (!(array.getValue(i) instanceof JsonObject route)) {
+          throw new ValidationException("routes[" + i + "]", "must be an object");
+        }
+        routes.add(Route.fromJson(route, "routes[" + i + "]"));
+      }
+    } else {
+      throw new ValidationException("routes", "must be an array of routes");
+    }
+    boolean strip = Json.bool(json, "", "stripPrefix", false);
+    String strategy = Json.string(json, "", "strategy", DEFAULT_STRATEGY);
+    if (!STRATEGIES.contains(strategy)) {
+      throw new ValidationException("strategy", "must be one of " + String.join(", ", STRATEGIES));
+    }
+    String hashOn = Json.string(json, "", "hashOn", DEFAULT_HASH_ON);
+    if (!hashOn.equals("client-address")
+        && !(hashOn.startsWith("header:") && TOKEN.matcher(hashOn.substring(7)).matches())
+        && !(hashOn.startsWith("cookie:") && TOKEN.matcher(hashOn.substring(7)).matches())) {
+      throw new ValidationException("hashOn", "must be client-address, header:NAME or cookie:NAME");
+    }
+    String sticky = Json.string(json, "", "stickyCookie", null);
+    if (sticky != null && !TOKEN.matcher(sticky).matches()) {
+      throw new ValidationException("stickyCookie", "must be a cookie name");
+    }
+    JsonObject check = Json.object(json, "", "healthCheck");
+    HealthCheck healthCheck = check == null ? null : HealthCheck.fromJson(check, "healthCheck");
+    int drain = Json.integer(json, "", "drainTimeoutMs", DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000);
+    long revision = json.getValue("revision") instanceof Number n ? n.longValue() : 0;
+    return new Service(name, routes, strip, strategy, hashOn, sticky, healthCheck, drain, revision);
+  }
+
+  /** Reads a stored service (trusted input, same format). */
+  public static Service fromStored(JsonObject json) {
+    return fromJson(json, json.getString("name"));
+  }
+
+  public Service withRevision(long newRevision) {
+    return new Service(name, routes, stripPrefix, strategy, hashOn, stickyCookie, healthCheck,
+        drainTimeoutMs, newRevision);
+  }
+
+  public JsonObject toJson() {
+    JsonObject json = new JsonObject()
+        .put("name", name)
+        .put("routes", new JsonArray(routes.stream().map(Route::toJson).toList()))
+        .put("stripPrefix", stripPrefix)
+        .put("strategy", strategy)
+        .put("hashOn", hashOn);
+    if (stickyCookie != null) {
+      json.put("stickyCookie", stickyCookie);
+    }
+    if (healthCheck != null) {
+      json.put("healthCheck", healthCheck.toJson());
+    }
+    return json.put("drainTimeoutMs", drainTimeoutMs).put("revision", revision);
+  }
+}

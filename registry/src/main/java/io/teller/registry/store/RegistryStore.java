@@ -1,0 +1,161 @@
+package io.teller.registry.store;
+
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import com.hazelcast.query.Predicates;
+import io.teller.common.model.Instance;
+import io.teller.common.model.Service;
+import io.teller.common.model.Snapshot;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+/**
+ * The registry's state in Hazelcast maps held by the registry (data) members, each entry with one
+ * synchronous backup: services by name, instances by id, and the revision counter. Values are JSON
+ * text, so that no class has to be shared with Hazelcast's serialization.
+ *
+ * <p>Every method blocks on the cluster: call it from a worker thread, never an event loop.
+ */
+public final class RegistryStore {
+
+  static final String SERVICES = "teller.services";
+  static final String INSTANCES = "teller.instances";
+  static final String META = "teller.meta";
+  private static final String REVISION = "revision";
+
+  private final HazelcastInstance hazelcast;
+  private final IMap<String, String> services;
+  private final IMap<String, String> instances;
+  private final IMap<String, Long> meta;
+
+  public RegistryStore(HazelcastInstance hazelcast) {
+    this.hazelcast = hazelcast;
+    this.services = hazelcast.getMap(SERVICES);
+    this.instances = hazelcast.getMap(INSTANCES);
+    this.meta = hazelcast.getMap(META);
+  }
+
+  /** The last revision handed out (0 for a new registry). */
+  public long revision() {
+    Long value = meta.get(REVISION);
+    return value == null ? 0 : value;
+  }
+
+  /** Hands out the next revision; safe even if two nodes briefly both think they lead. */
+  public long nextRevision() {
+    while (true) {
+      Long current = meta.get(REVISION);
+      if (current == null) {
+        if (meta.putIfAbsent(REVISION, 1L) == null) {
+          return 1;
+        }
+      } else if (meta.replace(REVISION, current, current + 1)) {
+        return current + 1;
+      }
+    }
+  }
+
+  public Optional<Service> service(String name) {
+    return Optional.ofNullable(services.get(name)).map(s -> Service.fromStored(new JsonObject(s)));
+  }
+
+  public List<Service> services() {
+    List<Service> all = new ArrayList<>(services.values().stream()
+        .map(s -> Service.fromStored(new JsonObject(s))).toList());
+    all.sort(Comparator.comparing(Service::name));
+    return all;
+  }
+
+  public void putService(Service service) {
+    services.set(service.name(), service.toJson().encode());
+  }
+
+  /** Stores {@code service} unless one of that name exists; returns the existing one if so. */
+  public Optional<Service> putServiceIfAbsent(Service service) {
+    return Optional.ofNullable(services.putIfAbsent(service.name(), service.toJson().encode()))
+        .map(s -> Service.fromStored(new JsonObject(s)));
+  }
+
+  public boolean removeService(String name) {
+    return services.remove(name) != null;
+  }
+
+  public Optional<Instance> instance(String id) {
+    return Optional.ofNullable(instances.get(id)).map(s -> Instance.fromJson(new JsonObject(s)));
+  }
+
+  /** The instances of one service, sorted by id. */
+  public List<Instance> instances(String service) {
+    // Ids are "<service>-<10 hex>": select by key, without parsing other services' entries.
+    Collection<String> values = instances.values(Predicates.like("__key", service + "-__________"));
+    return sorted(values);
+  }
+
+  public List<Instance> allInstances() {
+    return sorted(instances.values());
+  }
+
+  /** The instances whose primary copy this member holds (what its maintenance looks after). */
+  public List<Instance> localInstances() {
+    Set<String> keys = instances.localKeySet();
+    return keys.isEmpty() ? List.of() : sorted(instances.getAll(keys).values());
+  }
+
+  /** Stores {@code instance} unless its id exists; returns the existing one if so. */
+  public Optional<Instance> putInstanceIfAbsent(Instance instance) {
+    return Optional.ofNullable(instances.putIfAbsent(instance.id(), instance.toJson().encode()))
+        .map(s -> Instance.fromJson(new JsonObject(s)));
+  }
+
+  public void putInstance(Instance instance) {
+    instances.set(instance.id(), instance.toJson().encode());
+  }
+
+  public boolean removeInstance(String id) {
+    return instances.remove(id) != null;
+  }
+
+  /**
+   * Applies {@code change} to the instance atomically (compare-and-set, retried on a concurrent
+   * write). Returns the new instance, or empty if there is no such instance or {@code change}
+   * returned null (no change wanted).
+   */
+  public Optional<Instance> updateInstance(String id, UnaryOperator<Instance> change) {
+    while (true) {
+      String current = instances.get(id);
+      if (current == null) {
+        return Optional.empty();
+      }
+      Instance updated = change.apply(Instance.fromJson(new JsonObject(current)));
+      if (updated == null) {
+        return Optional.empty();
+      }
+      if (instances.replace(id, current, updated.toJson().encode())) {
+        return Optional.of(updated);
+      }
+    }
+  }
+
+  /** The whole state; the revision is read first, so the content is at least that recent. */
+  public Snapshot snapshot() {
+    long revision = revision();
+    return new Snapshot(revision, services(), allInstances());
+  }
+
+  /** The Hazelcast instance, for membership. */
+  public HazelcastInstance hazelcast() {
+    return hazelcast;
+  }
+
+  private static List<Instance> sorted(Collection<String> values) {
+    List<Instance> list = new ArrayList<>(values.stream().map(s -> Instance.fromJson(new JsonObject(s))).toList());
+    list.sort(Comparator.comparing(Instance::id));
+    return list;
+  }
+}
