@@ -106,7 +106,9 @@ public final class HealthChecker {
         .setURI(check.path())
         .setConnectTimeout(check.timeoutMs())
         .setIdleTimeout(check.timeoutMs())
-        .putHeader("user-agent", "teller-health-check");
+        .putHeader("user-agent", "teller-health-check")
+        // Which registry node probes: lets an operator (and a test) see that exactly one does.
+        .putHeader("x-teller-prober", registry.nodeId());
     client.request(options)
         .compose(request -> request.send())
         .compose(response -> response.body().map(body -> response.statusCode()))
