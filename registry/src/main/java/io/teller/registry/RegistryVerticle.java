@@ -5,6 +5,7 @@ import io.teller.common.config.CommonSettings;
 import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
 import io.teller.registry.api.ApiToken;
+import io.teller.registry.api.OpenApiValidation;
 import io.teller.registry.api.RestApi;
 import io.teller.registry.bus.EventBusApi;
 import io.teller.registry.core.HealthChecker;
@@ -55,11 +56,13 @@ public final class RegistryVerticle extends VerticleBase {
             .onSuccess(t -> LOG.info("API token {} {}", t.generated() ? "generated into" : "read from", t.file()))
         : Future.succeededFuture(ApiToken.configured(configuredToken));
     Future<Buffer> openApi = vertx.fileSystem().readFile("openapi.yaml");
+    Future<OpenApiValidation> validation = openApi.compose(doc -> OpenApiValidation.load(vertx, doc));
 
     String host = config.string(CommonSettings.LISTEN_HOST);
-    return Future.all(token, openApi, registry.start(), eventBusApi.start())
+    return Future.all(token, openApi, validation, registry.start(), eventBusApi.start())
         .compose(ready -> {
-          RestApi api = new RestApi(vertx, registry, token.result(), this::health, openApi.result());
+          RestApi api = new RestApi(vertx, registry, token.result(), this::health, openApi.result(),
+              validation.result());
           return Listeners.announce(
               vertx.createHttpServer().requestHandler(api.router())
                   .listen(config.integer(RegistrySettings.PORT), host),

@@ -37,13 +37,16 @@ public final class RestApi {
   private final ApiToken token;
   private final Supplier<JsonObject> health;
   private final Buffer openApi;
+  private final OpenApiValidation validation;
 
-  public RestApi(Vertx vertx, RegistryService registry, ApiToken token, Supplier<JsonObject> health, Buffer openApi) {
+  public RestApi(Vertx vertx, RegistryService registry, ApiToken token, Supplier<JsonObject> health,
+      Buffer openApi, OpenApiValidation validation) {
     this.vertx = vertx;
     this.registry = registry;
     this.token = token;
     this.health = health;
     this.openApi = openApi;
+    this.validation = validation;
   }
 
   public Router router() {
@@ -63,7 +66,7 @@ public final class RestApi {
     router.get("/v1/services/:name").handler(ctx -> respond(ctx, 200,
         registry.service(ctx.pathParam("name")).map(Service::toJson)));
     router.put("/v1/services/:name").handler(ctx -> {
-      JsonObject body = jsonBody(ctx);
+      JsonObject body = jsonBody(ctx, "putService");
       if (body == null) {
         return;
       }
@@ -92,7 +95,7 @@ public final class RestApi {
         registry.instances(ctx.pathParam("name"))
             .map(list -> new JsonArray(list.stream().map(Instance::toJson).toList()))));
     router.post("/v1/services/:name/instances").handler(ctx -> {
-      JsonObject body = jsonBody(ctx);
+      JsonObject body = jsonBody(ctx, "registerInstance");
       if (body == null) {
         return;
       }
@@ -146,8 +149,11 @@ public final class RestApi {
         ? "writes need Authorization: Bearer <token>" : "the bearer token is not valid", null);
   }
 
-  /** The JSON object body, or null after answering 400 if it is not one. */
-  private static JsonObject jsonBody(RoutingContext ctx) {
+  /**
+   * The JSON object body, checked against the operation's schema in the OpenAPI document, or null
+   * after answering 400.
+   */
+  private JsonObject jsonBody(RoutingContext ctx, String operationId) {
     Buffer body = ctx.body().buffer();
     if (body == null || body.length() == 0) {
       Problems.send(ctx, 400, "Bad Request", "a JSON object is required", "body");
@@ -156,11 +162,14 @@ public final class RestApi {
     try {
       Object parsed = io.vertx.core.json.Json.decodeValue(body);
       if (parsed instanceof JsonObject object) {
+        validation.validateBody(operationId, object);
         return object;
       }
       Problems.send(ctx, 400, "Bad Request", "must be a JSON object", "body");
     } catch (DecodeException e) {
       Problems.send(ctx, 400, "Bad Request", "malformed JSON: " + firstLine(e.getMessage()), "body");
+    } catch (ValidationException e) {
+      Problems.send(ctx, 400, "Bad Request", e.detail(), e.field());
     }
     return null;
   }
