@@ -1,0 +1,97 @@
+package io.teller.balancer.strategy;
+
+import static io.teller.balancer.strategy.TestRequest.ANY;
+import static io.teller.balancer.strategy.TestRequest.counts;
+import static io.teller.balancer.strategy.TestRequest.endpoint;
+import static io.teller.balancer.strategy.TestRequest.endpoints;
+import static io.teller.balancer.strategy.TestRequest.loads;
+import static io.teller.balancer.strategy.TestRequest.picks;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+import org.junit.jupiter.api.Test;
+
+class RandomTwoChoicesStrategyTest {
+
+  private static final List<Endpoint> ABC = endpoints("a", "b", "c");
+
+  private final Strategy strategy = new RandomTwoChoicesStrategy(new SplittableRandom(3));
+
+  @Test
+  void neverPicksTheMostLoadedWhenTheOthersAreLess() {
+    Picker picker = strategy.picker(ABC, loads("a", 0, "b", 0, "c", 100));
+
+    Map<String, Integer> counts = counts(picker, ANY, 10_000);
+
+    assertThat(counts).containsOnlyKeys("a", "b");
+    assertThat(counts.get("a") + counts.get("b")).isEqualTo(10_000);
+    assertThat(counts.get("a")).isBetween(4_500, 5_500);
+  }
+
+  @Test
+  void theLeastLoadedWinsEveryDrawItIsIn() {
+    Picker picker = strategy.picker(ABC, loads("a", 5, "b", 3, "c", 1));
+
+    Map<String, Integer> counts = counts(picker, ANY, 9_000);
+
+    // Pairs {a,b} -> b, {a,c} -> c, {b,c} -> c: c about 2/3, b about 1/3, a never.
+    assertThat(counts).containsOnlyKeys("b", "c");
+    assertThat(counts.get("c")).isBetween(5_700, 6_300);
+  }
+
+  @Test
+  void drawsTwoDistinctEndpointsWithTheInjectedRandom() {
+    Picker picker = new RandomTwoChoicesStrategy(new Random(9)).picker(ABC, LoadCounts.NONE);
+
+    // Equal loads: the first drawn wins; the second draw is among the two others.
+    Random replay = new Random(9);
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      expected.add(ABC.get(replay.nextInt(3)).id());
+      replay.nextInt(2);
+    }
+    assertThat(picks(picker, ANY, 100)).isEqualTo(expected);
+  }
+
+  @Test
+  void weighsTheLoad() {
+    List<Endpoint> endpoints = List.of(endpoint("a", 10), endpoint("b", 1));
+
+    // (5 + 1) / 10 < (1 + 1) / 1: with two endpoints both are drawn every time.
+    Picker picker = strategy.picker(endpoints, loads("a", 5, "b", 1));
+
+    assertThat(counts(picker, ANY, 100)).isEqualTo(Map.of("a", 100));
+  }
+
+  @Test
+  void withOneEndpointPicksItWithoutDrawing() {
+    RandomGenerator noDraws =
+        () -> {
+          throw new AssertionError("drew a random number");
+        };
+    Picker picker = new RandomTwoChoicesStrategy(noDraws).picker(endpoints("a"), loads("a", 1_000));
+
+    assertThat(picker.pick(ANY).id()).isEqualTo("a");
+    assertThat(
+            new RandomTwoChoicesStrategy(noDraws)
+                .picker(ABC, LoadCounts.NONE)
+                .pick(ANY.excluding("a", "c"))
+                .id())
+        .isEqualTo("b");
+  }
+
+  @Test
+  void drawsAmongTheEndpointsNotExcluded() {
+    Picker picker = strategy.picker(ABC, loads("a", 0, "b", 5, "c", 5));
+
+    Map<String, Integer> counts = counts(picker, ANY.excluding("a"), 1_000);
+
+    assertThat(counts.keySet()).containsExactlyInAnyOrder("b", "c");
+    assertThat(picker.pick(ANY.excluding("a", "b", "c"))).isNull();
+  }
+}
