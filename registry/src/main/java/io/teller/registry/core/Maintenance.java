@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Maintenance {
 
-  static final long PERIOD_MS = 250;
+  static final long PERIOD_MS = 500;
   private static final Logger LOG = LoggerFactory.getLogger("teller.registry");
 
   private final Vertx vertx;

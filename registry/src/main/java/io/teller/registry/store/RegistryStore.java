@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.UnaryOperator;
@@ -101,11 +103,35 @@ public final class RegistryStore {
     return sorted(instances.values());
   }
 
-  /** The instances whose primary copy this member holds (what its maintenance looks after). */
+  /**
+   * The instances whose primary copy this member holds (what its maintenance looks after). Called
+   * every few hundred milliseconds, so entries whose JSON has not changed since the last call are
+   * not parsed again.
+   */
   public List<Instance> localInstances() {
     Set<String> keys = instances.localKeySet();
-    return keys.isEmpty() ? List.of() : sorted(instances.getAll(keys).values());
+    if (keys.isEmpty()) {
+      localCache.clear();
+      return List.of();
+    }
+    Map<String, String> entries = instances.getAll(keys);
+    localCache.keySet().retainAll(entries.keySet());
+    List<Instance> list = new ArrayList<>(entries.size());
+    entries.forEach((id, json) -> {
+      Parsed cached = localCache.get(id);
+      if (cached == null || !cached.json().equals(json)) {
+        cached = new Parsed(json, Instance.fromJson(new JsonObject(json)));
+        localCache.put(id, cached);
+      }
+      list.add(cached.instance());
+    });
+    list.sort(Comparator.comparing(Instance::id));
+    return list;
   }
+
+  private record Parsed(String json, Instance instance) {}
+
+  private final Map<String, Parsed> localCache = new ConcurrentHashMap<>();
 
   /** Stores {@code instance} unless its id exists; returns the existing one if so. */
   public Optional<Instance> putInstanceIfAbsent(Instance instance) {
