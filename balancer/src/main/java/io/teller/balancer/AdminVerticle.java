@@ -5,32 +5,42 @@ import io.teller.common.config.CommonSettings;
 import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
 import io.vertx.core.Future;
+import java.util.function.BooleanSupplier;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The balancer's admin listener on {@code admin.port}: {@code /healthz}. */
+/** The balancer's admin listener on {@code admin.port}: {@code /healthz} (200 once it holds a registry snapshot). */
 public final class AdminVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger("teller.balancer");
 
   private final TellerConfig config;
   private final TellerCluster cluster;
+  private final BooleanSupplier holdsSnapshot;
 
-  public AdminVerticle(TellerConfig config, TellerCluster cluster) {
+  /**
+   * @param holdsSnapshot whether the registry's state has been received (healthy only then)
+   */
+  public AdminVerticle(TellerConfig config, TellerCluster cluster, BooleanSupplier holdsSnapshot) {
     this.config = config;
     this.cluster = cluster;
+    this.holdsSnapshot = holdsSnapshot;
   }
 
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
-    router.get("/healthz").handler(ctx -> ctx.json(new JsonObject()
-        .put("status", "UP")
-        .put("cluster", cluster.options().name())
-        .put("members", cluster.memberCount())));
+    router.get("/healthz").handler(ctx -> {
+      boolean ready = holdsSnapshot.getAsBoolean();
+      ctx.response().setStatusCode(ready ? 200 : 503);
+      ctx.json(new JsonObject()
+          .put("status", ready ? "UP" : "WAITING_FOR_REGISTRY")
+          .put("cluster", cluster.options().name())
+          .put("members", cluster.memberCount()));
+    });
     String host = config.string(CommonSettings.LISTEN_HOST);
     return Listeners.announce(
         vertx.createHttpServer().requestHandler(router)

@@ -33,6 +33,6 @@ public final class BalancerMain implements TellerProgram {
 
   @Override
   public Deployable verticle(TellerConfig config, TellerCluster cluster) {
-    return new AdminVerticle(config, cluster);
+    return new BalancerVerticle(config, cluster);
   }
 }

@@ -7,10 +7,31 @@ import java.util.List;
 /** The balancer's own settings; the shared ones are in {@code CommonSettings}. */
 public final class BalancerSettings {
 
+  public static final Setting HTTPS_PORT =
+      new Setting("https.port", SettingType.PORT, "HTTPS listener: TLS termination, HTTP/2 and HTTP/1.1");
+  public static final Setting HTTP_PORT =
+      new Setting("http.port", SettingType.PORT, "plain HTTP listener");
+  public static final Setting HTTP_REDIRECT =
+      new Setting("http.redirect", SettingType.BOOLEAN,
+          "true: the HTTP listener redirects to HTTPS (308); false: it serves the routes");
+  public static final Setting TLS_CERT =
+      new Setting("tls.cert", SettingType.OPTIONAL_STRING,
+          "PEM certificate file(s), comma-separated for SNI (first is the default); empty: a "
+              + "self-signed localhost certificate is generated into <data.dir>/tls");
+  public static final Setting TLS_KEY =
+      new Setting("tls.key", SettingType.OPTIONAL_STRING,
+          "PEM private key file(s), in the order of tls.cert");
   public static final Setting ADMIN_PORT =
       new Setting("admin.port", SettingType.PORT, "admin listener: /healthz and /metrics");
+  public static final Setting INSTANCES =
+      new Setting("proxy.instances", SettingType.integer(0, 256, "must be 0 (one per core) to 256"),
+          "proxy verticle instances (event loops serving traffic); 0: one per core");
+  public static final Setting RECONCILE_MS =
+      new Setting("registry.reconcile.ms", SettingType.integer(100, 3_600_000, "must be 100 to 3600000"),
+          "how often the full registry snapshot is re-read, healing any missed change");
 
-  public static final List<Setting> ALL = List.of(ADMIN_PORT);
+  public static final List<Setting> ALL =
+      List.of(HTTPS_PORT, HTTP_PORT, HTTP_REDIRECT, TLS_CERT, TLS_KEY, ADMIN_PORT, INSTANCES, RECONCILE_MS);
 
   private BalancerSettings() {}
 }

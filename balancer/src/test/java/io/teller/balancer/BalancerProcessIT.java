@@ -33,6 +33,8 @@ class BalancerProcessIT {
       env.put("TELLER_CLUSTER_MEMBERS", String.join(",", clusters.members()));
       env.put("TELLER_CLUSTER_PORT", String.valueOf(TestClusters.freePort()));
       env.put("TELLER_ADMIN_PORT", String.valueOf(adminPort));
+      env.put("TELLER_HTTPS_PORT", String.valueOf(TestClusters.freePort()));
+      env.put("TELLER_HTTP_PORT", String.valueOf(TestClusters.freePort()));
       env.put("TELLER_LISTEN_HOST", "127.0.0.1");
       env.put("TELLER_DATA_DIR", dir.toString());
       try (TellerProcess balancer = TellerProcess.start(TellerProcess.moduleJar(), env)) {
@@ -50,8 +52,10 @@ class BalancerProcessIT {
         HttpResponse<String> health = HttpClient.newHttpClient().send(
             HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/healthz")).build(),
             HttpResponse.BodyHandlers.ofString());
-        assertThat(health.statusCode()).isEqualTo(200);
-        assertThat(health.body()).contains("\"members\":2");
+        // A data member without the registry verticle: joined, but no registry snapshot to serve from.
+        assertThat(health.statusCode()).isEqualTo(503);
+        assertThat(health.body()).contains("\"members\":2").contains("WAITING_FOR_REGISTRY");
+        balancer.awaitLine("TLS: generated a self-signed certificate for localhost", Duration.ofSeconds(5));
 
         // A clean stop is seen at once by the registry.
         assertThat(balancer.terminate(Duration.ofSeconds(30))).isPresent();

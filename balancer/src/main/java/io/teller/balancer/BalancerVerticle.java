@@ -1,0 +1,114 @@
+package io.teller.balancer;
+
+import io.teller.balancer.proxy.InFlight;
+import io.teller.balancer.proxy.ProxyVerticle;
+import io.teller.balancer.routing.RegistryView;
+import io.teller.balancer.routing.Routing;
+import io.teller.balancer.tls.CertificatePair;
+import io.teller.balancer.tls.DevelopmentCertificate;
+import io.teller.balancer.tls.TlsOptions;
+import io.teller.common.cluster.TellerCluster;
+import io.teller.common.config.CommonSettings;
+import io.teller.common.config.ConfigException;
+import io.teller.common.config.TellerConfig;
+import io.teller.common.launch.Listeners;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The balancer: keeps a local view of the registry, and deploys one {@link ProxyVerticle} per
+ * event loop for the data plane and the admin listener.
+ */
+public final class BalancerVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger("teller.balancer");
+
+  private final TellerConfig config;
+  private final TellerCluster cluster;
+  private final AtomicReference<Routing> routing = new AtomicReference<>(Routing.empty());
+  private final InFlight inFlight = new InFlight();
+  private RegistryView view;
+
+  public BalancerVerticle(TellerConfig config, TellerCluster cluster) {
+    this.config = config;
+    this.cluster = cluster;
+  }
+
+  @Override
+  public Future<?> start() {
+    view = new RegistryView(vertx, inFlight, config.integer(BalancerSettings.RECONCILE_MS), routing::set);
+    int instances = config.integer(BalancerSettings.INSTANCES) == 0
+        ? Runtime.getRuntime().availableProcessors() : config.integer(BalancerSettings.INSTANCES);
+    String host = config.string(CommonSettings.LISTEN_HOST);
+    int httpsPort = config.integer(BalancerSettings.HTTPS_PORT);
+    int httpPort = config.integer(BalancerSettings.HTTP_PORT);
+    boolean redirect = config.bool(BalancerSettings.HTTP_REDIRECT);
+    return tls()
+        .compose(tls -> view.start().map(tls))
+        .compose(tls -> vertx.deployVerticle(
+            () -> new ProxyVerticle(new ProxyVerticle.Listeners(host, httpsPort, httpPort, redirect, tls),
+                routing::get, inFlight),
+            new DeploymentOptions().setInstances(instances)))
+        .onSuccess(id -> {
+          LOG.info("balancer HTTPS listening on {}", Listeners.url("https", host, httpsPort, "/"));
+          LOG.info("balancer HTTP listening on {}{}", Listeners.url("http", host, httpPort, "/"),
+              redirect ? " (redirects to HTTPS)" : "");
+        })
+        .compose(id -> vertx.deployVerticle(new AdminVerticle(config, cluster, view::holdsSnapshot)));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return view == null ? Future.succeededFuture() : view.stop();
+  }
+
+  /** The configured certificate(s), or the generated development certificate. */
+  private Future<TlsOptions> tls() {
+    List<String> certs = split(config.string(BalancerSettings.TLS_CERT));
+    List<String> keys = split(config.string(BalancerSettings.TLS_KEY));
+    if (certs.size() != keys.size()) {
+      return Future.failedFuture(ConfigException.badValue(BalancerSettings.TLS_KEY,
+          config.string(BalancerSettings.TLS_KEY), "needs one key per certificate in tls.cert ("
+              + certs.size() + ")"));
+    }
+    if (certs.isEmpty()) {
+      Path dataDir = config.path(CommonSettings.DATA_DIR);
+      return vertx.executeBlocking(() -> DevelopmentCertificate.ensure(dataDir))
+          .onSuccess(dev -> LOG.info("TLS: {} self-signed certificate for localhost {} (set tls.cert and "
+              + "tls.key for your own)", dev.generated() ? "generated a" : "using the", dev.certPath()))
+          .map(dev -> TlsOptions.of(dev.pair()));
+    }
+    List<CertificatePair> pairs = new ArrayList<>();
+    for (int i = 0; i < certs.size(); i++) {
+      Path cert = Path.of(certs.get(i));
+      Path key = Path.of(keys.get(i));
+      if (!Files.isReadable(cert)) {
+        return Future.failedFuture(ConfigException.badValue(BalancerSettings.TLS_CERT, cert, "cannot read the file"));
+      }
+      if (!Files.isReadable(key)) {
+        return Future.failedFuture(ConfigException.badValue(BalancerSettings.TLS_KEY, key, "cannot read the file"));
+      }
+      pairs.add(new CertificatePair(cert, key));
+    }
+    return Future.succeededFuture(TlsOptions.of(pairs));
+  }
+
+  private static List<String> split(String value) {
+    return value.isBlank() ? List.of()
+        : Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+  }
+
+  /** The latest routing (for tests and the admin surface). */
+  public Routing routing() {
+    return routing.get();
+  }
+}

@@ -1,0 +1,68 @@
+package io.teller.balancer.proxy;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
+import java.util.Locale;
+import java.util.Set;
+
+/** Hop-by-hop header handling (RFC 9110 §7.6.1) and the forwarding headers a proxy adds. */
+final class Headers {
+
+  /** Headers meaningful only for one connection, never forwarded in either direction. */
+  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive",
+      "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
+      "transfer-encoding", "upgrade");
+
+  private Headers() {}
+
+  /** Copies {@code from} into {@code to} without hop-by-hop headers and those named in Connection. */
+  static void copyEndToEnd(MultiMap from, MultiMap to) {
+    String connection = from.get(HttpHeaders.CONNECTION);
+    Set<String> named = connection == null ? Set.of() : namedIn(connection);
+    for (var header : from) {
+      String name = header.getKey();
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (!HOP_BY_HOP.contains(lower) && !lower.startsWith("proxy-") && !named.contains(lower)) {
+        to.add(name, header.getValue());
+      }
+    }
+  }
+
+  private static Set<String> namedIn(String connection) {
+    java.util.HashSet<String> names = new java.util.HashSet<>();
+    for (String token : connection.split(",")) {
+      String name = token.trim().toLowerCase(Locale.ROOT);
+      if (!name.isEmpty()) {
+        names.add(name);
+      }
+    }
+    return names;
+  }
+
+  /**
+   * Adds what the backend needs to know about the original request: {@code X-Forwarded-For}
+   * (appended to), {@code X-Forwarded-Proto}, {@code -Host}, {@code -Port} (set), and the RFC 7239
+   * {@code Forwarded} header (appended to).
+   */
+  static void addForwarding(MultiMap headers, String clientIp, String proto, String host, int port) {
+    String previous = headers.get("x-forwarded-for");
+    headers.set("x-forwarded-for", previous == null ? clientIp : previous + ", " + clientIp);
+    headers.set("x-forwarded-proto", proto);
+    if (host != null) {
+      headers.set("x-forwarded-host", host);
+    }
+    headers.set("x-forwarded-port", Integer.toString(port));
+    StringBuilder forwarded = new StringBuilder("for=");
+    if (clientIp.indexOf(':') >= 0) {
+      forwarded.append("\"[").append(clientIp).append("]\"");
+    } else {
+      forwarded.append(clientIp);
+    }
+    if (host != null) {
+      forwarded.append(";host=\"").append(host).append('"');
+    }
+    forwarded.append(";proto=").append(proto);
+    String previousForwarded = headers.get("forwarded");
+    headers.set("forwarded", previousForwarded == null ? forwarded : previousForwarded + ", " + forwarded);
+  }
+}

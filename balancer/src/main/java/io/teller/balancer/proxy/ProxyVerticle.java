@@ -1,0 +1,83 @@
+package io.teller.balancer.proxy;
+
+import io.teller.balancer.routing.Routing;
+import io.teller.balancer.tls.CertificateWatcher;
+import io.teller.balancer.tls.TlsOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.PoolOptions;
+import java.util.function.Supplier;
+
+/**
+ * One event loop's share of the data plane: the HTTPS and HTTP listeners (Vert.x spreads
+ * connections over every instance of this verticle) and a client with keep-alive pools to the
+ * backends, so that a request and its backend exchange stay on one event loop.
+ */
+public final class ProxyVerticle extends VerticleBase {
+
+  /** Where and how to listen. */
+  public record Listeners(String host, int httpsPort, int httpPort, boolean redirectHttp, TlsOptions tls) {}
+
+  private static final int MAX_CONNECTIONS_PER_INSTANCE = 1024;
+
+  private final Listeners listeners;
+  private final Supplier<Routing> routing;
+  private final InFlight inFlight;
+  private HttpClient client;
+  private HttpServer https;
+  private HttpServer http;
+  private CertificateWatcher watcher;
+
+  public ProxyVerticle(Listeners listeners, Supplier<Routing> routing, InFlight inFlight) {
+    this.listeners = listeners;
+    this.routing = routing;
+    this.inFlight = inFlight;
+  }
+
+  @Override
+  public Future<?> start() {
+    client = vertx.createHttpClient(
+        new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5_000).setMaxRedirects(0)
+            .setDecompressionSupported(false),
+        new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS_PER_INSTANCE).setMaxWaitQueueSize(-1));
+
+    HttpServerOptions httpsOptions = listeners.tls().applyTo(new HttpServerOptions())
+        .setCompressionSupported(false).setHandle100ContinueAutomatically(false);
+    Future<HttpServer> httpsListening = vertx.createHttpServer(httpsOptions)
+        .requestHandler(new ProxyHandler(client, routing, inFlight, "https"))
+        .listen(listeners.httpsPort(), listeners.host())
+        .compose(server -> CertificateWatcher.start(vertx, server, listeners.tls())
+            .map(w -> {
+              watcher = w;
+              return server;
+            }));
+    Future<HttpServer> httpListening = vertx.createHttpServer(new HttpServerOptions().setCompressionSupported(false))
+        .requestHandler(listeners.redirectHttp() ? new RedirectHandler(listeners.httpsPort())
+            : new ProxyHandler(client, routing, inFlight, "http"))
+        .listen(listeners.httpPort(), listeners.host());
+    return Future.all(httpsListening, httpListening).onSuccess(all -> {
+      https = all.resultAt(0);
+      http = all.resultAt(1);
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    if (watcher != null) {
+      watcher.stop();
+    }
+    return Future.join(
+        https == null ? Future.succeededFuture() : https.close(),
+        http == null ? Future.succeededFuture() : http.close(),
+        client == null ? Future.succeededFuture() : client.close());
+  }
+
+  /** The bound HTTPS port. */
+  public int httpsPort() {
+    return https.actualPort();
+  }
+}

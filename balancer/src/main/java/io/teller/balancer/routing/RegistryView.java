@@ -1,0 +1,241 @@
+package io.teller.balancer.routing;
+
+import io.teller.balancer.strategy.Endpoint;
+import io.teller.balancer.strategy.LoadCounts;
+import io.teller.balancer.strategy.Strategies;
+import io.teller.balancer.strategy.Strategy;
+import io.teller.balancer.strategy.StrategyOptions;
+import io.teller.common.model.Change;
+import io.teller.common.model.Instance;
+import io.teller.common.model.RegistryContract;
+import io.teller.common.model.Route;
+import io.teller.common.model.Service;
+import io.teller.common.model.Snapshot;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The balancer's local copy of the registry: applies every published change, reconciles against
+ * the registry's full snapshot at start and periodically (so a missed change heals by itself),
+ * and turns the state into a new immutable {@link Routing} after each batch of changes. The
+ * request path only ever reads the latest {@code Routing}; it never asks the registry anything.
+ *
+ * <p>Confined to the event loop of the verticle that starts it. A change is applied only if it is
+ * newer than what is known of that service or instance, so events and snapshots may arrive in
+ * any order.
+ */
+public final class RegistryView {
+
+  private static final Logger LOG = LoggerFactory.getLogger("teller.balancer");
+  private static final long REBUILD_DELAY_MS = 5;
+  private static final long SNAPSHOT_TIMEOUT_MS = 5_000;
+
+  private final Vertx vertx;
+  private final LoadCounts counts;
+  private final long reconcileMillis;
+  private final Consumer<Routing> publish;
+  private final Map<String, Service> services = new HashMap<>();
+  private final Map<String, Instance> instances = new HashMap<>();
+  /** Revision at which a service or instance was removed, so an older "stored" cannot revive it. */
+  private final Map<String, Long> removedAt = new HashMap<>();
+  private final Map<String, Strategy> strategies = new HashMap<>();
+  private MessageConsumer<JsonObject> consumer;
+  private long reconcileTimer = -1;
+  private boolean rebuildScheduled;
+  private boolean snapshotHeld;
+  private boolean registryLost;
+  private long revision;
+  private boolean changed;
+  private Routing last = Routing.empty();
+
+  /**
+   * @param counts in-flight counts the pickers read
+   * @param reconcileMillis how often to reconcile against the full snapshot
+   * @param publish receives each new routing (called on this view's event loop)
+   */
+  public RegistryView(Vertx vertx, LoadCounts counts, long reconcileMillis, Consumer<Routing> publish) {
+    this.vertx = vertx;
+    this.counts = counts;
+    this.reconcileMillis = reconcileMillis;
+    this.publish = publish;
+  }
+
+  /** Subscribes to changes and asks for the first snapshot; does not wait for it. */
+  public Future<Void> start() {
+    consumer = vertx.eventBus().consumer(RegistryContract.CHANGES,
+        message -> apply(Change.fromJson(message.body())));
+    reconcileTimer = vertx.setPeriodic(reconcileMillis, t -> reconcile());
+    return consumer.completion().onSuccess(v -> reconcile());
+  }
+
+  public Future<Void> stop() {
+    vertx.cancelTimer(reconcileTimer);
+    return consumer == null ? Future.succeededFuture() : consumer.unregister();
+  }
+
+  /** Whether a full snapshot has been received at least once. */
+  public boolean holdsSnapshot() {
+    return snapshotHeld;
+  }
+
+  /** Asks the registry for its whole state and merges it in. */
+  public void reconcile() {
+    vertx.eventBus().<JsonObject>request(RegistryContract.SNAPSHOT, new JsonObject(),
+            new DeliveryOptions().setSendTimeout(SNAPSHOT_TIMEOUT_MS))
+        .onSuccess(reply -> {
+          if (registryLost) {
+            LOG.info("registry reachable again; reconciled");
+            registryLost = false;
+          }
+          apply(Snapshot.fromJson(reply.body()));
+        })
+        .onFailure(e -> {
+          if (!registryLost) {
+            LOG.warn("registry snapshot unavailable ({}); serving from what is known (revision {})",
+                e.getMessage(), revision);
+            registryLost = true;
+          }
+          if (!snapshotHeld) {
+            vertx.setTimer(1_000, t -> reconcile());
+          }
+        });
+  }
+
+  void apply(Change change) {
+    String key = key(change.kind(), change.kind().equals(Change.SERVICE) ? change.service() : change.id());
+    if (change.revision() <= known(key)) {
+      return;
+    }
+    if (change.removed()) {
+      remove(key);
+      removedAt.put(key, change.revision());
+    } else if (change.kind().equals(Change.SERVICE)) {
+      services.put(change.service(), Service.fromStored(change.data()));
+      removedAt.remove(key);
+    } else {
+      instances.put(change.id(), Instance.fromJson(change.data()));
+      removedAt.remove(key);
+    }
+    revision = Math.max(revision, change.revision());
+    changed = true;
+    scheduleRebuild();
+  }
+
+  void apply(Snapshot snapshot) {
+    Map<String, Service> snapshotServices = new HashMap<>();
+    snapshot.services().forEach(s -> snapshotServices.put(s.name(), s));
+    Map<String, Instance> snapshotInstances = new HashMap<>();
+    snapshot.instances().forEach(i -> snapshotInstances.put(i.id(), i));
+
+    for (Service s : snapshotServices.values()) {
+      if (s.revision() > known(key(Change.SERVICE, s.name()))) {
+        services.put(s.name(), s);
+        removedAt.remove(key(Change.SERVICE, s.name()));
+        changed = true;
+      }
+    }
+    for (Instance i : snapshotInstances.values()) {
+      if (i.revision() > known(key(Change.INSTANCE, i.id()))) {
+        instances.put(i.id(), i);
+        removedAt.remove(key(Change.INSTANCE, i.id()));
+        changed = true;
+      }
+    }
+    // Gone from the snapshot and not changed since it was taken: removed while we missed it.
+    changed |= services.values().removeIf(s -> !snapshotServices.containsKey(s.name()) && s.revision() <= snapshot.revision());
+    changed |= instances.values().removeIf(i -> !snapshotInstances.containsKey(i.id()) && i.revision() <= snapshot.revision());
+    removedAt.values().removeIf(r -> r <= snapshot.revision());
+    revision = Math.max(revision, snapshot.revision());
+    if (!snapshotHeld) {
+      LOG.info("registry snapshot at revision {}: {} services, {} instances",
+          snapshot.revision(), services.size(), instances.size());
+    }
+    snapshotHeld = true;
+    if (changed) {
+      scheduleRebuild();
+    }
+  }
+
+  private long known(String key) {
+    Long removed = removedAt.get(key);
+    if (removed != null) {
+      return removed;
+    }
+    if (key.startsWith("s:")) {
+      Service s = services.get(key.substring(2));
+      return s == null ? 0 : s.revision();
+    }
+    Instance i = instances.get(key.substring(2));
+    return i == null ? 0 : i.revision();
+  }
+
+  private void remove(String key) {
+    if (key.startsWith("s:")) {
+      services.remove(key.substring(2));
+    } else {
+      instances.remove(key.substring(2));
+    }
+  }
+
+  private static String key(String kind, String name) {
+    return (kind.equals(Change.SERVICE) ? "s:" : "i:") + name;
+  }
+
+  private void scheduleRebuild() {
+    if (!rebuildScheduled) {
+      rebuildScheduled = true;
+      // Coalesces a burst of changes (a registration storm) into one rebuild.
+      vertx.setTimer(REBUILD_DELAY_MS, t -> {
+        rebuildScheduled = false;
+        changed = false;
+        last = build();
+        publish.accept(last);
+      });
+    }
+  }
+
+  /**
+   * Builds the routing of the current state. A service whose definition and endpoints did not
+   * change keeps its pool, so its picker's rotation goes on undisturbed by other services' changes.
+   */
+  Routing build() {
+    Map<String, List<Route>> routes = new LinkedHashMap<>();
+    Map<String, List<Endpoint>> endpoints = new HashMap<>();
+    for (Instance instance : instances.values()) {
+      if (instance.takesTraffic() && services.containsKey(instance.service())) {
+        endpoints.computeIfAbsent(instance.service(), k -> new ArrayList<>())
+            .add(new Endpoint(instance.id(), instance.host(), instance.port(), instance.weight()));
+      }
+    }
+    Map<String, ServicePool> pools = new HashMap<>();
+    for (Service service : services.values()) {
+      routes.put(service.name(), service.routes());
+      List<Endpoint> list = new ArrayList<>(endpoints.getOrDefault(service.name(), List.of()));
+      list.sort(java.util.Comparator.comparing(Endpoint::id));
+      Map<String, Endpoint> byId = new LinkedHashMap<>();
+      list.forEach(e -> byId.put(e.id(), e));
+      ServicePool previous = last.pools().get(service.name());
+      pools.put(service.name(), previous != null && previous.service().equals(service) && previous.endpoints().equals(byId)
+          ? previous : new ServicePool(service, byId, strategy(service).picker(list, counts)));
+    }
+    return new Routing(RouteTable.build(routes), pools, revision);
+  }
+
+  private Strategy strategy(Service service) {
+    String key = service.strategy() + "|" + service.hashOn();
+    return strategies.computeIfAbsent(key, k ->
+        Strategies.byName(service.strategy(), new StrategyOptions(Objects.requireNonNullElse(service.hashOn(), "client-address"))));
+  }
+}

@@ -1,0 +1,28 @@
+package io.teller.balancer.routing;
+
+import io.teller.balancer.strategy.Endpoint;
+import io.teller.balancer.strategy.Picker;
+import io.teller.common.model.Service;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One service as the balancer sees it at one moment: its definition, the endpoints that may take
+ * new requests (healthy, weight above 0) and the picker built for exactly those. Immutable; a
+ * registry change builds a new pool and the route table swaps it in one assignment.
+ *
+ * @param service the service's definition
+ * @param endpoints the endpoints that take traffic, by id
+ * @param picker the strategy's picker over {@code endpoints}
+ */
+public record ServicePool(Service service, Map<String, Endpoint> endpoints, Picker picker) {
+
+  public ServicePool {
+    endpoints = Map.copyOf(endpoints);
+  }
+
+  /** The endpoints as a list, for display. */
+  public List<Endpoint> endpointList() {
+    return List.copyOf(endpoints.values());
+  }
+}

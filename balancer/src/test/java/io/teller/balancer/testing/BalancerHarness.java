@@ -1,0 +1,158 @@
+package io.teller.balancer.testing;
+
+import io.teller.balancer.BalancerSettings;
+import io.teller.balancer.BalancerVerticle;
+import io.teller.common.cluster.ClusterRole;
+import io.teller.common.cluster.TellerCluster;
+import io.teller.common.config.CommonSettings;
+import io.teller.common.config.Setting;
+import io.teller.common.config.TellerConfig;
+import io.teller.common.testing.TestClusters;
+import io.teller.registry.testing.Http;
+import io.teller.registry.testing.RegistryNodes;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * A whole small Teller in this JVM for balancer tests: a registry node (data member), a balancer
+ * (lite member) with real TLS from a test CA, and backends as real HTTP servers. Close to stop it
+ * all.
+ */
+public final class BalancerHarness implements AutoCloseable {
+
+  private final RegistryNodes registry;
+  private final RegistryNodes.Node registryNode;
+  private final TellerCluster balancerNode;
+  private final TestCertificates certificates;
+  private final Vertx backendVertx = Vertx.vertx();
+  private final List<HttpServer> backends = new ArrayList<>();
+  private final int httpsPort = TestClusters.freePort();
+  private final int httpPort = TestClusters.freePort();
+  private final int adminPort = TestClusters.freePort();
+  private BalancerVerticle balancer;
+
+  public BalancerHarness(Path dir, boolean redirectHttp) {
+    registry = new RegistryNodes("balancer", dir.resolve("registry"));
+    registryNode = registry.start();
+    balancerNode = registry.clusters().start(ClusterRole.LITE);
+    certificates = TestCertificates.create(dir.resolve("certs"));
+    TestCertificates.Issued cert = certificates.issue("localhost", "127.0.0.1");
+    Map<Setting, Object> values = new LinkedHashMap<>();
+    values.put(CommonSettings.CLUSTER_NAME, registry.clusters().name());
+    values.put(CommonSettings.CLUSTER_MEMBERS, registry.clusters().members());
+    values.put(CommonSettings.CLUSTER_HOST, "127.0.0.1");
+    values.put(CommonSettings.CLUSTER_PORT, balancerNode.options().port());
+    values.put(CommonSettings.LISTEN_HOST, "127.0.0.1");
+    values.put(CommonSettings.DATA_DIR, dir.resolve("balancer"));
+    values.put(BalancerSettings.HTTPS_PORT, httpsPort);
+    values.put(BalancerSettings.HTTP_PORT, httpPort);
+    values.put(BalancerSettings.HTTP_REDIRECT, redirectHttp);
+    values.put(BalancerSettings.TLS_CERT, cert.certPath().toString());
+    values.put(BalancerSettings.TLS_KEY, cert.keyPath().toString());
+    values.put(BalancerSettings.ADMIN_PORT, adminPort);
+    values.put(BalancerSettings.INSTANCES, 2);
+    values.put(BalancerSettings.RECONCILE_MS, 2_000);
+    balancer = new BalancerVerticle(TellerConfig.of(values), balancerNode);
+    await(balancerNode.vertx().deployVerticle(balancer));
+  }
+
+  public static <T> T await(Future<T> future) {
+    try {
+      return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public TestCertificates certificates() {
+    return certificates;
+  }
+
+  public int httpsPort() {
+    return httpsPort;
+  }
+
+  public int httpPort() {
+    return httpPort;
+  }
+
+  public int adminPort() {
+    return adminPort;
+  }
+
+  public BalancerVerticle balancer() {
+    return balancer;
+  }
+
+  public RegistryNodes.Node registry() {
+    return registryNode;
+  }
+
+  public Vertx backendVertx() {
+    return backendVertx;
+  }
+
+  /** Starts a backend on a free port with the given handler; returns its port. */
+  public int backend(Consumer<HttpServerRequest> handler) {
+    HttpServer server = await(backendVertx.createHttpServer().requestHandler(handler::accept).listen(0, "127.0.0.1"));
+    synchronized (backends) {
+      backends.add(server);
+    }
+    return server.actualPort();
+  }
+
+  /** A backend that answers its own name and echoes the request's headers as JSON. */
+  public int namedBackend(String name) {
+    return backend(request -> {
+      JsonObject headers = new JsonObject();
+      request.headers().forEach(h -> headers.put(h.getKey().toLowerCase(), h.getValue()));
+      request.body().onSuccess(body -> request.response()
+          .putHeader("content-type", "application/json")
+          .putHeader("x-backend", name)
+          .end(new JsonObject().put("backend", name).put("uri", request.uri())
+              .put("method", request.method().name()).put("headers", headers)
+              .put("bodyLength", body.length()).encode()));
+    });
+  }
+
+  /** Defines a service through the registry's REST API. */
+  public void defineService(String name, String json) {
+    Http.Response response = Http.put(registryNode.url("/v1/services/" + name), json);
+    if (response.status() >= 300) {
+      throw new IllegalStateException(response.status() + " " + response.body());
+    }
+  }
+
+  /** Registers an instance through the registry's REST API; returns its id. */
+  public String register(String service, int port, int weight) {
+    Http.Response response = Http.post(registryNode.url("/v1/services/" + service + "/instances"),
+        new JsonObject().put("host", "127.0.0.1").put("port", port).put("weight", weight).encode());
+    if (response.status() >= 300) {
+      throw new IllegalStateException(response.status() + " " + response.body());
+    }
+    return response.json().getString("id");
+  }
+
+  public void remove(String service, String id) {
+    Http.delete(registryNode.url("/v1/services/" + service + "/instances/" + id + "?drain=0"));
+  }
+
+  @Override
+  public void close() {
+    try {
+      await(backendVertx.close());
+    } finally {
+      registry.close();
+    }
+  }
+}
