@@ -6,6 +6,7 @@ import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
 import io.vertx.core.Future;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -20,14 +21,18 @@ public final class AdminVerticle extends VerticleBase {
   private final TellerConfig config;
   private final TellerCluster cluster;
   private final BooleanSupplier holdsSnapshot;
+  private final Supplier<JsonObject> counts;
 
   /**
    * @param holdsSnapshot whether the registry's state has been received (healthy only then)
+   * @param counts in-flight counts per instance, for {@code /counts}
    */
-  public AdminVerticle(TellerConfig config, TellerCluster cluster, BooleanSupplier holdsSnapshot) {
+  public AdminVerticle(TellerConfig config, TellerCluster cluster, BooleanSupplier holdsSnapshot,
+      Supplier<JsonObject> counts) {
     this.config = config;
     this.cluster = cluster;
     this.holdsSnapshot = holdsSnapshot;
+    this.counts = counts;
   }
 
   @Override
@@ -41,6 +46,7 @@ public final class AdminVerticle extends VerticleBase {
           .put("cluster", cluster.options().name())
           .put("members", cluster.memberCount()));
     });
+    router.get("/counts").handler(ctx -> ctx.json(counts.get()));
     String host = config.string(CommonSettings.LISTEN_HOST);
     return Listeners.announce(
         vertx.createHttpServer().requestHandler(router)

@@ -30,8 +30,12 @@ public final class BalancerSettings {
       new Setting("registry.reconcile.ms", SettingType.integer(100, 3_600_000, "must be 100 to 3600000"),
           "how often the full registry snapshot is re-read, healing any missed change");
 
-  public static final List<Setting> ALL =
-      List.of(HTTPS_PORT, HTTP_PORT, HTTP_REDIRECT, TLS_CERT, TLS_KEY, ADMIN_PORT, INSTANCES, RECONCILE_MS);
+  public static final Setting COUNTS_DELAY_MS =
+      new Setting("counts.delay.ms", SettingType.integer(1, 10_000, "must be 1 to 10000"),
+          "at most this long after a change, in-flight counts are pushed to the other balancers");
+
+  public static final List<Setting> ALL = List.of(HTTPS_PORT, HTTP_PORT, HTTP_REDIRECT, TLS_CERT,
+      TLS_KEY, ADMIN_PORT, INSTANCES, RECONCILE_MS, COUNTS_DELAY_MS);
 
   private BalancerSettings() {}
 }

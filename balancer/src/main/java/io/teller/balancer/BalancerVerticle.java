@@ -1,6 +1,8 @@
 package io.teller.balancer;
 
-import io.teller.balancer.proxy.InFlight;
+import io.teller.balancer.counting.InFlight;
+import io.teller.balancer.counting.LoadSharing;
+import io.vertx.core.json.JsonObject;
 import io.teller.balancer.proxy.ProxyVerticle;
 import io.teller.balancer.routing.RegistryView;
 import io.teller.balancer.routing.Routing;
@@ -37,6 +39,7 @@ public final class BalancerVerticle extends VerticleBase {
   private final AtomicReference<Routing> routing = new AtomicReference<>(Routing.empty());
   private final InFlight inFlight = new InFlight();
   private RegistryView view;
+  private LoadSharing sharing;
 
   public BalancerVerticle(TellerConfig config, TellerCluster cluster) {
     this.config = config;
@@ -45,7 +48,9 @@ public final class BalancerVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    view = new RegistryView(vertx, inFlight, config.integer(BalancerSettings.RECONCILE_MS), routing::set);
+    sharing = new LoadSharing(vertx, inFlight, cluster.memberId(), cluster.hazelcast(),
+        config.integer(BalancerSettings.COUNTS_DELAY_MS));
+    view = new RegistryView(vertx, inFlight, sharing, config.integer(BalancerSettings.RECONCILE_MS), routing::set);
     int instances = config.integer(BalancerSettings.INSTANCES) == 0
         ? Runtime.getRuntime().availableProcessors() : config.integer(BalancerSettings.INSTANCES);
     String host = config.string(CommonSettings.LISTEN_HOST);
@@ -53,6 +58,7 @@ public final class BalancerVerticle extends VerticleBase {
     int httpPort = config.integer(BalancerSettings.HTTP_PORT);
     boolean redirect = config.bool(BalancerSettings.HTTP_REDIRECT);
     return tls()
+        .compose(tls -> sharing.start().map(tls))
         .compose(tls -> view.start().map(tls))
         .compose(tls -> vertx.deployVerticle(
             () -> new ProxyVerticle(new ProxyVerticle.Listeners(host, httpsPort, httpPort, redirect, tls),
@@ -63,12 +69,27 @@ public final class BalancerVerticle extends VerticleBase {
           LOG.info("balancer HTTP listening on {}{}", Listeners.url("http", host, httpPort, "/"),
               redirect ? " (redirects to HTTPS)" : "");
         })
-        .compose(id -> vertx.deployVerticle(new AdminVerticle(config, cluster, view::holdsSnapshot)));
+        .compose(id -> vertx.deployVerticle(new AdminVerticle(config, cluster, view::holdsSnapshot, this::counts)));
   }
 
   @Override
   public Future<?> stop() {
-    return view == null ? Future.succeededFuture() : view.stop();
+    return Future.join(view == null ? Future.succeededFuture() : view.stop(),
+        sharing == null ? Future.succeededFuture() : sharing.stop());
+  }
+
+  /** In-flight counts per instance: this balancer's, the others', and how stale theirs were. */
+  private JsonObject counts() {
+    JsonObject instances = new JsonObject();
+    inFlight.snapshot().forEach((id, count) -> instances.put(id, new JsonObject().put("local", count)));
+    routing.get().pools().values().forEach(pool -> pool.endpoints().keySet().forEach(id -> {
+      JsonObject entry = instances.getJsonObject(id, new JsonObject().put("local", inFlight.inFlight(id)));
+      JsonObject peers = new JsonObject();
+      sharing.board().byMember(id).forEach(peers::put);
+      instances.put(id, entry.put("peers", peers).put("total", sharing.inFlight(id)));
+    }));
+    return new JsonObject().put("member", cluster.memberId()).put("instances", instances)
+        .put("peerStalenessMillis", sharing.stalenessMillis());
   }
 
   /** The configured certificate(s), or the generated development certificate. */

@@ -5,6 +5,7 @@ import io.teller.common.config.CommonSettings;
 import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
 import io.teller.registry.api.ApiToken;
+import io.teller.registry.api.BalancerLoads;
 import io.teller.registry.api.OpenApiValidation;
 import io.teller.registry.api.RestApi;
 import io.teller.registry.bus.EventBusApi;
@@ -36,6 +37,7 @@ public final class RegistryVerticle extends VerticleBase {
   private Maintenance maintenance;
   private HealthChecker healthChecker;
   private HttpServer server;
+  private BalancerLoads loads;
 
   public RegistryVerticle(TellerConfig config, TellerCluster cluster) {
     this.config = config;
@@ -59,10 +61,11 @@ public final class RegistryVerticle extends VerticleBase {
     Future<OpenApiValidation> validation = openApi.compose(doc -> OpenApiValidation.load(vertx, doc));
 
     String host = config.string(CommonSettings.LISTEN_HOST);
-    return Future.all(token, openApi, validation, registry.start(), eventBusApi.start())
+    loads = new BalancerLoads(vertx, cluster);
+    return Future.all(token, openApi, validation, registry.start(), eventBusApi.start(), loads.start())
         .compose(ready -> {
           RestApi api = new RestApi(vertx, registry, token.result(), this::health, openApi.result(),
-              validation.result());
+              validation.result(), loads);
           return Listeners.announce(
               vertx.createHttpServer().requestHandler(api.router())
                   .listen(config.integer(RegistrySettings.PORT), host),
@@ -86,7 +89,8 @@ public final class RegistryVerticle extends VerticleBase {
     return Future.join(
         server == null ? Future.succeededFuture() : server.close(),
         eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
-        registry == null ? Future.succeededFuture() : registry.stop());
+        registry == null ? Future.succeededFuture() : registry.stop(),
+        loads == null ? Future.succeededFuture() : loads.stop());
   }
 
   private JsonObject health() {

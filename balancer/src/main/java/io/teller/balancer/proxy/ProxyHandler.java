@@ -1,5 +1,7 @@
 package io.teller.balancer.proxy;
 
+import io.teller.balancer.counting.InFlight;
+
 import io.teller.balancer.routing.RequestFacts;
 import io.teller.balancer.routing.RouteTable;
 import io.teller.balancer.routing.Routing;

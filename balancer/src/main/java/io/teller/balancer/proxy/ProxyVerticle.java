@@ -1,5 +1,7 @@
 package io.teller.balancer.proxy;
 
+import io.teller.balancer.counting.InFlight;
+
 import io.teller.balancer.routing.Routing;
 import io.teller.balancer.tls.CertificateWatcher;
 import io.teller.balancer.tls.TlsOptions;

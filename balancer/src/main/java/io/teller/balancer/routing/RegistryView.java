@@ -43,7 +43,8 @@ public final class RegistryView {
   private static final long SNAPSHOT_TIMEOUT_MS = 5_000;
 
   private final Vertx vertx;
-  private final LoadCounts counts;
+  private final LoadCounts localCounts;
+  private final LoadCounts sharedCounts;
   private final long reconcileMillis;
   private final Consumer<Routing> publish;
   private final Map<String, Service> services = new HashMap<>();
@@ -61,13 +62,16 @@ public final class RegistryView {
   private Routing last = Routing.empty();
 
   /**
-   * @param counts in-flight counts the pickers read
+   * @param localCounts this balancer's own in-flight counts
+   * @param sharedCounts its own plus every other balancer's (for services with sharedCounts on)
    * @param reconcileMillis how often to reconcile against the full snapshot
    * @param publish receives each new routing (called on this view's event loop)
    */
-  public RegistryView(Vertx vertx, LoadCounts counts, long reconcileMillis, Consumer<Routing> publish) {
+  public RegistryView(Vertx vertx, LoadCounts localCounts, LoadCounts sharedCounts, long reconcileMillis,
+      Consumer<Routing> publish) {
     this.vertx = vertx;
-    this.counts = counts;
+    this.localCounts = localCounts;
+    this.sharedCounts = sharedCounts;
     this.reconcileMillis = reconcileMillis;
     this.publish = publish;
   }
@@ -228,7 +232,8 @@ public final class RegistryView {
       list.forEach(e -> byId.put(e.id(), e));
       ServicePool previous = last.pools().get(service.name());
       pools.put(service.name(), previous != null && previous.service().equals(service) && previous.endpoints().equals(byId)
-          ? previous : new ServicePool(service, byId, strategy(service).picker(list, counts)));
+          ? previous : new ServicePool(service, byId,
+              strategy(service).picker(list, service.sharedCounts() ? sharedCounts : localCounts)));
     }
     return new Routing(RouteTable.build(routes), pools, revision);
   }

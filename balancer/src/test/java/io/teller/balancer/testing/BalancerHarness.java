@@ -34,6 +34,9 @@ public final class BalancerHarness implements AutoCloseable {
   private final RegistryNodes.Node registryNode;
   private final TellerCluster balancerNode;
   private final TestCertificates certificates;
+  private final TestCertificates.Issued cert;
+  private final Path dir;
+  private final boolean redirectHttp;
   private final Vertx backendVertx = Vertx.vertx();
   private final List<HttpServer> backends = new ArrayList<>();
   private final int httpsPort = TestClusters.freePort();
@@ -42,18 +45,43 @@ public final class BalancerHarness implements AutoCloseable {
   private BalancerVerticle balancer;
 
   public BalancerHarness(Path dir, boolean redirectHttp) {
+    this.dir = dir;
+    this.redirectHttp = redirectHttp;
     registry = new RegistryNodes("balancer", dir.resolve("registry"));
     registryNode = registry.start();
     balancerNode = registry.clusters().start(ClusterRole.LITE);
     certificates = TestCertificates.create(dir.resolve("certs"));
-    TestCertificates.Issued cert = certificates.issue("localhost", "127.0.0.1");
+    cert = certificates.issue("localhost", "127.0.0.1");
+    balancer = new BalancerVerticle(config(balancerNode, httpsPort, httpPort, adminPort, "balancer"), balancerNode);
+    await(balancerNode.vertx().deployVerticle(balancer));
+  }
+
+  /** Another balancer of the same cluster, on a node and ports of its own. */
+  public record Extra(TellerCluster node, BalancerVerticle verticle, int httpsPort, int adminPort) {}
+
+  /** Starts another balancer (a lite member of its own); it is stopped by {@link #close()}. */
+  public Extra startBalancer(String name) {
+    TellerCluster node = registry.clusters().start(ClusterRole.LITE);
+    int https = TestClusters.freePort();
+    int admin = TestClusters.freePort();
+    BalancerVerticle verticle = new BalancerVerticle(config(node, https, TestClusters.freePort(), admin, name), node);
+    await(node.vertx().deployVerticle(verticle));
+    return new Extra(node, verticle, https, admin);
+  }
+
+  /** Stops a balancer's node cleanly, as a balancer process that is shut down. */
+  public void stop(Extra extra) {
+    registry.clusters().stop(extra.node());
+  }
+
+  private TellerConfig config(TellerCluster node, int httpsPort, int httpPort, int adminPort, String name) {
     Map<Setting, Object> values = new LinkedHashMap<>();
     values.put(CommonSettings.CLUSTER_NAME, registry.clusters().name());
     values.put(CommonSettings.CLUSTER_MEMBERS, registry.clusters().members());
     values.put(CommonSettings.CLUSTER_HOST, "127.0.0.1");
-    values.put(CommonSettings.CLUSTER_PORT, balancerNode.options().port());
+    values.put(CommonSettings.CLUSTER_PORT, node.options().port());
     values.put(CommonSettings.LISTEN_HOST, "127.0.0.1");
-    values.put(CommonSettings.DATA_DIR, dir.resolve("balancer"));
+    values.put(CommonSettings.DATA_DIR, dir.resolve(name));
     values.put(BalancerSettings.HTTPS_PORT, httpsPort);
     values.put(BalancerSettings.HTTP_PORT, httpPort);
     values.put(BalancerSettings.HTTP_REDIRECT, redirectHttp);
@@ -62,8 +90,8 @@ public final class BalancerHarness implements AutoCloseable {
     values.put(BalancerSettings.ADMIN_PORT, adminPort);
     values.put(BalancerSettings.INSTANCES, 2);
     values.put(BalancerSettings.RECONCILE_MS, 2_000);
-    balancer = new BalancerVerticle(TellerConfig.of(values), balancerNode);
-    await(balancerNode.vertx().deployVerticle(balancer));
+    values.put(BalancerSettings.COUNTS_DELAY_MS, 10);
+    return TellerConfig.of(values);
   }
 
   public static <T> T await(Future<T> future) {

@@ -38,15 +38,17 @@ public final class RestApi {
   private final Supplier<JsonObject> health;
   private final Buffer openApi;
   private final OpenApiValidation validation;
+  private final BalancerLoads loads;
 
   public RestApi(Vertx vertx, RegistryService registry, ApiToken token, Supplier<JsonObject> health,
-      Buffer openApi, OpenApiValidation validation) {
+      Buffer openApi, OpenApiValidation validation, BalancerLoads loads) {
     this.vertx = vertx;
     this.registry = registry;
     this.token = token;
     this.health = health;
     this.openApi = openApi;
     this.validation = validation;
+    this.loads = loads;
   }
 
   public Router router() {
@@ -93,7 +95,7 @@ public final class RestApi {
 
     router.get("/v1/services/:name/instances").handler(ctx -> respond(ctx, 200,
         registry.instances(ctx.pathParam("name"))
-            .map(list -> new JsonArray(list.stream().map(Instance::toJson).toList()))));
+            .map(list -> new JsonArray(list.stream().map(i -> loads.withLoad(i.toJson())).toList()))));
     router.post("/v1/services/:name/instances").handler(ctx -> {
       JsonObject body = jsonBody(ctx, "registerInstance");
       if (body == null) {
@@ -113,7 +115,7 @@ public final class RestApi {
       });
     });
     router.get("/v1/services/:name/instances/:id").handler(ctx -> respond(ctx, 200,
-        registry.instance(ctx.pathParam("name"), ctx.pathParam("id")).map(Instance::toJson)));
+        registry.instance(ctx.pathParam("name"), ctx.pathParam("id")).map(i -> loads.withLoad(i.toJson()))));
     router.delete("/v1/services/:name/instances/:id").handler(ctx -> {
       String drain = ctx.queryParams().get("drain");
       if (drain != null && !drain.equals("0") && !drain.equals("1")) {

@@ -1,4 +1,4 @@
-package io.teller.balancer.proxy;
+package io.teller.balancer.counting;
 
 import io.teller.balancer.strategy.LoadCounts;
 import java.util.HashMap;
@@ -15,6 +15,10 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class InFlight implements LoadCounts {
 
   private final ConcurrentHashMap<String, AtomicLong> counts = new ConcurrentHashMap<>();
+  /** Grows with every change: lets the sharer see cheaply whether anything changed. */
+  private final AtomicLong version = new AtomicLong();
+  /** Wall-clock time of the oldest change not yet shared, or 0. */
+  private final AtomicLong oldestUnshared = new AtomicLong();
 
   @Override
   public long inFlight(String endpointId) {
@@ -26,7 +30,25 @@ public final class InFlight implements LoadCounts {
   public Lease acquire(String endpointId) {
     AtomicLong count = counts.computeIfAbsent(endpointId, id -> new AtomicLong());
     count.incrementAndGet();
-    return new Lease(count);
+    changed();
+    return new Lease(this, count);
+  }
+
+  private void changed() {
+    version.incrementAndGet();
+    if (oldestUnshared.get() == 0) {
+      oldestUnshared.compareAndSet(0, System.currentTimeMillis());
+    }
+  }
+
+  /** The change counter; equal values mean nothing changed in between. */
+  public long version() {
+    return version.get();
+  }
+
+  /** Takes the time of the oldest change since the last call (0 if none). */
+  public long takeOldestUnshared() {
+    return oldestUnshared.getAndSet(0);
   }
 
   /** Every endpoint's current count (those with none in flight included once seen). */
@@ -38,10 +60,12 @@ public final class InFlight implements LoadCounts {
 
   /** One request's claim on an endpoint; {@link #release()} may be called any number of times. */
   public static final class Lease {
+    private final InFlight owner;
     private final AtomicLong count;
     private boolean released;
 
-    private Lease(AtomicLong count) {
+    private Lease(InFlight owner, AtomicLong count) {
+      this.owner = owner;
       this.count = count;
     }
 
@@ -51,6 +75,7 @@ public final class InFlight implements LoadCounts {
       if (!released) {
         released = true;
         count.decrementAndGet();
+        owner.changed();
       }
     }
   }
