@@ -7,7 +7,11 @@ package io.teller.common.model;
  */
 public final class RegistryContract {
 
-  /** Request: {@code {service, registration: {host, port, weight, metadata, ttlSeconds}, member}}; reply: the instance. */
+  /**
+   * Request: {@code {service, registration: {host, port, weight, metadata, ttlSeconds}, member,
+   * routePrefix}}; reply: the instance. {@code routePrefix} (optional) is the route a service
+   * created by this registration gets, instead of {@code /<service>}.
+   */
   public static final String REGISTER = "teller.registry.register";
   /** Request: {@code {service, id}}; reply: the instance, or failure 404 when unknown (register again). */
   public static final String HEARTBEAT = "teller.registry.heartbeat";

@@ -41,6 +41,20 @@ public final class TellerProcess implements AutoCloseable {
     return Path.of(jar);
   }
 
+  /**
+   * The jar of a program module ({@code registry}, {@code balancer}, {@code sample-backend}) from
+   * the project root in the {@code teller.root} system property, or the parent of the working
+   * directory (a module's directory under Maven).
+   */
+  public static Path programJar(String module) {
+    Path root = Path.of(System.getProperty("teller.root", ".."));
+    Path jar = root.resolve(module).resolve("target").resolve("teller-" + module + ".jar").toAbsolutePath().normalize();
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException("program jar not built: " + jar);
+    }
+    return jar;
+  }
+
   /** The jar of a sibling module, e.g. {@code registry}, next to this module's. */
   public static Path siblingJar(String module) {
     Path jar = moduleJar().toAbsolutePath().getParent().getParent().getParent()

@@ -33,7 +33,8 @@ public final class EventBusApi {
     consumers.add(vertx.eventBus().consumer(RegistryContract.REGISTER, message -> answer(message,
         registry.register(message.body().getString("service"),
                 message.body().getJsonObject("registration", new JsonObject()),
-                Instance.SOURCE_EVENT_BUS, message.body().getString("member"))
+                Instance.SOURCE_EVENT_BUS, message.body().getString("member"),
+                message.body().getString("routePrefix"))
             .map(reply -> reply.getJsonObject("instance")))));
     consumers.add(vertx.eventBus().consumer(RegistryContract.HEARTBEAT, message -> answer(message,
         registry.heartbeat(message.body().getString("service"), message.body().getString("id"))

@@ -127,6 +127,18 @@ public final class RegistryService {
    * and {@code created}.
    */
   public Future<JsonObject> register(String service, JsonObject registration, String source, String member) {
+    return register(service, registration, source, member, null);
+  }
+
+  /**
+   * As {@link #register(String, JsonObject, String, String)}; if the service does not exist yet,
+   * it is created with a route on {@code routePrefix} (default {@code /<service>}).
+   */
+  public Future<JsonObject> register(String service, JsonObject registration, String source, String member,
+      String routePrefix) {
+    if (routePrefix != null && (!routePrefix.startsWith("/") || routePrefix.chars().anyMatch(c -> c <= ' '))) {
+      return Future.failedFuture(new ValidationException("routePrefix", "must start with / and hold no spaces"));
+    }
     try {
       Service.checkName(service, "service");
       Instance.Registration.fromJson(registration);
@@ -137,6 +149,9 @@ public final class RegistryService {
         .put("service", service).put("registration", registration).put("source", source);
     if (member != null) {
       command.put("member", member);
+    }
+    if (routePrefix != null) {
+      command.put("routePrefix", routePrefix);
     }
     return write(command);
   }

@@ -112,7 +112,13 @@ final class RegistryWriter {
 
     Service service = store.service(serviceName).orElse(null);
     if (service == null) {
-      Service created = Service.withDefaults(serviceName).withRevision(store.nextRevision());
+      Service defaults = Service.withDefaults(serviceName);
+      String routePrefix = command.getString("routePrefix");
+      if (routePrefix != null) {
+        defaults = new Service(serviceName, java.util.List.of(io.teller.common.model.Route.prefix(routePrefix)),
+            false, defaults.strategy(), defaults.hashOn(), null, null, defaults.drainTimeoutMs(), true, 0);
+      }
+      Service created = defaults.withRevision(store.nextRevision());
       Optional<Service> raced = store.putServiceIfAbsent(created);
       service = raced.orElse(created);
       if (raced.isEmpty()) {
