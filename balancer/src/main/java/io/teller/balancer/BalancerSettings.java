@@ -34,8 +34,20 @@ public final class BalancerSettings {
       new Setting("counts.delay.ms", SettingType.integer(1, 10_000, "must be 1 to 10000"),
           "at most this long after a change, in-flight counts are pushed to the other balancers");
 
+  public static final Setting CONNECT_TIMEOUT_MS =
+      new Setting("proxy.connect.timeout.ms", SettingType.integer(1, 600_000, "must be 1 to 600000"),
+          "how long to wait for a connection to an instance before trying another (502)");
+  public static final Setting RESPONSE_TIMEOUT_MS =
+      new Setting("proxy.response.timeout.ms", SettingType.integer(1, 3_600_000, "must be 1 to 3600000"),
+          "how long an instance may stay silent (before and while answering) before the client gets 504");
+  public static final Setting RETRIES =
+      new Setting("proxy.retries", SettingType.integer(0, 10, "must be 0 to 10"),
+          "other instances tried when one cannot be reached (or, for idempotent requests without a body, "
+              + "fails before answering)");
+
   public static final List<Setting> ALL = List.of(HTTPS_PORT, HTTP_PORT, HTTP_REDIRECT, TLS_CERT,
-      TLS_KEY, ADMIN_PORT, INSTANCES, RECONCILE_MS, COUNTS_DELAY_MS);
+      TLS_KEY, ADMIN_PORT, INSTANCES, RECONCILE_MS, COUNTS_DELAY_MS, CONNECT_TIMEOUT_MS,
+      RESPONSE_TIMEOUT_MS, RETRIES);
 
   private BalancerSettings() {}
 }

@@ -3,6 +3,7 @@ package io.teller.balancer;
 import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.counting.LoadSharing;
 import io.vertx.core.json.JsonObject;
+import io.teller.balancer.proxy.ProxyHandler;
 import io.teller.balancer.proxy.ProxyVerticle;
 import io.teller.balancer.routing.RegistryView;
 import io.teller.balancer.routing.Routing;
@@ -61,7 +62,10 @@ public final class BalancerVerticle extends VerticleBase {
         .compose(tls -> sharing.start().map(tls))
         .compose(tls -> view.start().map(tls))
         .compose(tls -> vertx.deployVerticle(
-            () -> new ProxyVerticle(new ProxyVerticle.Listeners(host, httpsPort, httpPort, redirect, tls),
+            () -> new ProxyVerticle(new ProxyVerticle.Listeners(host, httpsPort, httpPort, redirect, tls,
+                new ProxyHandler.Timeouts(config.integer(BalancerSettings.RESPONSE_TIMEOUT_MS),
+                    config.integer(BalancerSettings.RETRIES)),
+                config.integer(BalancerSettings.CONNECT_TIMEOUT_MS)),
                 routing::get, inFlight),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> {

@@ -9,6 +9,7 @@ import io.teller.balancer.routing.ServicePool;
 import io.teller.balancer.strategy.Endpoint;
 import io.teller.balancer.strategy.PickContext;
 import io.teller.common.model.Service;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.Cookie;
@@ -45,18 +46,25 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final Supplier<Routing> routing;
   private final InFlight inFlight;
   private final String scheme;
+  private final Timeouts timeouts;
+
+  /** How long to wait for an instance, and how many other instances to try. */
+  public record Timeouts(long responseMillis, int retries) {}
 
   /**
    * @param client this event loop's client to the backends (keep-alive pools per instance)
    * @param routing the latest routing
    * @param inFlight this balancer's in-flight counts
    * @param scheme {@code https} or {@code http}: what clients used
+   * @param timeouts response timeout and retries
    */
-  public ProxyHandler(HttpClient client, Supplier<Routing> routing, InFlight inFlight, String scheme) {
+  public ProxyHandler(HttpClient client, Supplier<Routing> routing, InFlight inFlight, String scheme,
+      Timeouts timeouts) {
     this.client = client;
     this.routing = routing;
     this.inFlight = inFlight;
     this.scheme = scheme;
+    this.timeouts = timeouts;
   }
 
   @Override
@@ -69,53 +77,136 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     ServicePool pool = current.pools().get(match.service());
-    Service service = pool.service();
-    Pick pick = new Pick(request, service.stickyCookie());
-    Endpoint endpoint = pool.picker().pick(pick);
+    Exchange exchange = new Exchange(request, pool, match, facts.host());
+    request.pause();
+    HttpServerResponse response = request.response();
+    response.endHandler(v -> exchange.releaseLease());
+    // A client that goes away cancels the backend request and frees its connection.
+    response.closeHandler(v -> {
+      exchange.releaseLease();
+      if (exchange.backend != null) {
+        exchange.backend.reset();
+      }
+    });
+    attempt(exchange);
+  }
+
+  /** One try at an instance; on a failure before anything reached it, the next try elsewhere. */
+  private void attempt(Exchange exchange) {
+    HttpServerRequest request = exchange.request;
+    Service service = exchange.pool.service();
+    Endpoint endpoint = exchange.pool.picker().pick(exchange.pick);
     if (endpoint == null) {
-      Responses.error(request, 503, "no available instance of service " + service.name());
+      if (exchange.lastFailure != null) {
+        Responses.error(request, exchange.lastStatus, exchange.lastFailure);
+      } else {
+        Responses.error(request, 503, "no available instance of service " + service.name());
+      }
       return;
     }
-    request.pause();
-    InFlight.Lease lease = inFlight.acquire(endpoint.id());
-    HttpServerResponse response = request.response();
-    response.endHandler(v -> lease.release());
-    response.closeHandler(v -> lease.release());
-
-    String uri = service.stripPrefix() ? RouteTable.strip(match.pathPrefix(), request.uri()) : request.uri();
+    exchange.pick.tried.add(endpoint.id());
+    exchange.lease = inFlight.acquire(endpoint.id());
     RequestOptions options = new RequestOptions()
         .setHost(endpoint.host())
         .setPort(endpoint.port())
         .setMethod(request.method())
-        .setURI(uri)
-        .setHeaders(backendHeaders(request, facts.host()));
-    if (service.stickyCookie() != null && !endpoint.id().equals(pick.stickyEndpointId())) {
-      response.addCookie(Cookie.cookie(service.stickyCookie(), endpoint.id())
-          .setPath("/").setHttpOnly(true).setSecure("https".equals(scheme)));
-    }
+        .setURI(exchange.uri)
+        .setHeaders(exchange.headers)
+        .setIdleTimeout(timeouts.responseMillis());
     client.request(options).onComplete(connected -> {
       if (connected.failed()) {
-        lease.release();
-        Responses.error(request, 502, "cannot connect to instance " + endpoint.id() + " of service "
-            + service.name() + ": " + Responses.reason(connected.cause()));
+        // Nothing reached the instance: always safe to try another.
+        failed(exchange, endpoint, 502, "cannot connect to instance " + endpoint.id() + " of service "
+            + service.name() + ": " + Responses.reason(connected.cause()), true);
         return;
       }
       HttpClientRequest backend = connected.result();
-      // A client that goes away cancels the backend request and frees its connection.
-      response.closeHandler(v -> {
-        lease.release();
+      exchange.backend = backend;
+      if (request.response().closed()) {
         backend.reset();
-      });
-      backend.send(request).onComplete(answered -> {
+        return;
+      }
+      Future<HttpClientResponse> sent;
+      if (exchange.bodyless) {
+        request.resume();
+        sent = backend.send();
+      } else {
+        sent = backend.send(request);
+      }
+      sent.onComplete(answered -> {
         if (answered.failed()) {
-          lease.release();
-          Responses.error(request, 502, "instance " + endpoint.id() + " of service " + service.name()
-              + " failed: " + Responses.reason(answered.cause()));
+          boolean timedOut = answered.cause() instanceof java.util.concurrent.TimeoutException
+              || String.valueOf(answered.cause().getMessage()).contains("timeout");
+          if (timedOut) {
+            failed(exchange, endpoint, 504, "instance " + endpoint.id() + " of service " + service.name()
+                + " did not answer within " + timeouts.responseMillis() + " ms", false);
+          } else {
+            // It may have seen the request: replay only what is idempotent and has no body.
+            failed(exchange, endpoint, 502, "instance " + endpoint.id() + " of service " + service.name()
+                + " failed: " + Responses.reason(answered.cause()), exchange.bodyless && exchange.idempotent);
+          }
           return;
+        }
+        if (service.stickyCookie() != null && !endpoint.id().equals(exchange.pick.stickyEndpointId())) {
+          request.response().addCookie(Cookie.cookie(service.stickyCookie(), endpoint.id())
+              .setPath("/").setHttpOnly(true).setSecure("https".equals(scheme)));
         }
         relay(request, answered.result());
       });
     });
+  }
+
+  private void failed(Exchange exchange, Endpoint endpoint, int status, String reason, boolean retryable) {
+    exchange.releaseLease();
+    exchange.backend = null;
+    exchange.lastStatus = status;
+    exchange.lastFailure = reason;
+    if (retryable && exchange.retriesLeft > 0 && !exchange.request.response().closed()) {
+      exchange.retriesLeft--;
+      attempt(exchange);
+    } else {
+      Responses.error(exchange.request, status, reason);
+    }
+  }
+
+  /** One client request's way through the balancer, over its attempts. */
+  private final class Exchange {
+    final HttpServerRequest request;
+    final ServicePool pool;
+    final Pick pick;
+    final String uri;
+    final MultiMap headers;
+    final boolean bodyless;
+    final boolean idempotent;
+    int retriesLeft = timeouts.retries();
+    InFlight.Lease lease;
+    HttpClientRequest backend;
+    String lastFailure;
+    int lastStatus;
+
+    Exchange(HttpServerRequest request, ServicePool pool, RouteTable.Match match, String host) {
+      this.request = request;
+      this.pool = pool;
+      Service service = pool.service();
+      this.pick = new Pick(request, service.stickyCookie());
+      this.uri = service.stripPrefix() ? RouteTable.strip(match.pathPrefix(), request.uri()) : request.uri();
+      this.headers = backendHeaders(request, host);
+      HttpMethod method = request.method();
+      this.idempotent = method == HttpMethod.GET || method == HttpMethod.HEAD || method == HttpMethod.OPTIONS
+          || method == HttpMethod.PUT || method == HttpMethod.DELETE || method == HttpMethod.TRACE;
+      String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+      boolean declaresBody = (length != null && !length.equals("0"))
+          || request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+      boolean usuallyBodyless = method == HttpMethod.GET || method == HttpMethod.HEAD
+          || method == HttpMethod.OPTIONS || method == HttpMethod.DELETE || method == HttpMethod.TRACE;
+      this.bodyless = "0".equals(length) || (usuallyBodyless && !declaresBody);
+    }
+
+    void releaseLease() {
+      if (lease != null) {
+        lease.release();
+      }
+    }
   }
 
   private void relay(HttpServerRequest request, HttpClientResponse backend) {
@@ -187,6 +278,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final class Pick implements PickContext {
     private final HttpServerRequest request;
     private final String sticky;
+    final java.util.Set<String> tried = new java.util.HashSet<>(2);
 
     Pick(HttpServerRequest request, String stickyCookie) {
       this.request = request;
@@ -214,6 +306,11 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     @Override
     public String stickyEndpointId() {
       return sticky;
+    }
+
+    @Override
+    public java.util.Set<String> excluded() {
+      return tried;
     }
   }
 }

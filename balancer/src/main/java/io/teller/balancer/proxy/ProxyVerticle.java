@@ -22,7 +22,8 @@ import java.util.function.Supplier;
 public final class ProxyVerticle extends VerticleBase {
 
   /** Where and how to listen. */
-  public record Listeners(String host, int httpsPort, int httpPort, boolean redirectHttp, TlsOptions tls) {}
+  public record Listeners(String host, int httpsPort, int httpPort, boolean redirectHttp, TlsOptions tls,
+      ProxyHandler.Timeouts timeouts, int connectTimeoutMillis) {}
 
   private static final int MAX_CONNECTIONS_PER_INSTANCE = 1024;
 
@@ -43,14 +44,14 @@ public final class ProxyVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     client = vertx.createHttpClient(
-        new HttpClientOptions().setKeepAlive(true).setConnectTimeout(5_000).setMaxRedirects(0)
+        new HttpClientOptions().setKeepAlive(true).setConnectTimeout(listeners.connectTimeoutMillis()).setMaxRedirects(0)
             .setDecompressionSupported(false),
         new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS_PER_INSTANCE).setMaxWaitQueueSize(-1));
 
     HttpServerOptions httpsOptions = listeners.tls().applyTo(new HttpServerOptions())
         .setCompressionSupported(false).setHandle100ContinueAutomatically(false);
     Future<HttpServer> httpsListening = vertx.createHttpServer(httpsOptions)
-        .requestHandler(new ProxyHandler(client, routing, inFlight, "https"))
+        .requestHandler(new ProxyHandler(client, routing, inFlight, "https", listeners.timeouts()))
         .listen(listeners.httpsPort(), listeners.host())
         .compose(server -> CertificateWatcher.start(vertx, server, listeners.tls())
             .map(w -> {
@@ -59,7 +60,7 @@ public final class ProxyVerticle extends VerticleBase {
             }));
     Future<HttpServer> httpListening = vertx.createHttpServer(new HttpServerOptions().setCompressionSupported(false))
         .requestHandler(listeners.redirectHttp() ? new RedirectHandler(listeners.httpsPort())
-            : new ProxyHandler(client, routing, inFlight, "http"))
+            : new ProxyHandler(client, routing, inFlight, "http", listeners.timeouts()))
         .listen(listeners.httpPort(), listeners.host());
     return Future.all(httpsListening, httpListening).onSuccess(all -> {
       https = all.resultAt(0);

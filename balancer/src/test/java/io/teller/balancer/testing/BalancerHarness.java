@@ -91,6 +91,9 @@ public final class BalancerHarness implements AutoCloseable {
     values.put(BalancerSettings.INSTANCES, 2);
     values.put(BalancerSettings.RECONCILE_MS, 2_000);
     values.put(BalancerSettings.COUNTS_DELAY_MS, 10);
+    values.put(BalancerSettings.CONNECT_TIMEOUT_MS, 2_000);
+    values.put(BalancerSettings.RESPONSE_TIMEOUT_MS, 3_000);
+    values.put(BalancerSettings.RETRIES, 2);
     return TellerConfig.of(values);
   }
 
