@@ -7,6 +7,7 @@ import io.teller.common.config.ConfigException;
 import io.teller.common.config.ConfigLoader;
 import io.teller.common.config.Setting;
 import io.teller.common.config.TellerConfig;
+import io.vertx.core.Deployable;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.PrintStream;
@@ -22,8 +23,13 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
- * The {@code main} of every Teller program: reads the layered configuration, joins the cluster,
- * deploys the program's verticle and leaves the cluster cleanly on SIGTERM.
+ * The {@code main} of every Teller program: reads the layered configuration, joins the cluster
+ * (unless the program runs without it, see {@link TellerProgram#joinsCluster}), deploys the
+ * program's verticle and leaves the cluster cleanly on SIGTERM.
+ *
+ * <p>On SIGTERM the shutdown hook closes Vert.x (so the verticle's {@code stop()} runs to its
+ * end, within 30 s) and the JVM then exits with 143 (128 + SIGTERM), as
+ * every JVM does after a signal; orchestrators count that as a normal stop.
  *
  * <p>Hand-written rather than {@code VertxApplication} because the cluster settings come from
  * the layered configuration, which must be read before the clustered Vert.x exists, and because a
@@ -80,25 +86,31 @@ public final class TellerLauncher {
       return 0;
     }
 
-    TellerCluster cluster;
-    try {
-      cluster = joinCluster(ClusterOptions.from(config, program.role()));
-    } catch (Exception e) {
-      log.error("{}: cannot join cluster '{}': {}", program.name(),
-          config.string(CommonSettings.CLUSTER_NAME), oneLine(e));
-      return EXIT_FAILURE;
+    TellerCluster cluster = null;
+    if (program.joinsCluster(config)) {
+      try {
+        cluster = joinCluster(ClusterOptions.from(config, program.role()));
+      } catch (Exception e) {
+        log.error("{}: cannot join cluster '{}': {}", program.name(),
+            config.string(CommonSettings.CLUSTER_NAME), oneLine(e));
+        return EXIT_FAILURE;
+      }
     }
+    // TellerCluster.close() is vertx.close(), so both kinds of run stop the same way.
+    Vertx vertx = cluster != null ? cluster.vertx() : Vertx.vertx();
     try {
-      await(cluster.vertx().deployVerticle(program.verticle(config, cluster)));
+      Deployable verticle = cluster != null
+          ? program.verticle(config, cluster) : program.standaloneVerticle(config);
+      await(vertx.deployVerticle(verticle));
     } catch (Exception e) {
       Throwable cause = e instanceof ConfigException ? e : rootCause(e);
       log.error("{}: cannot start: {}", program.name(), oneLine(cause));
-      closeQuietly(cluster);
+      closeQuietly(vertx);
       return cause instanceof ConfigException ? ConfigException.EXIT_CODE : EXIT_FAILURE;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       log.info("{} stopping", program.name());
-      closeQuietly(cluster);
+      closeQuietly(vertx);
       log.info("{} stopped", program.name());
     }, "teller-shutdown"));
     log.info("{} ready in {} ms", program.name(),
@@ -154,9 +166,10 @@ public final class TellerLauncher {
     }
   }
 
-  private void closeQuietly(TellerCluster cluster) {
+  /** Undeploys the program's verticle (its stop() runs) and, if clustered, leaves the cluster. */
+  private void closeQuietly(Vertx vertx) {
     try {
-      cluster.close().toCompletionStage().toCompletableFuture().get(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
+      vertx.close().toCompletionStage().toCompletableFuture().get(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.warn("{}: did not stop cleanly: {}", program.name(), oneLine(e));
     }

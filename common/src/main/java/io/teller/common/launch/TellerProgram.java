@@ -18,6 +18,15 @@ public interface TellerProgram {
   /** How this program joins the cluster. */
   ClusterRole role();
 
+  /**
+   * Whether this run joins the cluster. A program that can also work without it (the sample
+   * backend registering over the REST API) returns false for such a configuration; the launcher
+   * then starts a plain Vert.x and deploys {@link #standaloneVerticle(TellerConfig)}.
+   */
+  default boolean joinsCluster(TellerConfig config) {
+    return true;
+  }
+
   /** The program's own settings (the common ones are added by the launcher). */
   List<Setting> settings();
 
@@ -29,6 +38,14 @@ public interface TellerProgram {
 
   /** The verticle that runs the program; its start future completes when it is ready. */
   Deployable verticle(TellerConfig config, TellerCluster cluster);
+
+  /**
+   * The verticle for a run that does not join the cluster; called only when {@link
+   * #joinsCluster(TellerConfig)} is false.
+   */
+  default Deployable standaloneVerticle(TellerConfig config) {
+    throw new UnsupportedOperationException(name() + " always joins the cluster");
+  }
 
   /** The classpath resource with this program's defaults. */
   default String defaultsResource() {
