@@ -86,7 +86,7 @@ public final class BackendMain implements TellerProgram {
 
   @Override
   public Deployable verticle(TellerConfig config, TellerCluster cluster) {
-    return new BackendVerticle(config, vertx -> new EventBusRegistryLink(vertx, cluster.memberId()));
+    return new BackendVerticle(config, vertx -> new EventBusRegistryLink(vertx, cluster.memberId(), config.string(BackendSettings.ROUTE)));
   }
 
   @Override

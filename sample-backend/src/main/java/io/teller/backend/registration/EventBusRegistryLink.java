@@ -21,20 +21,24 @@ public final class EventBusRegistryLink implements RegistryLink {
 
   private final Vertx vertx;
   private final String member;
+  private final String routePrefix;
 
   /**
    * @param vertx the clustered Vert.x
    * @param member this node's cluster member id ({@code TellerCluster.memberId()})
+   * @param routePrefix the route of the service if this registration creates it
    */
-  public EventBusRegistryLink(Vertx vertx, String member) {
+  public EventBusRegistryLink(Vertx vertx, String member, String routePrefix) {
     this.vertx = vertx;
     this.member = member;
+    this.routePrefix = routePrefix;
   }
 
   @Override
   public Future<JsonObject> register(String service, Instance.Registration registration) {
     return request(RegistryContract.REGISTER, new JsonObject()
-        .put("service", service).put("registration", registration.toJson()).put("member", member));
+        .put("service", service).put("registration", registration.toJson()).put("member", member)
+        .put("routePrefix", routePrefix));
   }
 
   @Override

@@ -72,7 +72,7 @@ public final class Backends {
   /** A backend registering over the event bus from the lite member {@code node}. */
   public static Deployed overEventBus(TellerCluster node, Map<Setting, Object> overrides) {
     BackendVerticle verticle = new BackendVerticle(config(overrides),
-        v -> new EventBusRegistryLink(v, node.memberId()));
+        v -> new EventBusRegistryLink(v, node.memberId(), "/"));
     return new Deployed(node.vertx(), verticle, Await.result(node.vertx().deployVerticle(verticle)));
   }
 }
