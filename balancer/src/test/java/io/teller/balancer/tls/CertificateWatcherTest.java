@@ -9,6 +9,7 @@ import io.teller.balancer.testing.TestCertificates;
 import io.teller.balancer.testing.TestCertificates.Issued;
 import io.teller.balancer.testing.TestCertificates.KeyType;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnectOptions;
@@ -56,12 +57,15 @@ class CertificateWatcherTest {
     HttpServer server = TlsTesting.startServer(vertx, tls);
     int port = server.actualPort();
     CertificateWatcher watcher = await(CertificateWatcher.start(vertx, server, tls));
-    HttpClientConnection connection = await(vertx.createHttpClient(new HttpClientOptions()
-            .setSsl(true)
-            .setTrustOptions(ca.trustOptions())
-            .setProtocolVersion(HttpVersion.HTTP_1_1)
-            .setKeepAlive(true))
-        .connect(new HttpConnectOptions().setHost(HOST).setPort(port)));
+    // Held in a variable to the end: Vert.x closes a client (and its connections) once it is
+    // garbage, which would end the connection this test watches.
+    HttpClientAgent keepAliveClient = vertx.createHttpClient(new HttpClientOptions()
+        .setSsl(true)
+        .setTrustOptions(ca.trustOptions())
+        .setProtocolVersion(HttpVersion.HTTP_1_1)
+        .setKeepAlive(true));
+    HttpClientConnection connection =
+        await(keepAliveClient.connect(new HttpConnectOptions().setHost(HOST).setPort(port)));
     AtomicBoolean closed = new AtomicBoolean();
     connection.closeHandler(v -> closed.set(true));
     assertThat(get(connection)).isEqualTo("HTTP_1_1");
@@ -79,6 +83,7 @@ class CertificateWatcherTest {
     assertThat(serial(connection)).isEqualTo(first.serial());
     assertThat(closed).isFalse();
     watcher.stop();
+    await(keepAliveClient.close());
   }
 
   @Test
