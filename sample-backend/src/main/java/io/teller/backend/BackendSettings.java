@@ -29,7 +29,7 @@ public final class BackendSettings {
           "on stop, how long open requests may still take before the server closes");
   public static final Setting ROUTE =
       new Setting("backend.route", SettingType.STRING,
-          "path prefix the service is defined with if it does not exist yet (REST mode only)");
+          "path prefix the service is created with if this backend is its first instance");
   public static final Setting REGISTRY_URL =
       new Setting("registry.url", SettingType.OPTIONAL_STRING,
           "registry API, e.g. http://127.0.0.1:9000: register over REST without joining the cluster;"
