@@ -1,5 +1,6 @@
 package io.teller.balancer;
 
+import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.counting.LoadSharing;
 import io.vertx.core.json.JsonObject;
@@ -39,6 +40,7 @@ public final class BalancerVerticle extends VerticleBase {
   private final TellerCluster cluster;
   private final AtomicReference<Routing> routing = new AtomicReference<>(Routing.empty());
   private final InFlight inFlight = new InFlight();
+  private final Ejections ejections = new Ejections();
   private RegistryView view;
   private LoadSharing sharing;
 
@@ -66,7 +68,7 @@ public final class BalancerVerticle extends VerticleBase {
                 new ProxyHandler.Timeouts(config.integer(BalancerSettings.RESPONSE_TIMEOUT_MS),
                     config.integer(BalancerSettings.RETRIES)),
                 config.integer(BalancerSettings.CONNECT_TIMEOUT_MS)),
-                routing::get, inFlight),
+                routing::get, inFlight, ejections),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> {
           LOG.info("balancer HTTPS listening on {}", Listeners.url("https", host, httpsPort, "/"));
@@ -85,12 +87,18 @@ public final class BalancerVerticle extends VerticleBase {
   /** In-flight counts per instance: this balancer's, the others', and how stale theirs were. */
   private JsonObject counts() {
     JsonObject instances = new JsonObject();
-    inFlight.snapshot().forEach((id, count) -> instances.put(id, new JsonObject().put("local", count)));
+    // Instances that left the pick set still show while requests to them are open.
+    inFlight.snapshot().forEach((id, count) -> {
+      if (count > 0) {
+        instances.put(id, new JsonObject().put("local", count));
+      }
+    });
     routing.get().pools().values().forEach(pool -> pool.endpoints().keySet().forEach(id -> {
       JsonObject entry = instances.getJsonObject(id, new JsonObject().put("local", inFlight.inFlight(id)));
       JsonObject peers = new JsonObject();
       sharing.board().byMember(id).forEach(peers::put);
-      instances.put(id, entry.put("peers", peers).put("total", sharing.inFlight(id)));
+      instances.put(id, entry.put("peers", peers).put("total", sharing.inFlight(id))
+          .put("ejected", ejections.isEjected(id)));
     }));
     return new JsonObject().put("member", cluster.memberId()).put("instances", instances)
         .put("peerStalenessMillis", sharing.stalenessMillis());

@@ -1,5 +1,6 @@
 package io.teller.balancer.proxy;
 
+import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
 
 import io.teller.balancer.routing.RequestFacts;
@@ -47,6 +48,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final InFlight inFlight;
   private final String scheme;
   private final Timeouts timeouts;
+  private final Ejections ejections;
 
   /** How long to wait for an instance, and how many other instances to try. */
   public record Timeouts(long responseMillis, int retries) {}
@@ -59,12 +61,13 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    * @param timeouts response timeout and retries
    */
   public ProxyHandler(HttpClient client, Supplier<Routing> routing, InFlight inFlight, String scheme,
-      Timeouts timeouts) {
+      Timeouts timeouts, Ejections ejections) {
     this.client = client;
     this.routing = routing;
     this.inFlight = inFlight;
     this.scheme = scheme;
     this.timeouts = timeouts;
+    this.ejections = ejections;
   }
 
   @Override
@@ -105,6 +108,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     exchange.pick.tried.add(endpoint.id());
+    exchange.pick.ejected = null;
     exchange.lease = inFlight.acquire(endpoint.id());
     RequestOptions options = new RequestOptions()
         .setHost(endpoint.host())
@@ -115,6 +119,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         .setIdleTimeout(timeouts.responseMillis());
     client.request(options).onComplete(connected -> {
       if (connected.failed()) {
+        ejections.failed(endpoint.id());
         // Nothing reached the instance: always safe to try another.
         failed(exchange, endpoint, 502, "cannot connect to instance " + endpoint.id() + " of service "
             + service.name() + ": " + Responses.reason(connected.cause()), true);
@@ -151,6 +156,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
           request.response().addCookie(Cookie.cookie(service.stickyCookie(), endpoint.id())
               .setPath("/").setHttpOnly(true).setSecure("https".equals(scheme)));
         }
+        ejections.succeeded(endpoint.id());
         relay(request, answered.result());
       });
     });
@@ -188,7 +194,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       this.request = request;
       this.pool = pool;
       Service service = pool.service();
-      this.pick = new Pick(request, service.stickyCookie());
+      this.pick = new Pick(request, service.stickyCookie(), pool, ejections);
       this.uri = service.stripPrefix() ? RouteTable.strip(match.pathPrefix(), request.uri()) : request.uri();
       this.headers = backendHeaders(request, host);
       HttpMethod method = request.method();
@@ -278,10 +284,15 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private static final class Pick implements PickContext {
     private final HttpServerRequest request;
     private final String sticky;
+    private final ServicePool pool;
+    private final Ejections ejections;
     final java.util.Set<String> tried = new java.util.HashSet<>(2);
+    java.util.Set<String> ejected;
 
-    Pick(HttpServerRequest request, String stickyCookie) {
+    Pick(HttpServerRequest request, String stickyCookie, ServicePool pool, Ejections ejections) {
       this.request = request;
+      this.pool = pool;
+      this.ejections = ejections;
       Cookie cookie = stickyCookie == null ? null : request.getCookie(stickyCookie);
       this.sticky = cookie == null ? null : cookie.getValue();
     }
@@ -310,7 +321,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
     @Override
     public java.util.Set<String> excluded() {
-      return tried;
+      if (!ejections.any()) {
+        return tried;
+      }
+      if (ejected == null) {
+        java.util.Set<String> out = ejections.ejectedAmong(pool.endpoints().keySet());
+        out.addAll(tried);
+        // Panic threshold: ejection never empties a service; with all ejected, use them all.
+        ejected = out.containsAll(pool.endpoints().keySet()) ? tried : out;
+      }
+      return ejected;
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.teller.balancer.proxy;
 
+import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
 
 import io.teller.balancer.routing.Routing;
@@ -30,15 +31,17 @@ public final class ProxyVerticle extends VerticleBase {
   private final Listeners listeners;
   private final Supplier<Routing> routing;
   private final InFlight inFlight;
+  private final Ejections ejections;
   private HttpClient client;
   private HttpServer https;
   private HttpServer http;
   private CertificateWatcher watcher;
 
-  public ProxyVerticle(Listeners listeners, Supplier<Routing> routing, InFlight inFlight) {
+  public ProxyVerticle(Listeners listeners, Supplier<Routing> routing, InFlight inFlight, Ejections ejections) {
     this.listeners = listeners;
     this.routing = routing;
     this.inFlight = inFlight;
+    this.ejections = ejections;
   }
 
   @Override
@@ -51,7 +54,7 @@ public final class ProxyVerticle extends VerticleBase {
     HttpServerOptions httpsOptions = listeners.tls().applyTo(new HttpServerOptions())
         .setCompressionSupported(false).setHandle100ContinueAutomatically(false);
     Future<HttpServer> httpsListening = vertx.createHttpServer(httpsOptions)
-        .requestHandler(new ProxyHandler(client, routing, inFlight, "https", listeners.timeouts()))
+        .requestHandler(new ProxyHandler(client, routing, inFlight, "https", listeners.timeouts(), ejections))
         .listen(listeners.httpsPort(), listeners.host())
         .compose(server -> CertificateWatcher.start(vertx, server, listeners.tls())
             .map(w -> {
@@ -60,7 +63,7 @@ public final class ProxyVerticle extends VerticleBase {
             }));
     Future<HttpServer> httpListening = vertx.createHttpServer(new HttpServerOptions().setCompressionSupported(false))
         .requestHandler(listeners.redirectHttp() ? new RedirectHandler(listeners.httpsPort())
-            : new ProxyHandler(client, routing, inFlight, "http", listeners.timeouts()))
+            : new ProxyHandler(client, routing, inFlight, "http", listeners.timeouts(), ejections))
         .listen(listeners.httpPort(), listeners.host());
     return Future.all(httpsListening, httpListening).onSuccess(all -> {
       https = all.resultAt(0);

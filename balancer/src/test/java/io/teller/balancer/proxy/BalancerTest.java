@@ -311,6 +311,35 @@ class BalancerTest {
     assertThat(keep).isNotEqualTo(going);
   }
 
+  @Test
+  void anInstanceThatRefusesIsRetriedElsewhereAndEjected() throws Exception {
+    harness.defineService("refuse", "{\"routes\": [{\"pathPrefix\": \"/refuse\"}], \"strategy\": \"round-robin\"}");
+    harness.register("refuse", harness.namedBackend("refuse-ok"), 1);
+    int dead = io.teller.common.testing.TestClusters.freePort(); // nothing listens there
+    harness.register("refuse", dead, 1);
+    Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/refuse").status()).isEqualTo(200));
+    for (int i = 0; i < 20; i++) {
+      Answer answer = get("/refuse");
+      assertThat(answer.status()).isEqualTo(200);
+      assertThat(answer.backend()).isEqualTo("refuse-ok");
+    }
+    JsonObject counts = new JsonObject(io.teller.registry.testing.Http.get(
+        "http://127.0.0.1:" + harness.adminPort() + "/counts").body());
+    String deadId = io.teller.common.model.Instance.idFor("refuse", "127.0.0.1", dead);
+    assertThat(counts.getJsonObject("instances").getJsonObject(deadId).getBoolean("ejected")).isTrue();
+  }
+
+  @Test
+  void withEveryInstanceUnreachableTheAnswerIs502WithAReason() throws Exception {
+    harness.defineService("allgone", "{\"routes\": [{\"pathPrefix\": \"/allgone\"}]}");
+    harness.register("allgone", io.teller.common.testing.TestClusters.freePort(), 1);
+    Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/allgone").status()).isEqualTo(502));
+    // Panic threshold: the only instance is ejected, yet still tried, and the reason is given.
+    Answer answer = get("/allgone");
+    assertThat(answer.status()).isEqualTo(502);
+    assertThat(answer.body()).startsWith("cannot connect to instance allgone-").contains("connection refused");
+  }
+
   private static JsonObject headersOf(MultiMap headers) {
     JsonObject json = new JsonObject();
     headers.forEach(h -> json.put(h.getKey().toLowerCase(), h.getValue()));
