@@ -54,6 +54,7 @@ class ComposeTopologyIT {
   static String cluster = "compose-" + UUID.randomUUID().toString().substring(0, 8);
   static int seed = TestClusters.freePort();
   static final List<TellerProcess> all = new ArrayList<>();
+  static final Map<TellerProcess, String> names = new HashMap<>();
   static final List<Integer> registryPorts = new ArrayList<>();
   static final List<Integer> registryClusterPorts = new ArrayList<>();
   static final List<TellerProcess> registries = new ArrayList<>();
@@ -109,6 +110,7 @@ class ComposeTopologyIT {
     TellerProcess p = TellerProcess.start(TellerProcess.programJar(service), env);
     synchronized (all) {
       all.add(p);
+      names.put(p, Path.of(env.get("TELLER_DATA_DIR")).getFileName().toString());
     }
     return p;
   }
@@ -176,8 +178,12 @@ class ComposeTopologyIT {
     synchronized (all) {
       copy = new ArrayList<>(all);
     }
+    Path logs = Path.of("target", "compose-topology-logs");
+    Files.createDirectories(logs);
     for (TellerProcess p : copy) {
       p.close();
+      // What each process said, for whoever reads a failure.
+      Files.writeString(logs.resolve(names.get(p) + ".log"), p.output());
     }
   }
 

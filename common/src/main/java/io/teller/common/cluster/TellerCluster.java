@@ -25,9 +25,11 @@ import org.slf4j.LoggerFactory;
  * discovery from configuration, multicast off, the cluster name and advertised address from
  * configuration, registry nodes as data members and everyone else as lite members.
  *
- * <p>Hazelcast's failure detector is tightened (1 s heartbeats, a member silent for 5 s is
- * removed) because the balancer's shared counters and the registry's clean-up hang on
- * member-removed events; 5 s rather than 3 s leaves room for a GC pause.
+ * <p>Hazelcast's failure detector is tightened (1 s heartbeats, a member silent for 10 s is
+ * removed, against 60 s by default) because the balancer's shared counters and the registry's
+ * clean-up hang on member-removed events. A member that stops or crashes is seen at once (its
+ * connections close); the silence limit only catches a hung one, and 10 s rather than 3 s keeps
+ * a long GC pause or a starved 2-core machine from splitting the cluster.
  */
 public final class TellerCluster {
 
@@ -132,7 +134,7 @@ public final class TellerCluster {
     config.setProperty("hazelcast.phone.home.enabled", "false");
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
-    config.setProperty("hazelcast.max.no.heartbeat.seconds", "5");
+    config.setProperty("hazelcast.max.no.heartbeat.seconds", "10");
     // Vert.x leaves the cluster in its own close(); Hazelcast's hook would race it.
     config.setProperty("hazelcast.shutdownhook.enabled", "false");
     config.setProperty("hazelcast.socket.bind.any", "false");
