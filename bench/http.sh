@@ -192,7 +192,8 @@ if ! wait_for "http://127.0.0.1:$registry_port/healthz" "$registry_pid" 60; then
   teller_reason="registry did not start"
   echo "  the registry did not become ready:"; log_tail registry
 else
-  status=$(api PUT /services/bench '{"routes":[{"pathPrefix":"/"}],"strategy":"least-connections"}')
+  # TELLER_BENCH_SHARED_COUNTS=false measures the least-connection counts kept local (issue: overhead of sharing).
+  status=$(api PUT /services/bench "{\"routes\":[{\"pathPrefix\":\"/\"}],\"strategy\":\"least-connections\",\"sharedCounts\":${TELLER_BENCH_SHARED_COUNTS:-true}}")
   if [[ $status != 2* ]]; then
     teller_reason="registry refused the service"
     echo "  PUT /v1/services/bench answered $status: $(cat "$work/api-response")"
