@@ -95,7 +95,8 @@ public final class LoadSharing implements LoadCounts {
 
   @Override
   public long inFlight(String endpointId) {
-    return local.inFlight(endpointId) + board.total(endpointId);
+    // A lone balancer pays nothing for sharing on the request path.
+    return board.isEmpty() ? local.inFlight(endpointId) : local.inFlight(endpointId) + board.total(endpointId);
   }
 
   /** This balancer's own exact counts. */

@@ -49,6 +49,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final String scheme;
   private final Timeouts timeouts;
   private final Ejections ejections;
+  /** Requests sent to an instance that has not answered yet, oldest first (event-loop confined). */
+  private final java.util.LinkedHashSet<Exchange> awaitingAnswer = new java.util.LinkedHashSet<>();
 
   /** How long to wait for an instance, and how many other instances to try. */
   public record Timeouts(long responseMillis, int retries) {}
@@ -115,8 +117,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         .setPort(endpoint.port())
         .setMethod(request.method())
         .setURI(exchange.uri)
-        .setHeaders(exchange.headers)
-        .setIdleTimeout(timeouts.responseMillis());
+        .setHeaders(exchange.headers);
     client.request(options).onComplete(connected -> {
       if (connected.failed()) {
         ejections.failed(endpoint.id());
@@ -131,6 +132,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         backend.reset();
         return;
       }
+      exchange.deadlineNanos = System.nanoTime() + timeouts.responseMillis() * 1_000_000;
+      awaitingAnswer.add(exchange);
       Future<HttpClientResponse> sent;
       if (exchange.bodyless) {
         request.resume();
@@ -139,10 +142,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         sent = backend.send(request);
       }
       sent.onComplete(answered -> {
+        awaitingAnswer.remove(exchange);
         if (answered.failed()) {
-          boolean timedOut = answered.cause() instanceof java.util.concurrent.TimeoutException
-              || String.valueOf(answered.cause().getMessage()).contains("timeout");
-          if (timedOut) {
+          if (exchange.timedOut) {
             failed(exchange, endpoint, 504, "instance " + endpoint.id() + " of service " + service.name()
                 + " did not answer within " + timeouts.responseMillis() + " ms", false);
           } else {
@@ -175,6 +177,28 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
   }
 
+  /**
+   * Fails the requests whose instance has not answered (status and headers) in time. Called
+   * periodically on this handler's event loop: one timer per event loop rather than one per
+   * request, which cost a quarter of the throughput.
+   */
+  public void expire() {
+    long now = System.nanoTime();
+    var waiting = awaitingAnswer.iterator();
+    while (waiting.hasNext()) {
+      Exchange exchange = waiting.next();
+      if (exchange.deadlineNanos > now) {
+        // All share one timeout, so the set is in deadline order: the rest are later.
+        return;
+      }
+      waiting.remove();
+      exchange.timedOut = true;
+      if (exchange.backend != null) {
+        exchange.backend.reset();
+      }
+    }
+  }
+
   /** One client request's way through the balancer, over its attempts. */
   private final class Exchange {
     final HttpServerRequest request;
@@ -185,6 +209,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     final boolean bodyless;
     final boolean idempotent;
     int retriesLeft = timeouts.retries();
+    long deadlineNanos;
+    boolean timedOut;
     InFlight.Lease lease;
     HttpClientRequest backend;
     String lastFailure;

@@ -36,6 +36,7 @@ public final class ProxyVerticle extends VerticleBase {
   private HttpServer https;
   private HttpServer http;
   private CertificateWatcher watcher;
+  private long expiryTimer = -1;
 
   public ProxyVerticle(Listeners listeners, Supplier<Routing> routing, InFlight inFlight, Ejections ejections) {
     this.listeners = listeners;
@@ -51,10 +52,18 @@ public final class ProxyVerticle extends VerticleBase {
             .setDecompressionSupported(false),
         new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS_PER_INSTANCE).setMaxWaitQueueSize(-1));
 
+    ProxyHandler httpsHandler = new ProxyHandler(client, routing, inFlight, "https", listeners.timeouts(), ejections);
+    ProxyHandler httpHandler = new ProxyHandler(client, routing, inFlight, "http", listeners.timeouts(), ejections);
+    // Response timeouts are checked on this event loop's one timer, not one timer per request.
+    long period = Math.max(10, Math.min(100, listeners.timeouts().responseMillis() / 10));
+    expiryTimer = vertx.setPeriodic(period, t -> {
+      httpsHandler.expire();
+      httpHandler.expire();
+    });
     HttpServerOptions httpsOptions = listeners.tls().applyTo(new HttpServerOptions())
         .setCompressionSupported(false).setHandle100ContinueAutomatically(false);
     Future<HttpServer> httpsListening = vertx.createHttpServer(httpsOptions)
-        .requestHandler(new ProxyHandler(client, routing, inFlight, "https", listeners.timeouts(), ejections))
+        .requestHandler(httpsHandler)
         .listen(listeners.httpsPort(), listeners.host())
         .compose(server -> CertificateWatcher.start(vertx, server, listeners.tls())
             .map(w -> {
@@ -63,7 +72,7 @@ public final class ProxyVerticle extends VerticleBase {
             }));
     Future<HttpServer> httpListening = vertx.createHttpServer(new HttpServerOptions().setCompressionSupported(false))
         .requestHandler(listeners.redirectHttp() ? new RedirectHandler(listeners.httpsPort())
-            : new ProxyHandler(client, routing, inFlight, "http", listeners.timeouts(), ejections))
+            : httpHandler)
         .listen(listeners.httpPort(), listeners.host());
     return Future.all(httpsListening, httpListening).onSuccess(all -> {
       https = all.resultAt(0);
@@ -73,6 +82,7 @@ public final class ProxyVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    vertx.cancelTimer(expiryTimer);
     if (watcher != null) {
       watcher.stop();
     }

@@ -20,9 +20,12 @@ final class Responses {
       return;
     }
     if (!request.isEnded()) {
-      // The body was not read; don't leave it in the connection for the next request.
       request.resume();
-      response.putHeader("connection", "close");
+      String length = request.getHeader("content-length");
+      if ((length != null && !length.equals("0")) || request.headers().contains("transfer-encoding")) {
+        // A body was sent and not read: don't leave it in the connection for the next request.
+        response.putHeader("connection", "close");
+      }
     }
     response.setStatusCode(status)
         .putHeader("content-type", "text/plain; charset=utf-8")

@@ -340,6 +340,25 @@ class BalancerTest {
     assertThat(answer.body()).startsWith("cannot connect to instance allgone-").contains("connection refused");
   }
 
+  @Test
+  void anInstanceThatDoesNotAnswerInTimeGives504WithAReason() throws Exception {
+    harness.defineService("silent", "{\"routes\": [{\"pathPrefix\": \"/silent\"}]}");
+    harness.register("silent", harness.backend(request -> {
+      if (request.path().equals("/silent/ping")) {
+        request.response().end("pong");
+      }
+      // Anything else: never answered.
+    }), 1);
+    Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/silent/ping").status()).isEqualTo(200));
+    long started = System.nanoTime();
+    Answer answer = get("/silent/wait");
+    long tookMillis = (System.nanoTime() - started) / 1_000_000;
+    assertThat(answer.status()).isEqualTo(504);
+    assertThat(answer.body()).matches("instance silent-[0-9a-f]+ of service silent did not answer within 3000 ms\n");
+    // The harness's response timeout is 3 s; the check runs every 100 ms.
+    assertThat(tookMillis).isBetween(2_900L, 5_000L);
+  }
+
   private static JsonObject headersOf(MultiMap headers) {
     JsonObject json = new JsonObject();
     headers.forEach(h -> json.put(h.getKey().toLowerCase(), h.getValue()));

@@ -59,6 +59,11 @@ public final class LoadBoard {
     }
   }
 
+  /** Whether no other balancer has reported anything (a lone balancer). */
+  public boolean isEmpty() {
+    return byMember.isEmpty();
+  }
+
   /** The sum of every other balancer's latest count for {@code instance}. */
   public long total(String instance) {
     AtomicLong total = totals.get(instance);
