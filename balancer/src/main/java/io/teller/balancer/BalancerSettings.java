@@ -22,7 +22,7 @@ public final class BalancerSettings {
       new Setting("tls.key", SettingType.OPTIONAL_STRING,
           "PEM private key file(s), in the order of tls.cert");
   public static final Setting ADMIN_PORT =
-      new Setting("admin.port", SettingType.PORT, "admin listener: /healthz and /metrics");
+      new Setting("admin.port", SettingType.PORT, "admin listener: /healthz and /counts");
   public static final Setting INSTANCES =
       new Setting("proxy.instances", SettingType.integer(0, 256, "must be 0 (one per core) to 256"),
           "proxy verticle instances (event loops serving traffic); 0: one per core");

@@ -139,9 +139,4 @@ public final class BalancerVerticle extends VerticleBase {
     return value.isBlank() ? List.of()
         : Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
-
-  /** The latest routing (for tests and the admin surface). */
-  public Routing routing() {
-    return routing.get();
-  }
 }

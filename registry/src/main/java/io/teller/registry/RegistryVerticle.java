@@ -99,9 +99,4 @@ public final class RegistryVerticle extends VerticleBase {
         .put("cluster", cluster.options().name())
         .put("members", cluster.memberCount());
   }
-
-  /** The bound port (useful when configured with a port picked at start). */
-  public int actualPort() {
-    return server.actualPort();
-  }
 }

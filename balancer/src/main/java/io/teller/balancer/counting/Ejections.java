@@ -24,9 +24,13 @@ public final class Ejections {
     long now = System.nanoTime();
     states.compute(endpointId, (id, state) -> {
       int failures = state == null ? 1 : state.failures() + 1;
-      long millis = Math.min(MAX_MILLIS, FIRST_MILLIS << Math.min(failures - 1, 5));
-      return new State(failures, now + millis * 1_000_000);
+      return new State(failures, now + ejectionMillis(failures) * 1_000_000);
     });
+  }
+
+  /** How long the {@code failures}-th failure in a row ejects for: 1 s, doubling, capped at 30 s. */
+  static long ejectionMillis(int failures) {
+    return Math.min(MAX_MILLIS, FIRST_MILLIS << Math.min(failures - 1, 5));
   }
 
   /** Records a success: the instance is back in full. */

@@ -1,20 +1,16 @@
 package io.teller.balancer.counting;
 
-import com.hazelcast.cluster.MembershipEvent;
-import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
 import io.teller.balancer.strategy.LoadCounts;
 import io.teller.common.load.LoadBoard;
+import io.teller.common.load.LoadFeed;
 import io.teller.common.load.LoadReport;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * Least-connection counts shared between balancers, with bounded staleness (DESIGN decision 3):
@@ -41,8 +37,7 @@ public final class LoadSharing implements LoadCounts {
   private long sentVersion = -1;
   private boolean fullNeeded = true;
   private long timer = -1;
-  private MessageConsumer<JsonObject> consumer;
-  private UUID membershipListener;
+  private LoadFeed feed;
 
   public LoadSharing(Vertx vertx, InFlight local, String member, HazelcastInstance hazelcast, long delayMillis) {
     this.vertx = vertx;
@@ -54,43 +49,15 @@ public final class LoadSharing implements LoadCounts {
 
   /** Starts sharing; call on the event loop that will own the board. */
   public Future<Void> start() {
-    Context context = vertx.getOrCreateContext();
-    consumer = vertx.eventBus().consumer(LoadReport.ADDRESS, message -> {
-      JsonObject body = message.body();
-      String hello = body.getString("hello");
-      if (hello != null) {
-        fullNeeded |= !hello.equals(member);
-        return;
-      }
-      LoadReport report = LoadReport.fromJson(body);
-      if (!report.member().equals(member) && board.apply(report)) {
-        sample(System.currentTimeMillis() - report.oldestChangeMillis());
-      }
-    });
-    membershipListener = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
-      @Override
-      public void memberAdded(MembershipEvent event) {}
-
-      @Override
-      public void memberRemoved(MembershipEvent event) {
-        String gone = event.getMember().getUuid().toString();
-        context.runOnContext(v -> board.forget(gone));
-      }
-    });
-    return consumer.completion().onSuccess(v -> {
-      vertx.eventBus().publish(LoadReport.ADDRESS, LoadReport.hello(member));
-      timer = vertx.setPeriodic(delayMillis, t -> flush());
-    });
+    feed = new LoadFeed(vertx, hazelcast, member, board,
+        report -> sample(System.currentTimeMillis() - report.oldestChangeMillis()),
+        () -> fullNeeded = true);
+    return feed.start().onSuccess(v -> timer = vertx.setPeriodic(delayMillis, t -> flush()));
   }
 
   public Future<Void> stop() {
     vertx.cancelTimer(timer);
-    try {
-      hazelcast.getCluster().removeMembershipListener(membershipListener);
-    } catch (RuntimeException e) {
-      // Hazelcast is already shutting down.
-    }
-    return consumer == null ? Future.succeededFuture() : consumer.unregister();
+    return feed == null ? Future.succeededFuture() : feed.stop();
   }
 
   @Override

@@ -109,7 +109,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       return;
     }
-    exchange.pick.tried.add(endpoint.id());
+    exchange.pick.tried(endpoint.id());
     exchange.pick.ejected = null;
     exchange.lease = inFlight.acquire(endpoint.id());
     RequestOptions options = new RequestOptions()
@@ -312,7 +312,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     private final String sticky;
     private final ServicePool pool;
     private final Ejections ejections;
-    final java.util.Set<String> tried = new java.util.HashSet<>(2);
+    /** Instances this request went to: one on the common path, so no set until a retry. */
+    private java.util.Set<String> tried = java.util.Set.of();
     java.util.Set<String> ejected;
 
     Pick(HttpServerRequest request, String stickyCookie, ServicePool pool, Ejections ejections) {
@@ -343,6 +344,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     @Override
     public String stickyEndpointId() {
       return sticky;
+    }
+
+    void tried(String endpointId) {
+      tried = tried.isEmpty() ? java.util.Set.of(endpointId) : union(tried, endpointId);
+    }
+
+    private static java.util.Set<String> union(java.util.Set<String> set, String id) {
+      java.util.Set<String> copy = new java.util.HashSet<>(set);
+      copy.add(id);
+      return copy;
     }
 
     @Override

@@ -91,9 +91,4 @@ public final class ProxyVerticle extends VerticleBase {
         http == null ? Future.succeededFuture() : http.close(),
         client == null ? Future.succeededFuture() : client.close());
   }
-
-  /** The bound HTTPS port. */
-  public int httpsPort() {
-    return https.actualPort();
-  }
 }

@@ -3,7 +3,6 @@ package io.teller.balancer.routing;
 import io.teller.balancer.strategy.Endpoint;
 import io.teller.balancer.strategy.Picker;
 import io.teller.common.model.Service;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,10 +18,5 @@ public record ServicePool(Service service, Map<String, Endpoint> endpoints, Pick
 
   public ServicePool {
     endpoints = Map.copyOf(endpoints);
-  }
-
-  /** The endpoints as a list, for display. */
-  public List<Endpoint> endpointList() {
-    return List.copyOf(endpoints.values());
   }
 }

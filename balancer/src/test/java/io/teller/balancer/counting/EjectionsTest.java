@@ -22,8 +22,10 @@ class EjectionsTest {
 
   @Test
   void backoffDoublesAndIsCapped() {
-    assertThat(Math.min(Ejections.MAX_MILLIS, Ejections.FIRST_MILLIS << 0)).isEqualTo(1_000);
-    assertThat(Math.min(Ejections.MAX_MILLIS, Ejections.FIRST_MILLIS << 3)).isEqualTo(8_000);
-    assertThat(Math.min(Ejections.MAX_MILLIS, Ejections.FIRST_MILLIS << 5)).isEqualTo(30_000);
+    assertThat(Ejections.ejectionMillis(1)).isEqualTo(1_000);
+    assertThat(Ejections.ejectionMillis(2)).isEqualTo(2_000);
+    assertThat(Ejections.ejectionMillis(4)).isEqualTo(8_000);
+    assertThat(Ejections.ejectionMillis(6)).isEqualTo(30_000);
+    assertThat(Ejections.ejectionMillis(50)).isEqualTo(30_000);
   }
 }

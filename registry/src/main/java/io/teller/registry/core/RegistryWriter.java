@@ -5,7 +5,6 @@ import io.teller.common.model.Instance;
 import io.teller.common.model.InstanceStatus;
 import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Service;
-import io.teller.common.model.ValidationException;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -223,12 +222,5 @@ final class RegistryWriter {
 
   private Instant now() {
     return clock.instant();
-  }
-
-  /** For callers that validate before sending. */
-  static void require(boolean condition, String field, String detail) {
-    if (!condition) {
-      throw new ValidationException(field, detail);
-    }
   }
 }

@@ -132,7 +132,11 @@ class EventBusAndChangesTest {
     });
     reader.setDaemon(true);
     reader.start();
-    Thread.sleep(200); // let the SSE consumer register on the server before the writes start
+    // The stream is live once a change made now comes through it.
+    Poll.until(Duration.ofSeconds(5), () -> {
+      long probe = Http.put(first.url("/v1/services/sse-probe"), "{}").json().getLong("revision");
+      Poll.until(Duration.ofMillis(500), () -> assertThat(viaSse).contains(probe));
+    });
 
     // Writes through both registry nodes, interleaved.
     List<Long> written = new ArrayList<>();
