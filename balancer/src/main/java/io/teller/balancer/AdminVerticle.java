@@ -1,10 +1,15 @@
 package io.teller.balancer;
 
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.teller.balancer.proxy.AccessLog;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.CommonSettings;
 import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.micrometer.PrometheusRequestHandler;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import io.vertx.core.VerticleBase;
@@ -13,7 +18,11 @@ import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The balancer's admin listener on {@code admin.port}: {@code /healthz} (200 once it holds a registry snapshot). */
+/**
+ * The balancer's admin listener on {@code admin.port}: {@code /healthz} (200 once it holds a
+ * registry snapshot), {@code /metrics} (Prometheus text), {@code /counts} (in-flight counts as
+ * JSON) and {@code /access-log} (read or switch the access log).
+ */
 public final class AdminVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger("teller.balancer");
@@ -22,13 +31,19 @@ public final class AdminVerticle extends VerticleBase {
   private final TellerCluster cluster;
   private final BooleanSupplier holdsSnapshot;
   private final Supplier<JsonObject> counts;
+  private final PrometheusMeterRegistry meters;
+  private final AccessLog accessLog;
 
   /**
    * @param holdsSnapshot whether the registry's state has been received (healthy only then)
    * @param counts in-flight counts per instance, for {@code /counts}
+   * @param meters what {@code /metrics} shows
+   * @param accessLog switched by {@code PUT /access-log}
    */
   public AdminVerticle(TellerConfig config, TellerCluster cluster, BooleanSupplier holdsSnapshot,
-      Supplier<JsonObject> counts) {
+      Supplier<JsonObject> counts, PrometheusMeterRegistry meters, AccessLog accessLog) {
+    this.meters = meters;
+    this.accessLog = accessLog;
     this.config = config;
     this.cluster = cluster;
     this.holdsSnapshot = holdsSnapshot;
@@ -47,6 +62,21 @@ public final class AdminVerticle extends VerticleBase {
           .put("members", cluster.memberCount()));
     });
     router.get("/counts").handler(ctx -> ctx.json(counts.get()));
+    Handler<HttpServerRequest> prometheus = PrometheusRequestHandler.create(meters);
+    router.get("/metrics").handler(ctx -> prometheus.handle(ctx.request()));
+    router.get("/access-log").handler(ctx -> ctx.json(new JsonObject().put("enabled", accessLog.enabled())));
+    router.put("/access-log").handler(ctx -> {
+      String enabled = ctx.request().getParam("enabled");
+      if (!"true".equals(enabled) && !"false".equals(enabled)) {
+        ctx.response().setStatusCode(400).putHeader("content-type", "application/problem+json")
+            .end(new JsonObject().put("type", "about:blank").put("title", "Bad Request").put("status", 400)
+                .put("detail", "query parameter enabled must be true or false").put("field", "enabled").encode());
+        return;
+      }
+      accessLog.enable(Boolean.parseBoolean(enabled));
+      LOG.info("access log {}", accessLog.enabled() ? "on" : "off");
+      ctx.json(new JsonObject().put("enabled", accessLog.enabled()));
+    });
     String host = config.string(CommonSettings.LISTEN_HOST);
     return Listeners.announce(
         vertx.createHttpServer().requestHandler(router)

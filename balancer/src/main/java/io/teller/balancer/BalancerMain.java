@@ -1,5 +1,12 @@
 package io.teller.balancer;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.spi.VertxMetricsFactory;
+import io.vertx.micrometer.MetricsDomain;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.teller.common.cluster.ClusterRole;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.Setting;
@@ -31,8 +38,26 @@ public final class BalancerMain implements TellerProgram {
     return BalancerSettings.ALL;
   }
 
+  /** Vert.x's meters and the balancer's, in one registry that {@code /metrics} shows. */
+  private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+  @Override
+  public VertxOptions vertxOptions(TellerConfig config) {
+    // Per-request HTTP meters are the balancer's own (by service and instance); Vert.x's would
+    // count the same requests again, without the service, at a cost on every request.
+    return new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+        .setJvmMetricsEnabled(true)
+        .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)
+        .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT));
+  }
+
+  @Override
+  public VertxMetricsFactory metricsFactory(TellerConfig config) {
+    return new MicrometerMetricsFactory(meters);
+  }
+
   @Override
   public Deployable verticle(TellerConfig config, TellerCluster cluster) {
-    return new BalancerVerticle(config, cluster);
+    return new BalancerVerticle(config, cluster, meters);
   }
 }

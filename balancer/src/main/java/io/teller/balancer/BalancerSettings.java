@@ -22,7 +22,7 @@ public final class BalancerSettings {
       new Setting("tls.key", SettingType.OPTIONAL_STRING,
           "PEM private key file(s), in the order of tls.cert");
   public static final Setting ADMIN_PORT =
-      new Setting("admin.port", SettingType.PORT, "admin listener: /healthz and /counts");
+      new Setting("admin.port", SettingType.PORT, "admin listener: /healthz, /metrics (Prometheus), /counts, /access-log");
   public static final Setting INSTANCES =
       new Setting("proxy.instances", SettingType.integer(0, 256, "must be 0 (one per core) to 256"),
           "proxy verticle instances (event loops serving traffic); 0: one per core");
@@ -36,18 +36,43 @@ public final class BalancerSettings {
 
   public static final Setting CONNECT_TIMEOUT_MS =
       new Setting("proxy.connect.timeout.ms", SettingType.integer(1, 600_000, "must be 1 to 600000"),
-          "how long to wait for a connection to an instance before trying another (502)");
+          "how long to wait for a connection to an instance before trying another (502); a service's "
+              + "timeouts.connectMs overrides it");
   public static final Setting RESPONSE_TIMEOUT_MS =
       new Setting("proxy.response.timeout.ms", SettingType.integer(1, 3_600_000, "must be 1 to 3600000"),
-          "how long an instance may stay silent (before and while answering) before the client gets 504");
+          "how long an instance may take to send its response headers before the client gets 504; a "
+              + "service's timeouts.responseMs overrides it");
+  public static final Setting IDLE_TIMEOUT_MS =
+      new Setting("proxy.idle.timeout.ms", SettingType.integer(1, 3_600_000, "must be 1 to 3600000"),
+          "a connection to an instance that carries no byte either way this long is closed (also while "
+              + "a body or a WebSocket streams); a service's timeouts.idleMs overrides it");
+  public static final Setting CLIENT_IDLE_TIMEOUT_MS =
+      new Setting("client.idle.timeout.ms", SettingType.integer(1, 3_600_000, "must be 1 to 3600000"),
+          "a client connection that carries no byte either way this long is closed");
   public static final Setting RETRIES =
       new Setting("proxy.retries", SettingType.integer(0, 10, "must be 0 to 10"),
           "other instances tried when one cannot be reached (or, for idempotent requests without a body, "
               + "fails before answering)");
+  public static final Setting RETRY_BUDGET_PERCENT =
+      new Setting("proxy.retry.budget.percent", SettingType.integer(0, 100, "must be 0 to 100"),
+          "retries allowed per 100 requests over the last 10 s, on top of proxy.retry.budget.min.per.second");
+  public static final Setting RETRY_BUDGET_MIN_PER_SECOND =
+      new Setting("proxy.retry.budget.min.per.second", SettingType.integer(0, 100_000, "must be 0 to 100000"),
+          "retries allowed each second whatever the traffic");
+  public static final Setting EJECT_CONNECT_FAILURES =
+      new Setting("eject.connect.failures", SettingType.integer(1, 1_000, "must be 1 to 1000"),
+          "connection failures in a row that eject an instance from this balancer's picks");
+  public static final Setting EJECT_SERVER_ERRORS =
+      new Setting("eject.server.errors", SettingType.integer(0, 1_000, "must be 0 (never) to 1000"),
+          "5xx answers or response timeouts in a row that eject an instance; 0: they never do");
+  public static final Setting ACCESS_LOG =
+      new Setting("access.log", SettingType.BOOLEAN,
+          "one JSON line per request on standard output (also switchable at run time: PUT /access-log on the admin port)");
 
   public static final List<Setting> ALL = List.of(HTTPS_PORT, HTTP_PORT, HTTP_REDIRECT, TLS_CERT,
       TLS_KEY, ADMIN_PORT, INSTANCES, RECONCILE_MS, COUNTS_DELAY_MS, CONNECT_TIMEOUT_MS,
-      RESPONSE_TIMEOUT_MS, RETRIES);
+      RESPONSE_TIMEOUT_MS, IDLE_TIMEOUT_MS, CLIENT_IDLE_TIMEOUT_MS, RETRIES, RETRY_BUDGET_PERCENT,
+      RETRY_BUDGET_MIN_PER_SECOND, EJECT_CONNECT_FAILURES, EJECT_SERVER_ERRORS, ACCESS_LOG);
 
   private BalancerSettings() {}
 }

@@ -3,7 +3,12 @@ package io.teller.balancer;
 import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.counting.LoadSharing;
+import io.teller.balancer.counting.RetryBudget;
+import io.teller.balancer.metrics.ProxyMetrics;
+import io.teller.balancer.proxy.AccessLog;
 import io.vertx.core.json.JsonObject;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.teller.balancer.proxy.ProxyHandler;
 import io.teller.balancer.proxy.ProxyVerticle;
 import io.teller.balancer.routing.RegistryView;
@@ -23,7 +28,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,13 +48,34 @@ public final class BalancerVerticle extends VerticleBase {
   private final TellerCluster cluster;
   private final AtomicReference<Routing> routing = new AtomicReference<>(Routing.empty());
   private final InFlight inFlight = new InFlight();
-  private final Ejections ejections = new Ejections();
+  private final Ejections ejections;
+  private final RetryBudget budget;
+  private final AccessLog accessLog;
+  private final PrometheusMeterRegistry meters;
+  private final ProxyMetrics metrics;
   private RegistryView view;
   private LoadSharing sharing;
+  private long sweepTimer = -1;
 
+  /** A balancer with meters of its own. */
   public BalancerVerticle(TellerConfig config, TellerCluster cluster) {
+    this(config, cluster, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+  }
+
+  /**
+   * @param meters where the balancer's meters go, and what {@code /metrics} shows (the program
+   *     passes the registry that also holds Vert.x's own meters)
+   */
+  public BalancerVerticle(TellerConfig config, TellerCluster cluster, PrometheusMeterRegistry meters) {
     this.config = config;
     this.cluster = cluster;
+    this.meters = meters;
+    this.ejections = new Ejections(config.integer(BalancerSettings.EJECT_CONNECT_FAILURES),
+        config.integer(BalancerSettings.EJECT_SERVER_ERRORS));
+    this.budget = new RetryBudget(config.integer(BalancerSettings.RETRY_BUDGET_PERCENT),
+        config.integer(BalancerSettings.RETRY_BUDGET_MIN_PER_SECOND));
+    this.accessLog = new AccessLog(config.bool(BalancerSettings.ACCESS_LOG));
+    this.metrics = new ProxyMetrics(meters, inFlight);
   }
 
   @Override
@@ -65,21 +94,38 @@ public final class BalancerVerticle extends VerticleBase {
         .compose(tls -> view.start().map(tls))
         .compose(tls -> vertx.deployVerticle(
             () -> new ProxyVerticle(new ProxyVerticle.Listeners(host, httpsPort, httpPort, redirect, tls,
-                new ProxyHandler.Timeouts(config.integer(BalancerSettings.RESPONSE_TIMEOUT_MS),
+                new ProxyHandler.Defaults(config.integer(BalancerSettings.CONNECT_TIMEOUT_MS),
+                    config.integer(BalancerSettings.RESPONSE_TIMEOUT_MS),
+                    config.integer(BalancerSettings.IDLE_TIMEOUT_MS),
                     config.integer(BalancerSettings.RETRIES)),
-                config.integer(BalancerSettings.CONNECT_TIMEOUT_MS)),
-                routing::get, inFlight, ejections),
+                config.integer(BalancerSettings.CLIENT_IDLE_TIMEOUT_MS)),
+                new ProxyVerticle.Shared(routing::get, inFlight, ejections, budget, metrics, accessLog)),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> {
           LOG.info("balancer HTTPS listening on {}", Listeners.url("https", host, httpsPort, "/"));
           LOG.info("balancer HTTP listening on {}{}", Listeners.url("http", host, httpPort, "/"),
               redirect ? " (redirects to HTTPS)" : "");
         })
-        .compose(id -> vertx.deployVerticle(new AdminVerticle(config, cluster, view::holdsSnapshot, this::counts)));
+        .onSuccess(id -> sweepTimer = vertx.setPeriodic(5_000, t -> sweep()))
+        .compose(id -> vertx.deployVerticle(new AdminVerticle(config, cluster, view::holdsSnapshot, this::counts,
+            meters, accessLog)));
+  }
+
+  /** Forgets the ejections and meters of instances that left, off the request path. */
+  private void sweep() {
+    Map<String, Set<String>> ids = new HashMap<>();
+    Set<String> all = new java.util.HashSet<>();
+    routing.get().pools().forEach((name, pool) -> {
+      ids.put(name, pool.endpoints().keySet());
+      all.addAll(pool.endpoints().keySet());
+    });
+    ejections.sweep(all);
+    metrics.retainOnly(ids);
   }
 
   @Override
   public Future<?> stop() {
+    vertx.cancelTimer(sweepTimer);
     return Future.join(view == null ? Future.succeededFuture() : view.stop(),
         sharing == null ? Future.succeededFuture() : sharing.stop());
   }

@@ -4,39 +4,123 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Passive ejection: an instance this balancer could not connect to is left out of its picks for
- * a while — 1 s after the first failure in a row, doubling with each further one, up to 30 s — and
- * comes back by itself; the first success clears it. Local to this balancer (the registry's own
- * health checks and member-left removal act cluster-wide, but take longer). Pickers skip
- * ejected instances unless that would leave none: then they use them all (panic threshold).
+ * Passive ejection: an instance that fails several times in a row is left out of this balancer's
+ * picks for a while, and comes back by itself. Two kinds of failure count, each against its own
+ * threshold: connection failures (refused, reset before any answer, connect timeout) and server
+ * errors (5xx answers, and response timeouts). The n-th ejection in a row lasts 1 s doubled
+ * n-1 times, up to 30 s; a success ends the run of failures, and an instance that stays out of
+ * trouble for 30 s after an ejection starts again from 1 s.
+ *
+ * <p>Local to this balancer (the registry's own health checks and member-left removal act
+ * cluster-wide, but take longer). Pickers skip ejected instances unless that would leave none:
+ * then they use them all (panic threshold).
  */
 public final class Ejections {
 
   static final long FIRST_MILLIS = 1_000;
   static final long MAX_MILLIS = 30_000;
 
+  private final int connectFailureThreshold;
+  private final int serverErrorThreshold;
   private final ConcurrentHashMap<String, State> states = new ConcurrentHashMap<>();
 
-  private record State(int failures, long untilNanos) {}
+  /**
+   * @param consecutive connection failures in a row that eject an instance
+   * @param serverErrors 5xx answers (or response timeouts) in a row that eject an instance
+   */
+  private record State(int connectFailures, int serverErrors, int ejections, long untilNanos) {
 
-  /** Records a failure to reach {@code endpointId}; ejects it, for longer on repeat. */
-  public void failed(String endpointId) {
+    boolean ejectedAt(long now) {
+      return ejections > 0 && now < untilNanos;
+    }
+
+    /** Whether the last ejection is long enough over to be forgotten. */
+    boolean forgottenAt(long now) {
+      return now - untilNanos > MAX_MILLIS * 1_000_000;
+    }
+  }
+
+  /** Ejects on the first connection failure and on the fifth server error in a row. */
+  public Ejections() {
+    this(1, 5);
+  }
+
+  /**
+   * @param connectFailureThreshold connection failures in a row that eject (at least 1)
+   * @param serverErrorThreshold server errors in a row that eject (0: server errors never eject)
+   */
+  public Ejections(int connectFailureThreshold, int serverErrorThreshold) {
+    if (connectFailureThreshold < 1 || serverErrorThreshold < 0) {
+      throw new IllegalArgumentException("thresholds: connection failures >= 1, server errors >= 0");
+    }
+    this.connectFailureThreshold = connectFailureThreshold;
+    this.serverErrorThreshold = serverErrorThreshold;
+  }
+
+  /**
+   * Records a failure to reach {@code endpointId}.
+   *
+   * @return whether this failure ejected it
+   */
+  public boolean failed(String endpointId) {
+    return record(endpointId, true);
+  }
+
+  /**
+   * Records a 5xx answer or a response timeout from {@code endpointId}.
+   *
+   * @return whether this error ejected it
+   */
+  public boolean serverError(String endpointId) {
+    if (serverErrorThreshold == 0) {
+      return false;
+    }
+    return record(endpointId, false);
+  }
+
+  private boolean record(String endpointId, boolean connection) {
     long now = System.nanoTime();
+    boolean[] ejected = new boolean[1];
     states.compute(endpointId, (id, state) -> {
-      int failures = state == null ? 1 : state.failures() + 1;
-      return new State(failures, now + ejectionMillis(failures) * 1_000_000);
+      int ejections = state == null || state.forgottenAt(now) ? 0 : state.ejections();
+      if (state != null && state.ejectedAt(now)) {
+        // Already out (a request picked under the panic threshold, or already in flight).
+        return state;
+      }
+      int connectFailures = (state == null ? 0 : state.connectFailures()) + (connection ? 1 : 0);
+      int serverErrors = (state == null ? 0 : state.serverErrors()) + (connection ? 0 : 1);
+      if (connectFailures >= connectFailureThreshold
+          || (serverErrorThreshold > 0 && serverErrors >= serverErrorThreshold)) {
+        ejected[0] = true;
+        int nth = ejections + 1;
+        return new State(0, 0, nth, now + ejectionMillis(nth) * 1_000_000);
+      }
+      long until = state == null ? now : state.untilNanos();
+      return new State(connectFailures, serverErrors, ejections, until);
     });
+    return ejected[0];
   }
 
-  /** How long the {@code failures}-th failure in a row ejects for: 1 s, doubling, capped at 30 s. */
-  static long ejectionMillis(int failures) {
-    return Math.min(MAX_MILLIS, FIRST_MILLIS << Math.min(failures - 1, 5));
+  /** How long the {@code nth} ejection in a row lasts: 1 s, doubling, capped at 30 s. */
+  static long ejectionMillis(int nth) {
+    return Math.min(MAX_MILLIS, FIRST_MILLIS << Math.min(nth - 1, 5));
   }
 
-  /** Records a success: the instance is back in full. */
+  /** Records a success: the run of failures is over, and an ejection that ran out ends. */
   public void succeeded(String endpointId) {
-    if (!states.isEmpty()) {
-      states.remove(endpointId);
+    if (states.isEmpty()) {
+      return;
+    }
+    State state = states.get(endpointId);
+    if (state == null) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (state.ejections() == 0 || state.forgottenAt(now)) {
+      states.remove(endpointId, state);
+    } else if (state.connectFailures() != 0 || state.serverErrors() != 0) {
+      // Keep the ejection count: a flapping instance gets longer ejections each time.
+      states.replace(endpointId, state, new State(0, 0, state.ejections(), state.untilNanos()));
     }
   }
 
@@ -46,10 +130,10 @@ public final class Ejections {
       return false;
     }
     State state = states.get(endpointId);
-    return state != null && System.nanoTime() < state.untilNanos();
+    return state != null && state.ejectedAt(System.nanoTime());
   }
 
-  /** Whether anything is ejected at all (the common case is no: picks then cost nothing more). */
+  /** Whether anything is ejected or failing at all (the common case is no: picks then cost nothing more). */
   public boolean any() {
     return !states.isEmpty();
   }
@@ -57,11 +141,26 @@ public final class Ejections {
   /** The ejected ones among {@code ids}. */
   public Set<String> ejectedAmong(Set<String> ids) {
     Set<String> ejected = new java.util.HashSet<>();
+    long now = System.nanoTime();
     for (String id : ids) {
-      if (isEjected(id)) {
+      State state = states.get(id);
+      if (state != null && state.ejectedAt(now)) {
         ejected.add(id);
       }
     }
     return ejected;
+  }
+
+  /**
+   * Forgets instances that are gone from the registry and ejections long over, so that picks go
+   * back to costing nothing extra. Called now and then, off the request path.
+   *
+   * @param known the ids of every instance the balancer routes to now
+   */
+  public void sweep(Set<String> known) {
+    long now = System.nanoTime();
+    states.entrySet().removeIf(entry -> !known.contains(entry.getKey())
+        || (entry.getValue().forgottenAt(now) && entry.getValue().connectFailures() == 0
+            && entry.getValue().serverErrors() == 0));
   }
 }

@@ -2,7 +2,9 @@ package io.teller.balancer.proxy;
 
 import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
-
+import io.teller.balancer.counting.RetryBudget;
+import io.teller.balancer.metrics.ProxyMetrics;
+import io.teller.balancer.metrics.ProxyMetrics.FailureKind;
 import io.teller.balancer.routing.RequestFacts;
 import io.teller.balancer.routing.RouteTable;
 import io.teller.balancer.routing.Routing;
@@ -10,11 +12,11 @@ import io.teller.balancer.routing.ServicePool;
 import io.teller.balancer.strategy.Endpoint;
 import io.teller.balancer.strategy.PickContext;
 import io.teller.common.model.Service;
+import io.teller.common.model.ServiceTimeouts;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.Cookie;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
@@ -23,72 +25,91 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
  * The request path: matches a request to a service, picks an instance with the service's
  * strategy, and streams the request there and the response back, with back-pressure both ways.
- * It reads only the latest {@link Routing} and this balancer's counters: no network call but the
- * one to the chosen instance.
+ * Upgrades (WebSocket) become a tunnel of bytes once the instance agrees. It reads only the
+ * latest {@link Routing} and this balancer's counters: no network call but the one to the chosen
+ * instance.
  *
- * <p>Written on the core {@link HttpClient} rather than vertx-http-proxy 5.0.7, whose error
- * responses bypass its interceptors (so an in-flight count could not be released exactly once),
- * which has no response-header timeout or retry to another origin, and which passes the
- * backend's {@code Connection} header on to HTTP/2 clients (upstream issue #152). Instances are
- * picked by Teller's own strategies rather than core's {@code io.vertx.core.net.endpoint}
- * balancers, because picks need routes, exclusions on retry, sticky cookies and counts shared
- * across balancers.
+ * <p>Written on the core HTTP client rather than vertx-http-proxy 5.0.7, whose error responses
+ * bypass its interceptors (so an in-flight count could not be released exactly once), which has
+ * no response-header timeout or retry to another origin, and which passes the backend's {@code
+ * Connection} header on to HTTP/2 clients (upstream issue #152). Instances are picked by Teller's
+ * own strategies rather than core's {@code io.vertx.core.net.endpoint} balancers, because picks
+ * need routes, exclusions on retry, sticky cookies and counts shared across balancers.
  */
 public final class ProxyHandler implements Handler<HttpServerRequest> {
 
-  private final HttpClient client;
+  /** The balancer-wide defaults a service's own timeouts override, and the retry count. */
+  public record Defaults(int connectMillis, int responseMillis, int idleMillis, int retries) {}
+
+  private final BackendClients clients;
   private final Supplier<Routing> routing;
   private final InFlight inFlight;
   private final String scheme;
-  private final Timeouts timeouts;
+  private final Defaults defaults;
   private final Ejections ejections;
-  /** Requests sent to an instance that has not answered yet, oldest first (event-loop confined). */
-  private final java.util.LinkedHashSet<Exchange> awaitingAnswer = new java.util.LinkedHashSet<>();
-
-  /** How long to wait for an instance, and how many other instances to try. */
-  public record Timeouts(long responseMillis, int retries) {}
+  private final RetryBudget budget;
+  private final ProxyMetrics metrics;
+  private final AccessLog accessLog;
+  /**
+   * Requests sent to an instance that has not answered yet, one set per response timeout in use,
+   * each in deadline order (event-loop confined).
+   */
+  private final List<Waiting> waiting = new ArrayList<>(2);
 
   /**
-   * @param client this event loop's client to the backends (keep-alive pools per instance)
+   * @param clients this event loop's clients to the backends (keep-alive pools per instance)
    * @param routing the latest routing
    * @param inFlight this balancer's in-flight counts
    * @param scheme {@code https} or {@code http}: what clients used
-   * @param timeouts response timeout and retries
    */
-  public ProxyHandler(HttpClient client, Supplier<Routing> routing, InFlight inFlight, String scheme,
-      Timeouts timeouts, Ejections ejections) {
-    this.client = client;
+  public ProxyHandler(BackendClients clients, Supplier<Routing> routing, InFlight inFlight, String scheme,
+      Defaults defaults, Ejections ejections, RetryBudget budget, ProxyMetrics metrics, AccessLog accessLog) {
+    this.clients = clients;
     this.routing = routing;
     this.inFlight = inFlight;
     this.scheme = scheme;
-    this.timeouts = timeouts;
+    this.defaults = defaults;
     this.ejections = ejections;
+    this.budget = budget;
+    this.metrics = metrics;
+    this.accessLog = accessLog;
   }
 
   @Override
   public void handle(HttpServerRequest request) {
+    long started = System.nanoTime();
     Routing current = routing.get();
     Facts facts = new Facts(request);
     RouteTable.Match match = current.table().match(facts);
     if (match == null) {
+      HttpServerResponse response = request.response();
+      response.endHandler(v -> finished(request, started, ProxyMetrics.NONE, ProxyMetrics.NONE, 0));
       Responses.error(request, 404, "no route for " + describe(facts));
       return;
     }
+    budget.request();
     ServicePool pool = current.pools().get(match.service());
-    Exchange exchange = new Exchange(request, pool, match, facts.host());
+    Exchange exchange = new Exchange(request, pool, match, facts.host(), started);
     request.pause();
     HttpServerResponse response = request.response();
-    response.endHandler(v -> exchange.releaseLease());
+    response.endHandler(v -> exchange.finish());
     // A client that goes away cancels the backend request and frees its connection.
     response.closeHandler(v -> {
-      exchange.releaseLease();
+      exchange.finish();
       if (exchange.backend != null) {
         exchange.backend.reset();
       }
@@ -109,6 +130,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       }
       return;
     }
+    exchange.attempts++;
+    exchange.endpointId = endpoint.id();
     exchange.pick.tried(endpoint.id());
     exchange.pick.ejected = null;
     exchange.lease = inFlight.acquire(endpoint.id());
@@ -117,12 +140,17 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         .setPort(endpoint.port())
         .setMethod(request.method())
         .setURI(exchange.uri)
-        .setHeaders(exchange.headers);
-    client.request(options).onComplete(connected -> {
+        .setHeaders(exchange.headers)
+        // Bounds the wait for a pooled connection too, not only the TCP connect.
+        .setConnectTimeout(exchange.connectMillis);
+    clients.get(exchange.connectMillis, exchange.idleMillis).request(options).onComplete(connected -> {
       if (connected.failed()) {
-        ejections.failed(endpoint.id());
+        metrics.upstreamFailure(service.name(), endpoint.id(), FailureKind.CONNECT);
+        if (ejections.failed(endpoint.id())) {
+          metrics.ejected(service.name(), endpoint.id());
+        }
         // Nothing reached the instance: always safe to try another.
-        failed(exchange, endpoint, 502, "cannot connect to instance " + endpoint.id() + " of service "
+        failed(exchange, 502, "cannot connect to instance " + endpoint.id() + " of service "
             + service.name() + ": " + Responses.reason(connected.cause()), true);
         return;
       }
@@ -132,49 +160,92 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         backend.reset();
         return;
       }
-      exchange.deadlineNanos = System.nanoTime() + timeouts.responseMillis() * 1_000_000;
-      awaitingAnswer.add(exchange);
+      waitFor(exchange);
       Future<HttpClientResponse> sent;
-      if (exchange.bodyless) {
+      if (exchange.upgrade) {
+        request.resume();
+        sent = backend.connect();
+      } else if (exchange.bodyless) {
         request.resume();
         sent = backend.send();
       } else {
         sent = backend.send(request);
       }
       sent.onComplete(answered -> {
-        awaitingAnswer.remove(exchange);
+        exchange.waiting.remove(exchange);
         if (answered.failed()) {
           if (exchange.timedOut) {
-            failed(exchange, endpoint, 504, "instance " + endpoint.id() + " of service " + service.name()
-                + " did not answer within " + timeouts.responseMillis() + " ms", false);
+            metrics.upstreamFailure(service.name(), endpoint.id(), FailureKind.TIMEOUT);
+            serverError(service, endpoint);
+            failed(exchange, 504, "instance " + endpoint.id() + " of service " + service.name()
+                + " did not answer within " + exchange.responseMillis + " ms", false);
           } else {
+            metrics.upstreamFailure(service.name(), endpoint.id(), FailureKind.RESET);
+            serverError(service, endpoint);
             // It may have seen the request: replay only what is idempotent and has no body.
-            failed(exchange, endpoint, 502, "instance " + endpoint.id() + " of service " + service.name()
+            failed(exchange, 502, "instance " + endpoint.id() + " of service " + service.name()
                 + " failed: " + Responses.reason(answered.cause()), exchange.bodyless && exchange.idempotent);
           }
           return;
+        }
+        HttpClientResponse answer = answered.result();
+        if (answer.statusCode() >= 500) {
+          serverError(service, endpoint);
+        } else {
+          ejections.succeeded(endpoint.id());
         }
         if (service.stickyCookie() != null && !endpoint.id().equals(exchange.pick.stickyEndpointId())) {
           request.response().addCookie(Cookie.cookie(service.stickyCookie(), endpoint.id())
               .setPath("/").setHttpOnly(true).setSecure("https".equals(scheme)));
         }
-        ejections.succeeded(endpoint.id());
-        relay(request, answered.result());
+        if (exchange.upgrade && answer.statusCode() == 101) {
+          tunnel(exchange, answer);
+        } else {
+          relay(request, answer);
+        }
       });
     });
   }
 
-  private void failed(Exchange exchange, Endpoint endpoint, int status, String reason, boolean retryable) {
-    exchange.releaseLease();
+  private void serverError(Service service, Endpoint endpoint) {
+    if (ejections.serverError(endpoint.id())) {
+      metrics.ejected(service.name(), endpoint.id());
+    }
+  }
+
+  private void failed(Exchange exchange, int status, String reason, boolean retryable) {
+    exchange.lease.release();
     exchange.backend = null;
     exchange.lastStatus = status;
     exchange.lastFailure = reason;
-    if (retryable && exchange.retriesLeft > 0 && !exchange.request.response().closed()) {
-      exchange.retriesLeft--;
-      attempt(exchange);
-    } else {
-      Responses.error(exchange.request, status, reason);
+    String service = exchange.pool.service().name();
+    if (retryable && exchange.retriesLeft > 0 && !exchange.request.response().closed()
+        && exchange.pool.endpoints().size() > exchange.attempts) {
+      if (budget.tryRetry()) {
+        exchange.retriesLeft--;
+        metrics.retried(service);
+        attempt(exchange);
+        return;
+      }
+      metrics.retryOverBudget(service);
     }
+    Responses.error(exchange.request, status, reason);
+  }
+
+  /** Registers {@code exchange} for its response timeout. */
+  private void waitFor(Exchange exchange) {
+    exchange.deadlineNanos = System.nanoTime() + exchange.responseMillis * 1_000_000L;
+    for (Waiting set : waiting) {
+      if (set.timeoutMillis == exchange.responseMillis) {
+        set.add(exchange);
+        exchange.waiting = set;
+        return;
+      }
+    }
+    Waiting set = new Waiting(exchange.responseMillis);
+    waiting.add(set);
+    set.add(exchange);
+    exchange.waiting = set;
   }
 
   /**
@@ -184,18 +255,29 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    */
   public void expire() {
     long now = System.nanoTime();
-    var waiting = awaitingAnswer.iterator();
-    while (waiting.hasNext()) {
-      Exchange exchange = waiting.next();
-      if (exchange.deadlineNanos > now) {
-        // All share one timeout, so the set is in deadline order: the rest are later.
-        return;
+    for (Waiting set : waiting) {
+      Iterator<Exchange> oldestFirst = set.iterator();
+      while (oldestFirst.hasNext()) {
+        Exchange exchange = oldestFirst.next();
+        if (exchange.deadlineNanos > now) {
+          // One timeout per set, so the set is in deadline order: the rest are later.
+          break;
+        }
+        oldestFirst.remove();
+        exchange.timedOut = true;
+        if (exchange.backend != null) {
+          exchange.backend.reset();
+        }
       }
-      waiting.remove();
-      exchange.timedOut = true;
-      if (exchange.backend != null) {
-        exchange.backend.reset();
-      }
+    }
+  }
+
+  /** Exchanges that share one response timeout; insertion order is deadline order. */
+  private static final class Waiting extends LinkedHashSet<Exchange> {
+    final int timeoutMillis;
+
+    Waiting(int timeoutMillis) {
+      this.timeoutMillis = timeoutMillis;
     }
   }
 
@@ -208,21 +290,36 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     final MultiMap headers;
     final boolean bodyless;
     final boolean idempotent;
-    int retriesLeft = timeouts.retries();
+    final boolean upgrade;
+    final long startedNanos;
+    final int connectMillis;
+    final int responseMillis;
+    final int idleMillis;
+    int retriesLeft = defaults.retries();
+    int attempts;
+    String endpointId = ProxyMetrics.NONE;
     long deadlineNanos;
+    Waiting waiting;
     boolean timedOut;
+    boolean finished;
     InFlight.Lease lease;
     HttpClientRequest backend;
     String lastFailure;
     int lastStatus;
 
-    Exchange(HttpServerRequest request, ServicePool pool, RouteTable.Match match, String host) {
+    Exchange(HttpServerRequest request, ServicePool pool, RouteTable.Match match, String host, long startedNanos) {
       this.request = request;
       this.pool = pool;
+      this.startedNanos = startedNanos;
       Service service = pool.service();
+      ServiceTimeouts timeouts = service.timeouts();
+      this.connectMillis = timeouts.connectMs() != null ? timeouts.connectMs() : defaults.connectMillis();
+      this.responseMillis = timeouts.responseMs() != null ? timeouts.responseMs() : defaults.responseMillis();
+      this.idleMillis = timeouts.idleMs() != null ? timeouts.idleMs() : defaults.idleMillis();
       this.pick = new Pick(request, service.stickyCookie(), pool, ejections);
       this.uri = service.stripPrefix() ? RouteTable.strip(match.pathPrefix(), request.uri()) : request.uri();
-      this.headers = backendHeaders(request, host);
+      this.upgrade = Upgrades.isUpgrade(request);
+      this.headers = backendHeaders(request, host, upgrade);
       HttpMethod method = request.method();
       this.idempotent = method == HttpMethod.GET || method == HttpMethod.HEAD || method == HttpMethod.OPTIONS
           || method == HttpMethod.PUT || method == HttpMethod.DELETE || method == HttpMethod.TRACE;
@@ -234,10 +331,30 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       this.bodyless = "0".equals(length) || (usuallyBodyless && !declaresBody);
     }
 
-    void releaseLease() {
+    /** The answer is complete or the client left: count it once, and free the instance. */
+    void finish() {
       if (lease != null) {
         lease.release();
       }
+      if (!finished) {
+        finished = true;
+        finished(request, startedNanos, pool.service().name(), endpointId, attempts);
+      }
+    }
+  }
+
+  private void finished(HttpServerRequest request, long startedNanos, String service, String instance, int attempts) {
+    long nanos = System.nanoTime() - startedNanos;
+    HttpServerResponse response = request.response();
+    int status = response.ended() ? response.getStatusCode() : 499;
+    metrics.answered(service, instance, status, nanos);
+    if (accessLog.enabled()) {
+      SocketAddress remote = request.remoteAddress();
+      accessLog.log(new AccessLog.Entry(System.currentTimeMillis() - nanos / 1_000_000,
+          remote == null ? "" : remote.hostAddress(), request.method().name(),
+          request.authority() == null ? "" : request.authority().toString(), request.uri(),
+          request.version() == null ? "" : request.version().alpnName(), status, service, instance,
+          request.bytesRead(), response.bytesWritten(), nanos / 1_000, attempts));
     }
   }
 
@@ -256,9 +373,34 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     });
   }
 
-  private MultiMap backendHeaders(HttpServerRequest request, String host) {
+  /** The instance switched protocols: from now on, bytes both ways until either side closes. */
+  private void tunnel(Exchange exchange, HttpClientResponse answer) {
+    HttpServerResponse response = exchange.request.response();
+    Upgrades.copyHandshake(answer.headers(), response.headers());
+    NetSocket toBackend = answer.netSocket();
+    exchange.request.toNetSocket().onComplete(upgraded -> {
+      if (upgraded.failed()) {
+        toBackend.close();
+        return;
+      }
+      NetSocket toClient = upgraded.result();
+      // The connection is no longer HTTP: the answer is counted when the tunnel closes.
+      toClient.closeHandler(v -> {
+        toBackend.close();
+        exchange.finish();
+      });
+      toBackend.closeHandler(v -> toClient.close());
+      toClient.pipeTo(toBackend);
+      toBackend.pipeTo(toClient);
+    });
+  }
+
+  private MultiMap backendHeaders(HttpServerRequest request, String host, boolean upgrade) {
     MultiMap headers = HttpHeaders.headers();
     Headers.copyEndToEnd(request.headers(), headers);
+    if (upgrade) {
+      Upgrades.keepUpgrade(request.headers(), headers);
+    }
     String authority = request.authority() == null ? null : request.authority().toString();
     if (authority != null) {
       // HTTP/2 carries the host as :authority; the backend speaks HTTP/1.1 and needs Host.
@@ -313,8 +455,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     private final ServicePool pool;
     private final Ejections ejections;
     /** Instances this request went to: one on the common path, so no set until a retry. */
-    private java.util.Set<String> tried = java.util.Set.of();
-    java.util.Set<String> ejected;
+    private Set<String> tried = Set.of();
+    Set<String> ejected;
 
     Pick(HttpServerRequest request, String stickyCookie, ServicePool pool, Ejections ejections) {
       this.request = request;
@@ -347,22 +489,22 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
 
     void tried(String endpointId) {
-      tried = tried.isEmpty() ? java.util.Set.of(endpointId) : union(tried, endpointId);
-    }
-
-    private static java.util.Set<String> union(java.util.Set<String> set, String id) {
-      java.util.Set<String> copy = new java.util.HashSet<>(set);
-      copy.add(id);
-      return copy;
+      if (tried.isEmpty()) {
+        tried = Set.of(endpointId);
+      } else {
+        Set<String> copy = new HashSet<>(tried);
+        copy.add(endpointId);
+        tried = copy;
+      }
     }
 
     @Override
-    public java.util.Set<String> excluded() {
+    public Set<String> excluded() {
       if (!ejections.any()) {
         return tried;
       }
       if (ejected == null) {
-        java.util.Set<String> out = ejections.ejectedAmong(pool.endpoints().keySet());
+        Set<String> out = ejections.ejectedAmong(pool.endpoints().keySet());
         out.addAll(tried);
         // Panic threshold: ejection never empties a service; with all ejected, use them all.
         ejected = out.containsAll(pool.endpoints().keySet()) ? tried : out;

@@ -2,17 +2,17 @@ package io.teller.balancer.proxy;
 
 import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
+import io.teller.balancer.counting.RetryBudget;
+import io.teller.balancer.metrics.ProxyMetrics;
 
 import io.teller.balancer.routing.Routing;
 import io.teller.balancer.tls.CertificateWatcher;
 import io.teller.balancer.tls.TlsOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.http.PoolOptions;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -22,46 +22,44 @@ import java.util.function.Supplier;
  */
 public final class ProxyVerticle extends VerticleBase {
 
-  /** Where and how to listen. */
+  /**
+   * Where and how to listen.
+   *
+   * @param clientIdleMillis how long a client connection may carry no byte before it is closed
+   */
   public record Listeners(String host, int httpsPort, int httpPort, boolean redirectHttp, TlsOptions tls,
-      ProxyHandler.Timeouts timeouts, int connectTimeoutMillis) {}
+      ProxyHandler.Defaults defaults, int clientIdleMillis) {}
 
-  private static final int MAX_CONNECTIONS_PER_INSTANCE = 1024;
+  /** What every event loop's proxy shares: counts, ejections, the retry budget, meters, the log. */
+  public record Shared(Supplier<Routing> routing, InFlight inFlight, Ejections ejections,
+      RetryBudget budget, ProxyMetrics metrics, AccessLog accessLog) {}
 
   private final Listeners listeners;
-  private final Supplier<Routing> routing;
-  private final InFlight inFlight;
-  private final Ejections ejections;
-  private HttpClient client;
+  private final Shared shared;
+  private BackendClients clients;
   private HttpServer https;
   private HttpServer http;
   private CertificateWatcher watcher;
   private long expiryTimer = -1;
 
-  public ProxyVerticle(Listeners listeners, Supplier<Routing> routing, InFlight inFlight, Ejections ejections) {
+  public ProxyVerticle(Listeners listeners, Shared shared) {
     this.listeners = listeners;
-    this.routing = routing;
-    this.inFlight = inFlight;
-    this.ejections = ejections;
+    this.shared = shared;
   }
 
   @Override
   public Future<?> start() {
-    client = vertx.createHttpClient(
-        new HttpClientOptions().setKeepAlive(true).setConnectTimeout(listeners.connectTimeoutMillis()).setMaxRedirects(0)
-            .setDecompressionSupported(false),
-        new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS_PER_INSTANCE).setMaxWaitQueueSize(-1));
-
-    ProxyHandler httpsHandler = new ProxyHandler(client, routing, inFlight, "https", listeners.timeouts(), ejections);
-    ProxyHandler httpHandler = new ProxyHandler(client, routing, inFlight, "http", listeners.timeouts(), ejections);
-    // Response timeouts are checked on this event loop's one timer, not one timer per request.
-    long period = Math.max(10, Math.min(100, listeners.timeouts().responseMillis() / 10));
+    clients = new BackendClients(vertx);
+    ProxyHandler httpsHandler = handler("https");
+    ProxyHandler httpHandler = handler("http");
+    // Response timeouts are checked on this event loop's one timer, not one timer per request;
+    // a service's own shorter timeout is honoured to within this period.
+    long period = Math.max(10, Math.min(100, listeners.defaults().responseMillis() / 10));
     expiryTimer = vertx.setPeriodic(period, t -> {
       httpsHandler.expire();
       httpHandler.expire();
     });
-    HttpServerOptions httpsOptions = listeners.tls().applyTo(new HttpServerOptions())
-        .setCompressionSupported(false).setHandle100ContinueAutomatically(false);
+    HttpServerOptions httpsOptions = serverOptions(listeners.tls().applyTo(new HttpServerOptions()));
     Future<HttpServer> httpsListening = vertx.createHttpServer(httpsOptions)
         .requestHandler(httpsHandler)
         .listen(listeners.httpsPort(), listeners.host())
@@ -70,7 +68,7 @@ public final class ProxyVerticle extends VerticleBase {
               watcher = w;
               return server;
             }));
-    Future<HttpServer> httpListening = vertx.createHttpServer(new HttpServerOptions().setCompressionSupported(false))
+    Future<HttpServer> httpListening = vertx.createHttpServer(serverOptions(new HttpServerOptions()))
         .requestHandler(listeners.redirectHttp() ? new RedirectHandler(listeners.httpsPort())
             : httpHandler)
         .listen(listeners.httpPort(), listeners.host());
@@ -78,6 +76,16 @@ public final class ProxyVerticle extends VerticleBase {
       https = all.resultAt(0);
       http = all.resultAt(1);
     });
+  }
+
+  private ProxyHandler handler(String scheme) {
+    return new ProxyHandler(clients, shared.routing(), shared.inFlight(), scheme, listeners.defaults(),
+        shared.ejections(), shared.budget(), shared.metrics(), shared.accessLog());
+  }
+
+  private HttpServerOptions serverOptions(HttpServerOptions options) {
+    return options.setCompressionSupported(false).setHandle100ContinueAutomatically(false)
+        .setIdleTimeout(listeners.clientIdleMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
   }
 
   @Override
@@ -89,6 +97,6 @@ public final class ProxyVerticle extends VerticleBase {
     return Future.join(
         https == null ? Future.succeededFuture() : https.close(),
         http == null ? Future.succeededFuture() : http.close(),
-        client == null ? Future.succeededFuture() : client.close());
+        clients == null ? Future.succeededFuture() : clients.close());
   }
 }

@@ -8,16 +8,47 @@ import org.junit.jupiter.api.Test;
 class EjectionsTest {
 
   @Test
-  void aFailureEjectsUntilASuccess() {
+  void aConnectionFailureEjectsAndTheEjectionOutlivesASuccessOnlyInCount() {
     Ejections ejections = new Ejections();
     assertThat(ejections.any()).isFalse();
-    ejections.failed("a");
+    assertThat(ejections.failed("a")).isTrue();
     assertThat(ejections.isEjected("a")).isTrue();
     assertThat(ejections.isEjected("b")).isFalse();
     assertThat(ejections.ejectedAmong(Set.of("a", "b"))).containsExactly("a");
+    // Failures while ejected (panic-threshold picks) do not eject again.
+    assertThat(ejections.failed("a")).isFalse();
+  }
+
+  @Test
+  void serverErrorsEjectOnlyWhenConsecutive() {
+    Ejections ejections = new Ejections(1, 3);
+    assertThat(ejections.serverError("a")).isFalse();
+    assertThat(ejections.serverError("a")).isFalse();
     ejections.succeeded("a");
+    assertThat(ejections.serverError("a")).isFalse();
+    assertThat(ejections.serverError("a")).isFalse();
     assertThat(ejections.isEjected("a")).isFalse();
+    assertThat(ejections.serverError("a")).isTrue();
+    assertThat(ejections.isEjected("a")).isTrue();
+  }
+
+  @Test
+  void serverErrorsCanBeIgnored() {
+    Ejections ejections = new Ejections(1, 0);
+    for (int i = 0; i < 100; i++) {
+      assertThat(ejections.serverError("a")).isFalse();
+    }
     assertThat(ejections.any()).isFalse();
+  }
+
+  @Test
+  void aSweepForgetsInstancesThatLeft() {
+    Ejections ejections = new Ejections();
+    ejections.failed("a");
+    ejections.failed("b");
+    ejections.sweep(Set.of("b"));
+    assertThat(ejections.isEjected("a")).isFalse();
+    assertThat(ejections.isEjected("b")).isTrue();
   }
 
   @Test

@@ -42,11 +42,18 @@ public final class BalancerHarness implements AutoCloseable {
   private final int httpsPort = TestClusters.freePort();
   private final int httpPort = TestClusters.freePort();
   private final int adminPort = TestClusters.freePort();
+  private final Map<Setting, Object> overrides;
   private BalancerVerticle balancer;
 
   public BalancerHarness(Path dir, boolean redirectHttp) {
+    this(dir, redirectHttp, Map.of());
+  }
+
+  /** A harness whose balancers take {@code overrides} over the test defaults. */
+  public BalancerHarness(Path dir, boolean redirectHttp, Map<Setting, Object> overrides) {
     this.dir = dir;
     this.redirectHttp = redirectHttp;
+    this.overrides = Map.copyOf(overrides);
     registry = new RegistryNodes("balancer", dir.resolve("registry"));
     registryNode = registry.start();
     balancerNode = registry.clusters().start(ClusterRole.LITE);
@@ -93,7 +100,15 @@ public final class BalancerHarness implements AutoCloseable {
     values.put(BalancerSettings.COUNTS_DELAY_MS, 10);
     values.put(BalancerSettings.CONNECT_TIMEOUT_MS, 2_000);
     values.put(BalancerSettings.RESPONSE_TIMEOUT_MS, 3_000);
+    values.put(BalancerSettings.IDLE_TIMEOUT_MS, 60_000);
+    values.put(BalancerSettings.CLIENT_IDLE_TIMEOUT_MS, 120_000);
     values.put(BalancerSettings.RETRIES, 2);
+    values.put(BalancerSettings.RETRY_BUDGET_PERCENT, 20);
+    values.put(BalancerSettings.RETRY_BUDGET_MIN_PER_SECOND, 10);
+    values.put(BalancerSettings.EJECT_CONNECT_FAILURES, 1);
+    values.put(BalancerSettings.EJECT_SERVER_ERRORS, 5);
+    values.put(BalancerSettings.ACCESS_LOG, false);
+    values.putAll(overrides);
     return TellerConfig.of(values);
   }
 

@@ -55,6 +55,16 @@ public final class TellerCluster {
 
   /** As {@link #join(ClusterOptions)}, with the caller's Vert.x options (event-loop count...). */
   public static Future<TellerCluster> join(ClusterOptions options, VertxOptions vertxOptions) {
+    return join(options, vertxOptions, null);
+  }
+
+  /**
+   * As {@link #join(ClusterOptions, VertxOptions)}, with what measures Vert.x.
+   *
+   * @param metrics what measures Vert.x, or null for no metrics
+   */
+  public static Future<TellerCluster> join(ClusterOptions options, VertxOptions vertxOptions,
+      io.vertx.core.spi.VertxMetricsFactory metrics) {
     String address;
     try {
       address = InetAddress.getByName(options.host()).getHostAddress();
@@ -64,10 +74,11 @@ public final class TellerCluster {
     }
     HazelcastClusterManager clusterManager = new HazelcastClusterManager(hazelcastConfig(options, address));
     vertxOptions.getEventBusOptions().setHost(address).setPort(0).setClusterPublicHost(address);
-    return Vertx.builder()
-        .with(vertxOptions)
-        .withClusterManager(clusterManager)
-        .buildClustered()
+    var builder = Vertx.builder().with(vertxOptions).withClusterManager(clusterManager);
+    if (metrics != null) {
+      builder.withMetrics(metrics);
+    }
+    return builder.buildClustered()
         .recover(failure -> {
           // A failed start can leave the Hazelcast member running; a retry must not meet it.
           HazelcastInstance orphan = clusterManager.getHazelcastInstance();

@@ -89,7 +89,7 @@ public final class TellerLauncher {
     TellerCluster cluster = null;
     if (program.joinsCluster(config)) {
       try {
-        cluster = joinCluster(ClusterOptions.from(config, program.role()));
+        cluster = joinCluster(ClusterOptions.from(config, program.role()), config);
       } catch (Exception e) {
         log.error("{}: cannot join cluster '{}': {}", program.name(),
             config.string(CommonSettings.CLUSTER_NAME), oneLine(e));
@@ -119,12 +119,12 @@ public final class TellerLauncher {
   }
 
   /** Joins; a lite member waits, with backoff, for the first registry node to be up. */
-  private TellerCluster joinCluster(ClusterOptions options) throws InterruptedException {
+  private TellerCluster joinCluster(ClusterOptions options, TellerConfig config) throws InterruptedException {
     long backoffMillis = 250;
     boolean told = false;
     while (true) {
       try {
-        return await(TellerCluster.join(options));
+        return await(TellerCluster.join(options, program.vertxOptions(config), program.metricsFactory(config)));
       } catch (TellerCluster.NoRegistryException e) {
         if (!told) {
           log.warn("{}: {}; waiting for one at {}", program.name(), e.getMessage(),

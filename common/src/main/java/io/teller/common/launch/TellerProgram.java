@@ -1,5 +1,7 @@
 package io.teller.common.launch;
 
+import io.vertx.core.VertxOptions;
+import io.vertx.core.spi.VertxMetricsFactory;
 import io.teller.common.cluster.ClusterRole;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.Setting;
@@ -45,6 +47,16 @@ public interface TellerProgram {
    */
   default Deployable standaloneVerticle(TellerConfig config) {
     throw new UnsupportedOperationException(name() + " always joins the cluster");
+  }
+
+  /** The options of this program's Vert.x (its metrics options, say). */
+  default VertxOptions vertxOptions(TellerConfig config) {
+    return new VertxOptions();
+  }
+
+  /** What measures this program's Vert.x, or null for no Vert.x metrics. */
+  default VertxMetricsFactory metricsFactory(TellerConfig config) {
+    return null;
   }
 
   /** The classpath resource with this program's defaults. */

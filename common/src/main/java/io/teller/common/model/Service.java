@@ -23,12 +23,13 @@ import java.util.regex.Pattern;
  * @param drainTimeoutMs how long a deregistered instance keeps serving its open requests
  * @param sharedCounts whether least-connection strategies count every balancer's requests (true)
  *     or only their own balancer's
+ * @param timeouts this service's proxy timeouts, each one null for the balancer's default
  * @param revision registry revision of the last change
  */
 public record Service(
     String name, List<Route> routes, boolean stripPrefix, String strategy, String hashOn,
     String stickyCookie, HealthCheck healthCheck, int drainTimeoutMs, boolean sharedCounts,
-    long revision) {
+    ServiceTimeouts timeouts, long revision) {
 
   /** The strategies the balancer offers. */
   public static final List<String> STRATEGIES = List.of("round-robin", "weighted-round-robin",
@@ -40,17 +41,18 @@ public record Service(
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]+");
   private static final Set<String> FIELDS = Set.of("name", "routes", "stripPrefix", "strategy",
-      "hashOn", "stickyCookie", "healthCheck", "drainTimeoutMs", "sharedCounts", "revision");
+      "hashOn", "stickyCookie", "healthCheck", "drainTimeoutMs", "sharedCounts", "timeouts", "revision");
 
   public Service {
     routes = List.copyOf(routes);
+    timeouts = timeouts == null ? ServiceTimeouts.DEFAULTS : timeouts;
   }
 
   /** What a service gets when an instance registers before anyone defined it. */
   public static Service withDefaults(String name) {
     checkName(name, "name");
     return new Service(name, List.of(Route.prefix("/" + name)), false, DEFAULT_STRATEGY,
-        DEFAULT_HASH_ON, null, null, DEFAULT_DRAIN_TIMEOUT_MS, true, 0);
+        DEFAULT_HASH_ON, null, null, DEFAULT_DRAIN_TIMEOUT_MS, true, ServiceTimeouts.DEFAULTS, 0);
   }
 
   /** Throws a {@link ValidationException} on {@code field} unless {@code name} is a DNS label. */
@@ -105,8 +107,10 @@ public record Service(
     HealthCheck healthCheck = check == null ? null : HealthCheck.fromJson(check, "healthCheck");
     int drain = Json.integer(json, "", "drainTimeoutMs", DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000);
     boolean shared = Json.bool(json, "", "sharedCounts", true);
+    ServiceTimeouts timeouts = ServiceTimeouts.fromJson(Json.object(json, "", "timeouts"), "timeouts");
     long revision = json.getValue("revision") instanceof Number n ? n.longValue() : 0;
-    return new Service(name, routes, strip, strategy, hashOn, sticky, healthCheck, drain, shared, revision);
+    return new Service(name, routes, strip, strategy, hashOn, sticky, healthCheck, drain, shared,
+        timeouts, revision);
   }
 
   /** Reads a stored service (trusted input, same format). */
@@ -116,7 +120,7 @@ public record Service(
 
   public Service withRevision(long newRevision) {
     return new Service(name, routes, stripPrefix, strategy, hashOn, stickyCookie, healthCheck,
-        drainTimeoutMs, sharedCounts, newRevision);
+        drainTimeoutMs, sharedCounts, timeouts, newRevision);
   }
 
   public JsonObject toJson() {
@@ -132,7 +136,10 @@ public record Service(
     if (healthCheck != null) {
       json.put("healthCheck", healthCheck.toJson());
     }
-    return json.put("drainTimeoutMs", drainTimeoutMs).put("sharedCounts", sharedCounts)
-        .put("revision", revision);
+    json.put("drainTimeoutMs", drainTimeoutMs).put("sharedCounts", sharedCounts);
+    if (!timeouts.isDefault()) {
+      json.put("timeouts", timeouts.toJson());
+    }
+    return json.put("revision", revision);
   }
 }

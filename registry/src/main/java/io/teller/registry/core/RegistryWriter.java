@@ -115,7 +115,8 @@ final class RegistryWriter {
       String routePrefix = command.getString("routePrefix");
       if (routePrefix != null) {
         defaults = new Service(serviceName, java.util.List.of(io.teller.common.model.Route.prefix(routePrefix)),
-            false, defaults.strategy(), defaults.hashOn(), null, null, defaults.drainTimeoutMs(), true, 0);
+            false, defaults.strategy(), defaults.hashOn(), null, null, defaults.drainTimeoutMs(), true,
+            null, 0);
       }
       Service created = defaults.withRevision(store.nextRevision());
       Optional<Service> raced = store.putServiceIfAbsent(created);

@@ -1,0 +1,53 @@
+package io.teller.balancer.proxy;
+
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One JSON line per request on the logger {@code teller.access}: off by default (a line per
+ * request costs throughput), switched by the {@code access.log} setting at start and by the admin
+ * listener's {@code PUT /access-log} at run time.
+ */
+public final class AccessLog {
+
+  private static final Logger LOG = LoggerFactory.getLogger("teller.access");
+
+  private volatile boolean enabled;
+
+  public AccessLog(boolean enabled) {
+    this.enabled = enabled;
+  }
+
+  public boolean enabled() {
+    return enabled;
+  }
+
+  public void enable(boolean on) {
+    this.enabled = on;
+  }
+
+  /** One request's line, with the fields named as in the README. */
+  public record Entry(long startMillis, String client, String method, String host, String uri,
+      String protocol, int status, String service, String instance, long bytesIn, long bytesOut,
+      long durationMicros, int attempts) {}
+
+  void log(Entry entry) {
+    JsonObject line = new JsonObject()
+        .put("time", Instant.ofEpochMilli(entry.startMillis()).toString())
+        .put("client", entry.client())
+        .put("method", entry.method())
+        .put("host", entry.host())
+        .put("uri", entry.uri())
+        .put("protocol", entry.protocol())
+        .put("status", entry.status())
+        .put("service", entry.service())
+        .put("instance", entry.instance())
+        .put("bytesIn", entry.bytesIn())
+        .put("bytesOut", entry.bytesOut())
+        .put("durationMs", entry.durationMicros() / 1000.0)
+        .put("attempts", entry.attempts());
+    LOG.info(line.encode());
+  }
+}

@@ -1,0 +1,53 @@
+package io.teller.balancer.proxy;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One event loop's HTTP clients to the backends: one per pair of connect and idle timeouts in use,
+ * as both belong to a client's connections (the idle timeout is a channel handler, which costs
+ * nothing per request, unlike a timer per request). Services on the balancer's defaults share one
+ * client; each service with timeouts of its own gets a client, with keep-alive pools, the first
+ * time it needs one. Event-loop confined.
+ */
+public final class BackendClients {
+
+  private static final int MAX_CONNECTIONS_PER_INSTANCE = 1024;
+
+  private final Vertx vertx;
+  private final List<Entry> clients = new ArrayList<>(2);
+
+  private record Entry(int connectMillis, int idleMillis, HttpClient client) {}
+
+  public BackendClients(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  /** The client whose connections have these timeouts. */
+  public HttpClient get(int connectMillis, int idleMillis) {
+    for (Entry entry : clients) {
+      if (entry.connectMillis == connectMillis && entry.idleMillis == idleMillis) {
+        return entry.client;
+      }
+    }
+    HttpClient client = vertx.createHttpClient(
+        new HttpClientOptions().setKeepAlive(true).setConnectTimeout(connectMillis)
+            .setIdleTimeout(idleMillis).setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
+            .setMaxRedirects(0).setDecompressionSupported(false),
+        new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS_PER_INSTANCE).setMaxWaitQueueSize(-1));
+    clients.add(new Entry(connectMillis, idleMillis, client));
+    return client;
+  }
+
+  public Future<Void> close() {
+    List<Future<Void>> closing = new ArrayList<>();
+    clients.forEach(entry -> closing.add(entry.client.close()));
+    clients.clear();
+    return Future.join(closing).mapEmpty();
+  }
+}
