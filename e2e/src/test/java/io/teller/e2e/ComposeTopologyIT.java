@@ -248,6 +248,20 @@ class ComposeTopologyIT {
 
   @Test
   @Order(2)
+  void eachBalancerServesPrometheusMetricsOfItsOwnAndOfVertx() {
+    for (int[] balancer : balancers) {
+      String metrics = Http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+          "http://127.0.0.1:" + balancer[1] + "/metrics")).GET()).body();
+      // The requests of the test before, by service and instance; the JVM's and Vert.x's meters.
+      assertThat(metrics).containsPattern("teller_requests_total\\{instance=\"sample-[0-9a-f]+\",service=\"sample\",status_class=\"2xx\"} [1-9]");
+      assertThat(metrics).contains("teller_request_duration_seconds_bucket{service=\"sample\"");
+      assertThat(metrics).contains("jvm_memory_used_bytes");
+      assertThat(metrics).contains("vertx_");
+    }
+  }
+
+  @Test
+  @Order(3)
   void scaledToFiveTheNewBackendsGetTrafficWithinTwoSeconds() throws Exception {
     String fourth = startBackend();
     String fifth = startBackend();
@@ -261,7 +275,7 @@ class ComposeTopologyIT {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void sigtermOfABackendUnderLoadFailsNoRequest() throws Exception {
     Future<int[]> result = load(Duration.ofSeconds(10), 4);
     Thread.sleep(2_000); // let the load run before the stop, as an operator would
@@ -274,7 +288,7 @@ class ComposeTopologyIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void killOfABackendUnderLoadLeavesThePickSetWithin3sAndNoIdempotentRequestFails() throws Exception {
     Future<int[]> result = load(Duration.ofSeconds(8), 4);
     Thread.sleep(2_000); // let the load run before the crash
@@ -298,7 +312,7 @@ class ComposeTopologyIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void killOfARegistryKeepsEveryRegistrationAndNewBackendsGetTraffic() throws Exception {
     Set<String> before = new HashSet<>();
     registryInstances(1).forEach(o -> before.add(((JsonObject) o).getString("id")));

@@ -366,7 +366,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         && request.method() != HttpMethod.HEAD && backend.statusCode() != 204 && backend.statusCode() != 304) {
       response.setChunked(true);
     }
-    backend.pipeTo(response).onFailure(e -> {
+    // A body cut short must reach the client cut short: never end it as if it were complete.
+    backend.pipe().endOnFailure(false).to(response).onFailure(e -> {
       if (!response.ended() && !response.closed()) {
         response.reset();
       }
