@@ -50,6 +50,12 @@ public final class AdminVerticle extends VerticleBase {
     this.counts = counts;
   }
 
+  private static boolean fromLoopback(HttpServerRequest request) {
+    String address = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+    return address != null && (address.startsWith("127.") || address.equals("::1")
+        || address.equals("0:0:0:0:0:0:0:1"));
+  }
+
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
@@ -66,6 +72,13 @@ public final class AdminVerticle extends VerticleBase {
     router.get("/metrics").handler(ctx -> prometheus.handle(ctx.request()));
     router.get("/access-log").handler(ctx -> ctx.json(new JsonObject().put("enabled", accessLog.enabled())));
     router.put("/access-log").handler(ctx -> {
+      if (!fromLoopback(ctx.request())) {
+        // The admin surface is not open to the world: switches are thrown from the machine itself.
+        ctx.response().setStatusCode(403).putHeader("content-type", "application/problem+json")
+            .end(new JsonObject().put("type", "about:blank").put("title", "Forbidden").put("status", 403)
+                .put("detail", "the access log is switched from the balancer's own machine (loopback) only").encode());
+        return;
+      }
       String enabled = ctx.request().getParam("enabled");
       if (!"true".equals(enabled) && !"false".equals(enabled)) {
         ctx.response().setStatusCode(400).putHeader("content-type", "application/problem+json")
