@@ -188,13 +188,14 @@ class ComposeTopologyIT {
   }
 
   static Future<JsonObject> get(int httpsPort) {
-    return client.request(new RequestOptions().setHost("127.0.0.1").setPort(httpsPort).setURI("/"))
+    return io.teller.common.testing.OnContext.run(vertx, () -> client.request(new RequestOptions()
+            .setHost("127.0.0.1").setPort(httpsPort).setURI("/"))
         .compose(r -> r.send()).compose(r -> r.body().map(b -> {
           if (r.statusCode() != 200) {
             throw new IllegalStateException(r.statusCode() + " " + b);
           }
           return b.toJsonObject();
-        }));
+        })));
   }
 
   static Set<String> instancesAnswering(int httpsPort, int requests) throws Exception {

@@ -10,7 +10,9 @@ import java.time.Duration;
 /** Blocking JSON calls to admin and registry endpoints (plain HTTP on loopback). */
 final class Http {
 
-  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  /** HTTP/1.1: no h2c upgrade on plain connections, which a call once waited on for minutes. */
+  private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
 
   private Http() {}
 
@@ -30,7 +32,9 @@ final class Http {
 
   static HttpResponse<String> send(HttpRequest.Builder request) {
     try {
-      return CLIENT.send(request.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+      // The request timeout covers the headers only; the whole exchange is bounded here.
+      return CLIENT.sendAsync(request.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString())
+          .get(30, java.util.concurrent.TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }

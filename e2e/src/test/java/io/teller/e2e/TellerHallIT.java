@@ -141,8 +141,9 @@ class TellerHallIT {
   }
 
   static int get(LocalStack.Balancer b, String uri) throws Exception {
-    return client.request(new RequestOptions().setHost("127.0.0.1").setPort(b.httpsPort()).setURI(uri))
-        .compose(r -> r.send()).compose(r -> r.body().map(x -> r.statusCode()))
+    return io.teller.common.testing.OnContext.run(vertx, () -> client.request(new RequestOptions()
+            .setHost("127.0.0.1").setPort(b.httpsPort()).setURI(uri))
+        .compose(r -> r.send()).compose(r -> r.body().map(x -> r.statusCode())))
         .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 

@@ -104,13 +104,19 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     budget.request();
     ServicePool pool = current.pools().get(match.service());
     Exchange exchange = new Exchange(request, pool, match, facts.host(), started);
-    request.pause();
+    if (!exchange.bodyless || exchange.upgrade) {
+      // Hold the body (or an upgraded stream's first bytes) until an instance is connected.
+      request.pause();
+    }
     HttpServerResponse response = request.response();
     response.endHandler(v -> exchange.finish());
     // A client that goes away cancels the backend request and frees its connection.
     response.closeHandler(v -> {
+      boolean answered = exchange.finished;
       exchange.finish();
-      if (exchange.backend != null) {
+      // Only an unfinished exchange is cancelled: resetting a completed request could close the
+      // pooled connection that already serves another one.
+      if (!answered && exchange.backend != null) {
         exchange.backend.reset();
       }
     });
@@ -166,7 +172,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         request.resume();
         sent = backend.connect();
       } else if (exchange.bodyless) {
-        request.resume();
         sent = backend.send();
       } else {
         sent = backend.send(request);

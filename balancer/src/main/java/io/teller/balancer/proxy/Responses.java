@@ -19,8 +19,10 @@ final class Responses {
       }
       return;
     }
+    // Always resume, ended or not: on HTTP/1.1 a request left paused also holds back the next
+    // request on the same keep-alive connection, which then waits forever.
+    request.resume();
     if (!request.isEnded()) {
-      request.resume();
       String length = request.getHeader("content-length");
       if ((length != null && !length.equals("0")) || request.headers().contains("transfer-encoding")) {
         // A body was sent and not read: don't leave it in the connection for the next request.

@@ -72,8 +72,9 @@ class SharedCountsTest {
   static List<Future<?>> send(int httpsPort, int n) {
     List<Future<?>> answers = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      answers.add(client.request(new RequestOptions().setHost("127.0.0.1").setPort(httpsPort).setURI("/held"))
-          .compose(r -> r.send()).compose(r -> r.body()));
+      answers.add(io.teller.common.testing.OnContext.run(harness.backendVertx(), () -> client.request(
+              new RequestOptions().setHost("127.0.0.1").setPort(httpsPort).setURI("/held"))
+          .compose(r -> r.send()).compose(r -> r.body())));
     }
     return answers;
   }

@@ -67,11 +67,11 @@ class BalancerTest {
   }
 
   static Future<Answer> call(HttpClient client, RequestOptions options, Buffer body) {
-    return client.request(options.setHost("127.0.0.1").setPort(options.getPort() == null
+    return io.teller.common.testing.OnContext.run(harness.backendVertx(), () -> client.request(options.setHost("127.0.0.1").setPort(options.getPort() == null
             ? harness.httpsPort() : options.getPort()))
         .compose(request -> body == null ? request.send() : request.send(body))
         .compose(response -> response.body().map(b -> new Answer(response.statusCode(),
-            response.headers(), b.toString(), response.version())));
+            response.headers(), b.toString(), response.version()))));
   }
 
   static Answer get(String uri) {

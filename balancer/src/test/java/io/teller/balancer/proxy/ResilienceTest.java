@@ -8,6 +8,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.teller.balancer.testing.BalancerHarness;
 import io.teller.common.model.Instance;
+import io.teller.common.testing.OnContext;
 import io.teller.common.testing.Poll;
 import io.teller.registry.testing.Http;
 import io.vertx.core.Future;
@@ -63,10 +64,11 @@ class ResilienceTest {
   record Answer(int status, String body, String backend) {}
 
   static Future<Answer> call(String uri) {
-    return client.request(new RequestOptions().setHost("127.0.0.1").setPort(harness.httpsPort()).setURI(uri))
+    return OnContext.run(harness.backendVertx(), () -> client.request(new RequestOptions().setHost("127.0.0.1")
+            .setPort(harness.httpsPort()).setURI(uri))
         .compose(request -> request.send())
         .compose(response -> response.body().map(body -> new Answer(response.statusCode(), body.toString(),
-            response.getHeader("x-backend"))));
+            response.getHeader("x-backend")))));
   }
 
   static Answer get(String uri) {
@@ -161,13 +163,13 @@ class ResilienceTest {
     Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/stall/ping").status()).isEqualTo(200));
     long started = System.nanoTime();
     Promise<Integer> status = Promise.promise();
-    Future<Buffer> body = client.request(new RequestOptions().setHost("127.0.0.1").setPort(harness.httpsPort())
-            .setURI("/stall/stream"))
+    Future<Buffer> body = OnContext.run(harness.backendVertx(), () -> client.request(new RequestOptions()
+            .setHost("127.0.0.1").setPort(harness.httpsPort()).setURI("/stall/stream"))
         .compose(request -> request.send())
         .compose(response -> {
           status.tryComplete(response.statusCode());
           return response.body();
-        });
+        }));
     Throwable failure = awaitFailure(body);
     long tookMillis = (System.nanoTime() - started) / 1_000_000;
     assertThat(await(status.future())).isEqualTo(200);
@@ -229,10 +231,11 @@ class ResilienceTest {
 
     WebSocketClient webSockets = harness.backendVertx().createWebSocketClient(new WebSocketClientOptions()
         .setSsl(true).setTrustOptions(harness.certificates().trustOptions()));
-    WebSocket socket = await(webSockets.connect(new WebSocketConnectOptions().setHost("127.0.0.1")
-        .setPort(harness.httpsPort()).setURI("/chat/room").setSsl(true)));
     List<String> received = java.util.Collections.synchronizedList(new ArrayList<>());
-    socket.textMessageHandler(received::add);
+    WebSocket socket = await(OnContext.run(harness.backendVertx(), () -> webSockets.connect(
+            new WebSocketConnectOptions().setHost("127.0.0.1").setPort(harness.httpsPort()).setURI("/chat/room")
+                .setSsl(true))
+        .onSuccess(connected -> connected.textMessageHandler(received::add))));
     await(socket.writeTextMessage("hello"));
     await(socket.writeTextMessage("again"));
     Poll.until(Duration.ofSeconds(5), () -> assertThat(received).containsExactly(

@@ -45,9 +45,10 @@ class RetryBudgetLimitTest {
   record Answer(int status, String body) {}
 
   static Answer get(String uri) {
-    return await(client.request(new RequestOptions().setHost("127.0.0.1").setPort(harness.httpsPort()).setURI(uri))
+    return await(io.teller.common.testing.OnContext.run(harness.backendVertx(), () -> client.request(
+            new RequestOptions().setHost("127.0.0.1").setPort(harness.httpsPort()).setURI(uri))
         .compose(request -> request.send())
-        .compose(response -> response.body().map(body -> new Answer(response.statusCode(), body.toString()))));
+        .compose(response -> response.body().map(body -> new Answer(response.statusCode(), body.toString())))));
   }
 
   @Test
