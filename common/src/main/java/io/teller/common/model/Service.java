@@ -23,12 +23,14 @@ import java.util.regex.Pattern;
  * @param drainTimeoutMs how long a deregistered instance keeps serving its open requests
  * @param sharedCounts whether least-connection strategies count every balancer's requests (true)
  *     or only their own balancer's
+ * @param tcpPort if set (1-65535), every balancer also listens on this port and forwards raw TCP
+ *     connections (L4) to the service's instances; null for none
  * @param revision registry revision of the last change
  */
 public record Service(
     String name, List<Route> routes, boolean stripPrefix, String strategy, String hashOn,
     String stickyCookie, HealthCheck healthCheck, int drainTimeoutMs, boolean sharedCounts,
-    long revision) {
+    Integer tcpPort, long revision) {
 
   /** The strategies the balancer offers. */
   public static final List<String> STRATEGIES = List.of("round-robin", "weighted-round-robin",
@@ -40,7 +42,7 @@ public record Service(
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]+");
   private static final Set<String> FIELDS = Set.of("name", "routes", "stripPrefix", "strategy",
-      "hashOn", "stickyCookie", "healthCheck", "drainTimeoutMs", "sharedCounts", "revision");
+      "hashOn", "stickyCookie", "healthCheck", "drainTimeoutMs", "sharedCounts", "tcpPort", "revision");
 
   public Service {
     routes = List.copyOf(routes);
@@ -50,7 +52,7 @@ public record Service(
   public static Service withDefaults(String name) {
     checkName(name, "name");
     return new Service(name, List.of(Route.prefix("/" + name)), false, DEFAULT_STRATEGY,
-        DEFAULT_HASH_ON, null, null, DEFAULT_DRAIN_TIMEOUT_MS, true, 0);
+        DEFAULT_HASH_ON, null, null, DEFAULT_DRAIN_TIMEOUT_MS, true, null, 0);
   }
 
   /** Throws a {@link ValidationException} on {@code field} unless {@code name} is a DNS label. */
@@ -105,8 +107,9 @@ public record Service(
     HealthCheck healthCheck = check == null ? null : HealthCheck.fromJson(check, "healthCheck");
     int drain = Json.integer(json, "", "drainTimeoutMs", DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000);
     boolean shared = Json.bool(json, "", "sharedCounts", true);
+    Integer tcpPort = Json.optionalInteger(json, "", "tcpPort", 1, 65535);
     long revision = json.getValue("revision") instanceof Number n ? n.longValue() : 0;
-    return new Service(name, routes, strip, strategy, hashOn, sticky, healthCheck, drain, shared, revision);
+    return new Service(name, routes, strip, strategy, hashOn, sticky, healthCheck, drain, shared, tcpPort, revision);
   }
 
   /** Reads a stored service (trusted input, same format). */
@@ -116,7 +119,7 @@ public record Service(
 
   public Service withRevision(long newRevision) {
     return new Service(name, routes, stripPrefix, strategy, hashOn, stickyCookie, healthCheck,
-        drainTimeoutMs, sharedCounts, newRevision);
+        drainTimeoutMs, sharedCounts, tcpPort, newRevision);
   }
 
   public JsonObject toJson() {
@@ -132,7 +135,10 @@ public record Service(
     if (healthCheck != null) {
       json.put("healthCheck", healthCheck.toJson());
     }
-    return json.put("drainTimeoutMs", drainTimeoutMs).put("sharedCounts", sharedCounts)
-        .put("revision", revision);
+    json.put("drainTimeoutMs", drainTimeoutMs).put("sharedCounts", sharedCounts);
+    if (tcpPort != null) {
+      json.put("tcpPort", tcpPort);
+    }
+    return json.put("revision", revision);
   }
 }
