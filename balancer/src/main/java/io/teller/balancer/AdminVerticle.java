@@ -13,7 +13,10 @@ import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The balancer's admin listener on {@code admin.port}: {@code /healthz} (200 once it holds a registry snapshot). */
+/**
+ * The balancer's admin listener on {@code admin.port}: {@code /healthz} (200 once it holds a
+ * registry snapshot), {@code /counts} (in-flight per instance) and {@code /tcp} (L4 listeners).
+ */
 public final class AdminVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger("teller.balancer");
@@ -22,17 +25,20 @@ public final class AdminVerticle extends VerticleBase {
   private final TellerCluster cluster;
   private final BooleanSupplier holdsSnapshot;
   private final Supplier<JsonObject> counts;
+  private final Supplier<JsonObject> tcp;
 
   /**
    * @param holdsSnapshot whether the registry's state has been received (healthy only then)
    * @param counts in-flight counts per instance, for {@code /counts}
+   * @param tcp the L4 listeners' figures, for {@code /tcp}
    */
   public AdminVerticle(TellerConfig config, TellerCluster cluster, BooleanSupplier holdsSnapshot,
-      Supplier<JsonObject> counts) {
+      Supplier<JsonObject> counts, Supplier<JsonObject> tcp) {
     this.config = config;
     this.cluster = cluster;
     this.holdsSnapshot = holdsSnapshot;
     this.counts = counts;
+    this.tcp = tcp;
   }
 
   @Override
@@ -47,6 +53,7 @@ public final class AdminVerticle extends VerticleBase {
           .put("members", cluster.memberCount()));
     });
     router.get("/counts").handler(ctx -> ctx.json(counts.get()));
+    router.get("/tcp").handler(ctx -> ctx.json(tcp.get()));
     String host = config.string(CommonSettings.LISTEN_HOST);
     return Listeners.announce(
         vertx.createHttpServer().requestHandler(router)

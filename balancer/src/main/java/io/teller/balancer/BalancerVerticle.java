@@ -8,6 +8,10 @@ import io.teller.balancer.proxy.ProxyHandler;
 import io.teller.balancer.proxy.ProxyVerticle;
 import io.teller.balancer.routing.RegistryView;
 import io.teller.balancer.routing.Routing;
+import io.teller.balancer.tcp.ListenerSpec;
+import io.teller.balancer.tcp.TcpOptions;
+import io.teller.balancer.tcp.TcpRouter;
+import io.teller.balancer.tcp.TcpVerticle;
 import io.teller.balancer.tls.CertificatePair;
 import io.teller.balancer.tls.DevelopmentCertificate;
 import io.teller.balancer.tls.TlsOptions;
@@ -24,13 +28,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The balancer: keeps a local view of the registry, and deploys one {@link ProxyVerticle} per
- * event loop for the data plane and the admin listener.
+ * The balancer: keeps a local view of the registry, and deploys one {@link ProxyVerticle} (L7) and
+ * one {@link TcpVerticle} (L4) per event loop for the data plane, and the admin listener.
  */
 public final class BalancerVerticle extends VerticleBase {
 
@@ -43,6 +48,7 @@ public final class BalancerVerticle extends VerticleBase {
   private final Ejections ejections = new Ejections();
   private RegistryView view;
   private LoadSharing sharing;
+  private TcpRouter tcp;
 
   public BalancerVerticle(TellerConfig config, TellerCluster cluster) {
     this.config = config;
@@ -53,7 +59,16 @@ public final class BalancerVerticle extends VerticleBase {
   public Future<?> start() {
     sharing = new LoadSharing(vertx, inFlight, cluster.memberId(), cluster.hazelcast(),
         config.integer(BalancerSettings.COUNTS_DELAY_MS));
-    view = new RegistryView(vertx, inFlight, sharing, config.integer(BalancerSettings.RECONCILE_MS), routing::set);
+    List<ListenerSpec> tcpListeners = config.list(BalancerSettings.TCP_LISTENERS, ListenerSpec.class);
+    tcp = new TcpRouter(tcpListeners, Set.of(config.integer(BalancerSettings.HTTPS_PORT),
+        config.integer(BalancerSettings.HTTP_PORT), config.integer(BalancerSettings.ADMIN_PORT)), inFlight, sharing);
+    view = new RegistryView(vertx, inFlight, sharing, config.integer(BalancerSettings.RECONCILE_MS), next -> {
+      routing.set(next);
+      tcp.update(next);
+    });
+    TcpOptions tcpOptions = new TcpOptions(config.string(CommonSettings.LISTEN_HOST),
+        config.integer(BalancerSettings.CONNECT_TIMEOUT_MS), config.integer(BalancerSettings.TCP_IDLE_TIMEOUT_MS),
+        config.integer(BalancerSettings.TCP_HELLO_TIMEOUT_MS), config.integer(BalancerSettings.RETRIES));
     int instances = config.integer(BalancerSettings.INSTANCES) == 0
         ? Runtime.getRuntime().availableProcessors() : config.integer(BalancerSettings.INSTANCES);
     String host = config.string(CommonSettings.LISTEN_HOST);
@@ -75,7 +90,13 @@ public final class BalancerVerticle extends VerticleBase {
           LOG.info("balancer HTTP listening on {}{}", Listeners.url("http", host, httpPort, "/"),
               redirect ? " (redirects to HTTPS)" : "");
         })
-        .compose(id -> vertx.deployVerticle(new AdminVerticle(config, cluster, view::holdsSnapshot, this::counts)));
+        .compose(id -> vertx.deployVerticle(() -> new TcpVerticle(tcpOptions, tcp, inFlight, ejections),
+            new DeploymentOptions().setInstances(instances)))
+        .onSuccess(id -> tcpListeners.forEach(spec -> LOG.info("balancer TCP listening on {}:{} ({})",
+            host, spec.port(), spec.kind() == ListenerSpec.Kind.SNI ? "TLS pass-through by server name"
+                : "service " + spec.service() + (spec.strategy() == null ? "" : ", " + spec.strategy()))))
+        .compose(id -> vertx.deployVerticle(new AdminVerticle(config, cluster, view::holdsSnapshot, this::counts,
+            () -> tcp.stats().toJson(tcp.routes().specs()))));
   }
 
   @Override

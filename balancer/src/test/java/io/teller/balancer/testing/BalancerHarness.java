@@ -45,6 +45,11 @@ public final class BalancerHarness implements AutoCloseable {
   private BalancerVerticle balancer;
 
   public BalancerHarness(Path dir, boolean redirectHttp) {
+    this(dir, redirectHttp, Map.of());
+  }
+
+  /** A harness whose balancer has {@code extra} settings on top of the test defaults. */
+  public BalancerHarness(Path dir, boolean redirectHttp, Map<Setting, Object> extra) {
     this.dir = dir;
     this.redirectHttp = redirectHttp;
     registry = new RegistryNodes("balancer", dir.resolve("registry"));
@@ -52,7 +57,8 @@ public final class BalancerHarness implements AutoCloseable {
     balancerNode = registry.clusters().start(ClusterRole.LITE);
     certificates = TestCertificates.create(dir.resolve("certs"));
     cert = certificates.issue("localhost", "127.0.0.1");
-    balancer = new BalancerVerticle(config(balancerNode, httpsPort, httpPort, adminPort, "balancer"), balancerNode);
+    balancer = new BalancerVerticle(config(balancerNode, httpsPort, httpPort, adminPort, "balancer", extra),
+        balancerNode);
     await(balancerNode.vertx().deployVerticle(balancer));
   }
 
@@ -61,10 +67,16 @@ public final class BalancerHarness implements AutoCloseable {
 
   /** Starts another balancer (a lite member of its own); it is stopped by {@link #close()}. */
   public Extra startBalancer(String name) {
+    return startBalancer(name, Map.of());
+  }
+
+  /** Starts another balancer with {@code extra} settings on top of the test defaults. */
+  public Extra startBalancer(String name, Map<Setting, Object> extra) {
     TellerCluster node = registry.clusters().start(ClusterRole.LITE);
     int https = TestClusters.freePort();
     int admin = TestClusters.freePort();
-    BalancerVerticle verticle = new BalancerVerticle(config(node, https, TestClusters.freePort(), admin, name), node);
+    BalancerVerticle verticle = new BalancerVerticle(config(node, https, TestClusters.freePort(), admin, name, extra),
+        node);
     await(node.vertx().deployVerticle(verticle));
     return new Extra(node, verticle, https, admin);
   }
@@ -74,7 +86,8 @@ public final class BalancerHarness implements AutoCloseable {
     registry.clusters().stop(extra.node());
   }
 
-  private TellerConfig config(TellerCluster node, int httpsPort, int httpPort, int adminPort, String name) {
+  private TellerConfig config(TellerCluster node, int httpsPort, int httpPort, int adminPort, String name,
+      Map<Setting, Object> extra) {
     Map<Setting, Object> values = new LinkedHashMap<>();
     values.put(CommonSettings.CLUSTER_NAME, registry.clusters().name());
     values.put(CommonSettings.CLUSTER_MEMBERS, registry.clusters().members());
@@ -94,6 +107,10 @@ public final class BalancerHarness implements AutoCloseable {
     values.put(BalancerSettings.CONNECT_TIMEOUT_MS, 2_000);
     values.put(BalancerSettings.RESPONSE_TIMEOUT_MS, 3_000);
     values.put(BalancerSettings.RETRIES, 2);
+    values.put(BalancerSettings.TCP_LISTENERS, java.util.List.of());
+    values.put(BalancerSettings.TCP_IDLE_TIMEOUT_MS, 0);
+    values.put(BalancerSettings.TCP_HELLO_TIMEOUT_MS, 2_000);
+    values.putAll(extra);
     return TellerConfig.of(values);
   }
 
