@@ -60,8 +60,16 @@ public final class BalancerVerticle extends VerticleBase {
     sharing = new LoadSharing(vertx, inFlight, cluster.memberId(), cluster.hazelcast(),
         config.integer(BalancerSettings.COUNTS_DELAY_MS));
     List<ListenerSpec> tcpListeners = config.list(BalancerSettings.TCP_LISTENERS, ListenerSpec.class);
-    tcp = new TcpRouter(tcpListeners, Set.of(config.integer(BalancerSettings.HTTPS_PORT),
-        config.integer(BalancerSettings.HTTP_PORT), config.integer(BalancerSettings.ADMIN_PORT)), inFlight, sharing);
+    Set<Integer> ownPorts = new java.util.HashSet<>(List.of(config.integer(BalancerSettings.HTTPS_PORT),
+        config.integer(BalancerSettings.HTTP_PORT), config.integer(BalancerSettings.ADMIN_PORT)));
+    for (ListenerSpec spec : tcpListeners) {
+      if (ownPorts.contains(spec.port())) {
+        return Future.failedFuture(ConfigException.badValue(BalancerSettings.TCP_LISTENERS,
+            BalancerSettings.TCP_LISTENERS.type().display(tcpListeners),
+            "port " + spec.port() + " is the balancer's HTTPS, HTTP or admin port"));
+      }
+    }
+    tcp = new TcpRouter(tcpListeners, ownPorts, inFlight, sharing);
     view = new RegistryView(vertx, inFlight, sharing, config.integer(BalancerSettings.RECONCILE_MS), next -> {
       routing.set(next);
       tcp.update(next);

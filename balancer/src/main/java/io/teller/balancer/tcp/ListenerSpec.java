@@ -39,7 +39,7 @@ public record ListenerSpec(int port, Kind kind, String service, String strategy,
   public static final String SNI_WORD = "sni";
   public static final String FROM_CONFIG = "config";
   public static final String FROM_REGISTRY = "registry";
-  /** Configured listeners are only removed when the balancer stops: a short grace then. */
+  /** Configured listeners close only when the balancer stops, which closes their connections too. */
   static final long CONFIG_DRAIN_MILLIS = 0;
 
   private static final Pattern SERVICE_NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
