@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The balancer's admin listener on {@code admin.port}: {@code /healthz} (200 once it holds a
  * registry snapshot), {@code /metrics} (Prometheus text), {@code /counts} (in-flight counts as
- * JSON) and {@code /access-log} (read or switch the access log).
+ * JSON), {@code /tcp} (L4 listeners) and {@code /access-log} (read or switch the access log).
  */
 public final class AdminVerticle extends VerticleBase {
 
@@ -33,21 +33,24 @@ public final class AdminVerticle extends VerticleBase {
   private final Supplier<JsonObject> counts;
   private final PrometheusMeterRegistry meters;
   private final AccessLog accessLog;
+  private final Supplier<JsonObject> tcp;
 
   /**
    * @param holdsSnapshot whether the registry's state has been received (healthy only then)
    * @param counts in-flight counts per instance, for {@code /counts}
+   * @param tcp the L4 listeners' figures, for {@code /tcp}
    * @param meters what {@code /metrics} shows
    * @param accessLog switched by {@code PUT /access-log}
    */
   public AdminVerticle(TellerConfig config, TellerCluster cluster, BooleanSupplier holdsSnapshot,
-      Supplier<JsonObject> counts, PrometheusMeterRegistry meters, AccessLog accessLog) {
+      Supplier<JsonObject> counts, Supplier<JsonObject> tcp, PrometheusMeterRegistry meters, AccessLog accessLog) {
     this.meters = meters;
     this.accessLog = accessLog;
     this.config = config;
     this.cluster = cluster;
     this.holdsSnapshot = holdsSnapshot;
     this.counts = counts;
+    this.tcp = tcp;
   }
 
   private static boolean fromLoopback(HttpServerRequest request) {
@@ -90,6 +93,7 @@ public final class AdminVerticle extends VerticleBase {
       LOG.info("access log {}", accessLog.enabled() ? "on" : "off");
       ctx.json(new JsonObject().put("enabled", accessLog.enabled()));
     });
+    router.get("/tcp").handler(ctx -> ctx.json(tcp.get()));
     String host = config.string(CommonSettings.LISTEN_HOST);
     return Listeners.announce(
         vertx.createHttpServer().requestHandler(router)

@@ -1,5 +1,7 @@
 package io.teller.balancer;
 
+import io.teller.balancer.tcp.ListenerSpec;
+import io.teller.common.config.ConfigException;
 import io.teller.common.config.Setting;
 import io.teller.common.config.SettingType;
 import java.util.List;
@@ -22,7 +24,7 @@ public final class BalancerSettings {
       new Setting("tls.key", SettingType.OPTIONAL_STRING,
           "PEM private key file(s), in the order of tls.cert");
   public static final Setting ADMIN_PORT =
-      new Setting("admin.port", SettingType.PORT, "admin listener: /healthz, /metrics (Prometheus), /counts, /access-log");
+      new Setting("admin.port", SettingType.PORT, "admin listener: /healthz, /metrics (Prometheus), /counts, /tcp, /access-log");
   public static final Setting INSTANCES =
       new Setting("proxy.instances", SettingType.integer(0, 256, "must be 0 (one per core) to 256"),
           "proxy verticle instances (event loops serving traffic); 0: one per core");
@@ -69,10 +71,39 @@ public final class BalancerSettings {
       new Setting("access.log", SettingType.BOOLEAN,
           "one JSON line per request on standard output (also switchable at run time: PUT /access-log on the admin port)");
 
+  /** A list of {@link ListenerSpec}, from comma-separated text or a YAML list. */
+  private static final SettingType TCP_LISTENER_LIST = new SettingType() {
+    @Override
+    public Object parse(Setting setting, Object raw) {
+      try {
+        return ListenerSpec.parseAll(raw);
+      } catch (IllegalArgumentException e) {
+        throw ConfigException.badValue(setting, raw, e.getMessage());
+      }
+    }
+
+    @Override
+    public String display(Object value) {
+      return String.join(",", ((List<?>) value).stream().map(String::valueOf).toList());
+    }
+  };
+
+  public static final Setting TCP_LISTENERS =
+      new Setting("tcp.listeners", TCP_LISTENER_LIST,
+          "L4 listeners, comma-separated: PORT:SERVICE (the service's strategy), PORT:SERVICE:STRATEGY, "
+              + "or PORT:sni (TLS pass-through, the service chosen by the ClientHello's server name)");
+  public static final Setting TCP_IDLE_TIMEOUT_MS =
+      new Setting("tcp.idle.timeout.ms", SettingType.integer(0, 86_400_000, "must be 0 (never) to 86400000"),
+          "an L4 connection with no byte either way for this long is closed; 0: never");
+  public static final Setting TCP_HELLO_TIMEOUT_MS =
+      new Setting("tcp.hello.timeout.ms", SettingType.integer(1, 60_000, "must be 1 to 60000"),
+          "how long an SNI listener waits for a connection's whole TLS ClientHello");
+
   public static final List<Setting> ALL = List.of(HTTPS_PORT, HTTP_PORT, HTTP_REDIRECT, TLS_CERT,
       TLS_KEY, ADMIN_PORT, INSTANCES, RECONCILE_MS, COUNTS_DELAY_MS, CONNECT_TIMEOUT_MS,
       RESPONSE_TIMEOUT_MS, IDLE_TIMEOUT_MS, CLIENT_IDLE_TIMEOUT_MS, RETRIES, RETRY_BUDGET_PERCENT,
-      RETRY_BUDGET_MIN_PER_SECOND, EJECT_CONNECT_FAILURES, EJECT_SERVER_ERRORS, ACCESS_LOG);
+      RETRY_BUDGET_MIN_PER_SECOND, EJECT_CONNECT_FAILURES, EJECT_SERVER_ERRORS, ACCESS_LOG, TCP_LISTENERS,
+      TCP_IDLE_TIMEOUT_MS, TCP_HELLO_TIMEOUT_MS);
 
   private BalancerSettings() {}
 }

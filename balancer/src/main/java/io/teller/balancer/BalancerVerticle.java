@@ -13,6 +13,10 @@ import io.teller.balancer.proxy.ProxyHandler;
 import io.teller.balancer.proxy.ProxyVerticle;
 import io.teller.balancer.routing.RegistryView;
 import io.teller.balancer.routing.Routing;
+import io.teller.balancer.tcp.ListenerSpec;
+import io.teller.balancer.tcp.TcpOptions;
+import io.teller.balancer.tcp.TcpRouter;
+import io.teller.balancer.tcp.TcpVerticle;
 import io.teller.balancer.tls.CertificatePair;
 import io.teller.balancer.tls.DevelopmentCertificate;
 import io.teller.balancer.tls.TlsOptions;
@@ -37,8 +41,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The balancer: keeps a local view of the registry, and deploys one {@link ProxyVerticle} per
- * event loop for the data plane and the admin listener.
+ * The balancer: keeps a local view of the registry, and deploys one {@link ProxyVerticle} (L7) and
+ * one {@link TcpVerticle} (L4) per event loop for the data plane, and the admin listener.
  */
 public final class BalancerVerticle extends VerticleBase {
 
@@ -56,6 +60,7 @@ public final class BalancerVerticle extends VerticleBase {
   private RegistryView view;
   private LoadSharing sharing;
   private long sweepTimer = -1;
+  private TcpRouter tcp;
 
   /** A balancer with meters of its own. */
   public BalancerVerticle(TellerConfig config, TellerCluster cluster) {
@@ -82,7 +87,24 @@ public final class BalancerVerticle extends VerticleBase {
   public Future<?> start() {
     sharing = new LoadSharing(vertx, inFlight, cluster.memberId(), cluster.hazelcast(),
         config.integer(BalancerSettings.COUNTS_DELAY_MS));
-    view = new RegistryView(vertx, inFlight, sharing, config.integer(BalancerSettings.RECONCILE_MS), routing::set);
+    List<ListenerSpec> tcpListeners = config.list(BalancerSettings.TCP_LISTENERS, ListenerSpec.class);
+    Set<Integer> ownPorts = new java.util.HashSet<>(List.of(config.integer(BalancerSettings.HTTPS_PORT),
+        config.integer(BalancerSettings.HTTP_PORT), config.integer(BalancerSettings.ADMIN_PORT)));
+    for (ListenerSpec spec : tcpListeners) {
+      if (ownPorts.contains(spec.port())) {
+        return Future.failedFuture(ConfigException.badValue(BalancerSettings.TCP_LISTENERS,
+            BalancerSettings.TCP_LISTENERS.type().display(tcpListeners),
+            "port " + spec.port() + " is the balancer's HTTPS, HTTP or admin port"));
+      }
+    }
+    tcp = new TcpRouter(tcpListeners, ownPorts, inFlight, sharing);
+    view = new RegistryView(vertx, inFlight, sharing, config.integer(BalancerSettings.RECONCILE_MS), next -> {
+      routing.set(next);
+      tcp.update(next);
+    });
+    TcpOptions tcpOptions = new TcpOptions(config.string(CommonSettings.LISTEN_HOST),
+        config.integer(BalancerSettings.CONNECT_TIMEOUT_MS), config.integer(BalancerSettings.TCP_IDLE_TIMEOUT_MS),
+        config.integer(BalancerSettings.TCP_HELLO_TIMEOUT_MS), config.integer(BalancerSettings.RETRIES));
     int instances = config.integer(BalancerSettings.INSTANCES) == 0
         ? Runtime.getRuntime().availableProcessors() : config.integer(BalancerSettings.INSTANCES);
     String host = config.string(CommonSettings.LISTEN_HOST);
@@ -106,9 +128,14 @@ public final class BalancerVerticle extends VerticleBase {
           LOG.info("balancer HTTP listening on {}{}", Listeners.url("http", host, httpPort, "/"),
               redirect ? " (redirects to HTTPS)" : "");
         })
+        .compose(id -> vertx.deployVerticle(() -> new TcpVerticle(tcpOptions, tcp, inFlight, ejections),
+            new DeploymentOptions().setInstances(instances)))
+        .onSuccess(id -> tcpListeners.forEach(spec -> LOG.info("balancer TCP listening on {}:{} ({})",
+            host, spec.port(), spec.kind() == ListenerSpec.Kind.SNI ? "TLS pass-through by server name"
+                : "service " + spec.service() + (spec.strategy() == null ? "" : ", " + spec.strategy()))))
         .onSuccess(id -> sweepTimer = vertx.setPeriodic(5_000, t -> sweep()))
         .compose(id -> vertx.deployVerticle(new AdminVerticle(config, cluster, view::holdsSnapshot, this::counts,
-            meters, accessLog)));
+            () -> tcp.stats().toJson(tcp.routes().specs()), meters, accessLog)));
   }
 
   /** Forgets the ejections and meters of instances that left, off the request path. */
@@ -121,6 +148,7 @@ public final class BalancerVerticle extends VerticleBase {
     });
     ejections.sweep(all);
     metrics.retainOnly(ids);
+
   }
 
   @Override

@@ -138,6 +138,20 @@ public final class Ejections {
     return !states.isEmpty();
   }
 
+  /**
+   * What a pick among {@code ids} must leave out: those already {@code tried} and the ejected ones
+   * — unless that leaves none, when only the tried ones (panic threshold: ejection never empties a
+   * service).
+   */
+  public Set<String> excluding(Set<String> ids, Set<String> tried) {
+    if (!any()) {
+      return tried;
+    }
+    Set<String> out = ejectedAmong(ids);
+    out.addAll(tried);
+    return out.containsAll(ids) ? tried : out;
+  }
+
   /** The ejected ones among {@code ids}. */
   public Set<String> ejectedAmong(Set<String> ids) {
     Set<String> ejected = new java.util.HashSet<>();

@@ -59,4 +59,19 @@ class EjectionsTest {
     assertThat(Ejections.ejectionMillis(6)).isEqualTo(30_000);
     assertThat(Ejections.ejectionMillis(50)).isEqualTo(30_000);
   }
+
+  @Test
+  void excludingLeavesOutTriedAndEjectedButNeverEverything() {
+    Ejections ejections = new Ejections();
+    Set<String> all = Set.of("a", "b", "c");
+    assertThat(ejections.excluding(all, Set.of("a"))).containsExactly("a");
+    ejections.failed("b");
+    assertThat(ejections.excluding(all, Set.of("a"))).containsExactlyInAnyOrder("a", "b");
+    ejections.failed("c");
+    // Everything ejected or tried: only the tried ones are left out (panic threshold).
+    assertThat(ejections.excluding(all, Set.of("a"))).containsExactly("a");
+    assertThat(ejections.excluding(all, Set.of())).containsExactlyInAnyOrder("b", "c");
+    ejections.failed("a");
+    assertThat(ejections.excluding(all, Set.of())).isEmpty();
+  }
 }

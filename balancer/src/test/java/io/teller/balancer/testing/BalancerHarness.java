@@ -42,24 +42,23 @@ public final class BalancerHarness implements AutoCloseable {
   private final int httpsPort = TestClusters.freePort();
   private final int httpPort = TestClusters.freePort();
   private final int adminPort = TestClusters.freePort();
-  private final Map<Setting, Object> overrides;
   private BalancerVerticle balancer;
 
   public BalancerHarness(Path dir, boolean redirectHttp) {
     this(dir, redirectHttp, Map.of());
   }
 
-  /** A harness whose balancers take {@code overrides} over the test defaults. */
-  public BalancerHarness(Path dir, boolean redirectHttp, Map<Setting, Object> overrides) {
+  /** A harness whose balancer has {@code extra} settings on top of the test defaults. */
+  public BalancerHarness(Path dir, boolean redirectHttp, Map<Setting, Object> extra) {
     this.dir = dir;
     this.redirectHttp = redirectHttp;
-    this.overrides = Map.copyOf(overrides);
     registry = new RegistryNodes("balancer", dir.resolve("registry"));
     registryNode = registry.start();
     balancerNode = registry.clusters().start(ClusterRole.LITE);
     certificates = TestCertificates.create(dir.resolve("certs"));
     cert = certificates.issue("localhost", "127.0.0.1");
-    balancer = new BalancerVerticle(config(balancerNode, httpsPort, httpPort, adminPort, "balancer"), balancerNode);
+    balancer = new BalancerVerticle(config(balancerNode, httpsPort, httpPort, adminPort, "balancer", extra),
+        balancerNode);
     await(balancerNode.vertx().deployVerticle(balancer));
   }
 
@@ -68,10 +67,16 @@ public final class BalancerHarness implements AutoCloseable {
 
   /** Starts another balancer (a lite member of its own); it is stopped by {@link #close()}. */
   public Extra startBalancer(String name) {
+    return startBalancer(name, Map.of());
+  }
+
+  /** Starts another balancer with {@code extra} settings on top of the test defaults. */
+  public Extra startBalancer(String name, Map<Setting, Object> extra) {
     TellerCluster node = registry.clusters().start(ClusterRole.LITE);
     int https = TestClusters.freePort();
     int admin = TestClusters.freePort();
-    BalancerVerticle verticle = new BalancerVerticle(config(node, https, TestClusters.freePort(), admin, name), node);
+    BalancerVerticle verticle = new BalancerVerticle(config(node, https, TestClusters.freePort(), admin, name, extra),
+        node);
     await(node.vertx().deployVerticle(verticle));
     return new Extra(node, verticle, https, admin);
   }
@@ -81,7 +86,8 @@ public final class BalancerHarness implements AutoCloseable {
     registry.clusters().stop(extra.node());
   }
 
-  private TellerConfig config(TellerCluster node, int httpsPort, int httpPort, int adminPort, String name) {
+  private TellerConfig config(TellerCluster node, int httpsPort, int httpPort, int adminPort, String name,
+      Map<Setting, Object> extra) {
     Map<Setting, Object> values = new LinkedHashMap<>();
     values.put(CommonSettings.CLUSTER_NAME, registry.clusters().name());
     values.put(CommonSettings.CLUSTER_MEMBERS, registry.clusters().members());
@@ -108,7 +114,10 @@ public final class BalancerHarness implements AutoCloseable {
     values.put(BalancerSettings.EJECT_CONNECT_FAILURES, 1);
     values.put(BalancerSettings.EJECT_SERVER_ERRORS, 5);
     values.put(BalancerSettings.ACCESS_LOG, false);
-    values.putAll(overrides);
+    values.put(BalancerSettings.TCP_LISTENERS, java.util.List.of());
+    values.put(BalancerSettings.TCP_IDLE_TIMEOUT_MS, 0);
+    values.put(BalancerSettings.TCP_HELLO_TIMEOUT_MS, 2_000);
+    values.putAll(extra);
     return TellerConfig.of(values);
   }
 

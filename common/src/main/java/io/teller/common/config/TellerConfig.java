@@ -140,6 +140,12 @@ public final class TellerConfig {
     return (List<String>) value(setting);
   }
 
+  /** A list of typed elements, for settings whose type parses into such a list. */
+  @SuppressWarnings("unchecked")
+  public <T> List<T> list(Setting setting, Class<T> element) {
+    return (List<T>) value(setting);
+  }
+
   /** Where {@code setting}'s value came from. */
   public Source source(Setting setting) {
     return sources.get(setting);

@@ -24,12 +24,14 @@ import java.util.regex.Pattern;
  * @param sharedCounts whether least-connection strategies count every balancer's requests (true)
  *     or only their own balancer's
  * @param timeouts this service's proxy timeouts, each one null for the balancer's default
+ * @param tcpPort if set (1-65535), every balancer also listens on this port and forwards raw TCP
+ *     connections (L4) to the service's instances; null for none
  * @param revision registry revision of the last change
  */
 public record Service(
     String name, List<Route> routes, boolean stripPrefix, String strategy, String hashOn,
     String stickyCookie, HealthCheck healthCheck, int drainTimeoutMs, boolean sharedCounts,
-    ServiceTimeouts timeouts, long revision) {
+    ServiceTimeouts timeouts, Integer tcpPort, long revision) {
 
   /** The strategies the balancer offers. */
   public static final List<String> STRATEGIES = List.of("round-robin", "weighted-round-robin",
@@ -41,7 +43,8 @@ public record Service(
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]+");
   private static final Set<String> FIELDS = Set.of("name", "routes", "stripPrefix", "strategy",
-      "hashOn", "stickyCookie", "healthCheck", "drainTimeoutMs", "sharedCounts", "timeouts", "revision");
+      "hashOn", "stickyCookie", "healthCheck", "drainTimeoutMs", "sharedCounts", "timeouts", "tcpPort",
+      "revision");
 
   public Service {
     routes = List.copyOf(routes);
@@ -52,7 +55,7 @@ public record Service(
   public static Service withDefaults(String name) {
     checkName(name, "name");
     return new Service(name, List.of(Route.prefix("/" + name)), false, DEFAULT_STRATEGY,
-        DEFAULT_HASH_ON, null, null, DEFAULT_DRAIN_TIMEOUT_MS, true, ServiceTimeouts.DEFAULTS, 0);
+        DEFAULT_HASH_ON, null, null, DEFAULT_DRAIN_TIMEOUT_MS, true, ServiceTimeouts.DEFAULTS, null, 0);
   }
 
   /** Throws a {@link ValidationException} on {@code field} unless {@code name} is a DNS label. */
@@ -108,9 +111,10 @@ public record Service(
     int drain = Json.integer(json, "", "drainTimeoutMs", DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000);
     boolean shared = Json.bool(json, "", "sharedCounts", true);
     ServiceTimeouts timeouts = ServiceTimeouts.fromJson(Json.object(json, "", "timeouts"), "timeouts");
+    Integer tcpPort = Json.optionalInteger(json, "", "tcpPort", 1, 65535);
     long revision = json.getValue("revision") instanceof Number n ? n.longValue() : 0;
     return new Service(name, routes, strip, strategy, hashOn, sticky, healthCheck, drain, shared,
-        timeouts, revision);
+        timeouts, tcpPort, revision);
   }
 
   /** Reads a stored service (trusted input, same format). */
@@ -120,7 +124,7 @@ public record Service(
 
   public Service withRevision(long newRevision) {
     return new Service(name, routes, stripPrefix, strategy, hashOn, stickyCookie, healthCheck,
-        drainTimeoutMs, sharedCounts, timeouts, newRevision);
+        drainTimeoutMs, sharedCounts, timeouts, tcpPort, newRevision);
   }
 
   public JsonObject toJson() {
@@ -139,6 +143,9 @@ public record Service(
     json.put("drainTimeoutMs", drainTimeoutMs).put("sharedCounts", sharedCounts);
     if (!timeouts.isDefault()) {
       json.put("timeouts", timeouts.toJson());
+    }
+    if (tcpPort != null) {
+      json.put("tcpPort", tcpPort);
     }
     return json.put("revision", revision);
   }

@@ -5,6 +5,7 @@ import io.teller.common.model.Instance;
 import io.teller.common.model.InstanceStatus;
 import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Service;
+import io.teller.common.model.ValidationException;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -68,6 +69,15 @@ final class RegistryWriter {
   private JsonObject putService(JsonObject command, List<Change> changes) {
     JsonObject body = command.getJsonObject("service");
     Service service = Service.fromJson(body.copy().put("revision", 0), command.getString("name"));
+    if (service.tcpPort() != null) {
+      // Two services on one port would leave the balancers to guess: refuse it here, changing nothing.
+      store.services().stream()
+          .filter(other -> !other.name().equals(service.name()) && service.tcpPort().equals(other.tcpPort()))
+          .findFirst()
+          .ifPresent(other -> {
+            throw new ValidationException("tcpPort", "is already the tcpPort of service " + other.name());
+          });
+    }
     boolean existed = store.service(service.name()).isPresent();
     Service stored = service.withRevision(store.nextRevision());
     store.putService(stored);
@@ -116,7 +126,7 @@ final class RegistryWriter {
       if (routePrefix != null) {
         defaults = new Service(serviceName, java.util.List.of(io.teller.common.model.Route.prefix(routePrefix)),
             false, defaults.strategy(), defaults.hashOn(), null, null, defaults.drainTimeoutMs(), true,
-            null, 0);
+            null, null, 0);
       }
       Service created = defaults.withRevision(store.nextRevision());
       Optional<Service> raced = store.putServiceIfAbsent(created);

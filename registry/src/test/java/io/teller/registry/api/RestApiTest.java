@@ -130,6 +130,9 @@ class RestApiTest {
       "PUT  | /v1/services/ok                 | {\"healthCheck\": {\"intervalMs\": 5}}     | healthCheck.intervalMs",
       "PUT  | /v1/services/ok                 | {\"name\": \"other\"}                      | name",
       "PUT  | /v1/services/ok                 | {\"drainTimeoutMs\": -1}                   | drainTimeoutMs",
+      "PUT  | /v1/services/ok                 | {\"tcpPort\": 0}                          | tcpPort",
+      "PUT  | /v1/services/ok                 | {\"tcpPort\": 65536}                      | tcpPort",
+      "PUT  | /v1/services/ok                 | {\"tcpPort\": \"5432\"}                   | tcpPort",
       "PUT  | /v1/services/ok                 | {not json                                  | body",
       "PUT  | /v1/services/ok                 | [1, 2]                                     | body",
       "POST | /v1/services/ok/instances       | {\"host\": \"h\", \"port\": 0}             | port",
@@ -152,6 +155,28 @@ class RestApiTest {
     assertThat(response.json().getString("field")).isEqualTo(field);
     assertThat(response.json().getString("detail")).isNotBlank();
     assertThat(Http.get(url("/v1/services")).body()).isEqualTo(before);
+  }
+
+  @Test
+  void aTcpPortBelongsToOneServiceAtATime() {
+    Response first = Http.put(url("/v1/services/pg"), "{\"tcpPort\": 15432}");
+    assertThat(first.status()).isEqualTo(201);
+    assertThat(first.json().getInteger("tcpPort")).isEqualTo(15432);
+    // The same service may keep its own port when it is replaced.
+    assertThat(Http.put(url("/v1/services/pg"), "{\"tcpPort\": 15432, \"strategy\": \"least-connections\"}")
+        .status()).isEqualTo(200);
+
+    Response taken = Http.put(url("/v1/services/pg-copy"), "{\"tcpPort\": 15432}");
+    assertThat(taken.status()).isEqualTo(400);
+    assertThat(taken.json().getString("field")).isEqualTo("tcpPort");
+    assertThat(taken.json().getString("detail")).contains("pg");
+    assertThat(Http.get(url("/v1/services/pg-copy")).status()).isEqualTo(404);
+
+    Response dropped = Http.put(url("/v1/services/pg"), "{}");
+    assertThat(dropped.json().containsKey("tcpPort")).isFalse();
+    assertThat(Http.put(url("/v1/services/pg-copy"), "{\"tcpPort\": 15432}").status()).isEqualTo(201);
+    Http.delete(url("/v1/services/pg"));
+    Http.delete(url("/v1/services/pg-copy"));
   }
 
   @Test
