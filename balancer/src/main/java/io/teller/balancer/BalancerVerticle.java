@@ -5,6 +5,7 @@ import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.counting.LoadSharing;
 import io.teller.balancer.counting.RetryBudget;
 import io.teller.balancer.metrics.ProxyMetrics;
+import io.teller.balancer.metrics.TcpMetrics;
 import io.teller.balancer.proxy.AccessLog;
 import io.vertx.core.json.JsonObject;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -61,6 +62,7 @@ public final class BalancerVerticle extends VerticleBase {
   private LoadSharing sharing;
   private long sweepTimer = -1;
   private TcpRouter tcp;
+  private TcpMetrics tcpMetrics;
 
   /** A balancer with meters of its own. */
   public BalancerVerticle(TellerConfig config, TellerCluster cluster) {
@@ -98,6 +100,7 @@ public final class BalancerVerticle extends VerticleBase {
       }
     }
     tcp = new TcpRouter(tcpListeners, ownPorts, inFlight, sharing);
+    tcpMetrics = new TcpMetrics(meters, tcp.stats());
     view = new RegistryView(vertx, inFlight, sharing, config.integer(BalancerSettings.RECONCILE_MS), next -> {
       routing.set(next);
       tcp.update(next);
@@ -148,6 +151,7 @@ public final class BalancerVerticle extends VerticleBase {
     });
     ejections.sweep(all);
     metrics.retainOnly(ids);
+    tcpMetrics.bind();
 
   }
 

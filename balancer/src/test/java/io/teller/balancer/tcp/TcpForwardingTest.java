@@ -206,6 +206,14 @@ class TcpForwardingTest {
     assertThat(figures.getString("kind")).isEqualTo("service");
     assertThat(figures.getString("strategy")).isEqualTo("weighted-round-robin");
     assertThat(figures.getLong("accepted")).isGreaterThanOrEqualTo(8);
+    // The same figures in Prometheus text (meters are bound within the 5 s sweep).
+    Poll.until(Duration.ofSeconds(10), () -> {
+      String metrics = io.teller.registry.testing.Http.get(
+          "http://127.0.0.1:" + harness.adminPort() + "/metrics").body();
+      assertThat(metrics).containsPattern("teller_tcp_connections_total\\{listener=\"" + WRR_PORT + "\"} ([8-9]|[1-9][0-9])");
+      assertThat(metrics).containsPattern("teller_tcp_bytes_total\\{direction=\"to_clients\",listener=\"" + WRR_PORT + "\"} [1-9]");
+      assertThat(metrics).contains("teller_tcp_open_by_instance{instance=\"tcp-w-");
+    });
   }
 
   @Test
