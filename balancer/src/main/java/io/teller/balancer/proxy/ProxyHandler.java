@@ -137,6 +137,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       return;
     }
     exchange.attempts++;
+    exchange.headersIn = false;
     exchange.endpointId = endpoint.id();
     exchange.pick.tried(endpoint.id());
     exchange.pick.ejected = null;
@@ -166,18 +167,35 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         backend.reset();
         return;
       }
-      waitFor(exchange);
       Future<HttpClientResponse> sent;
       if (exchange.upgrade) {
+        waitFor(exchange);
         request.resume();
         sent = backend.connect();
       } else if (exchange.bodyless) {
+        waitFor(exchange);
         sent = backend.send();
       } else {
-        sent = backend.send(request);
+        // The response timeout starts once the body is sent: a long upload is not a slow answer
+        // (the idle timeout still cuts an upload that stalls).
+        sent = backend.response();
+        if (!exchange.headers.contains(HttpHeaders.CONTENT_LENGTH)) {
+          backend.setChunked(true);
+        }
+        request.pipe().endOnFailure(false).to(backend).onComplete(piped -> {
+          if (piped.failed()) {
+            backend.reset();
+          } else if (!exchange.headersIn) {
+            waitFor(exchange);
+          }
+        });
       }
       sent.onComplete(answered -> {
-        exchange.waiting.remove(exchange);
+        exchange.headersIn = true;
+        if (exchange.waiting != null) {
+          exchange.waiting.remove(exchange);
+          exchange.waiting = null;
+        }
         if (answered.failed()) {
           if (exchange.timedOut) {
             metrics.upstreamFailure(service.name(), endpoint.id(), FailureKind.TIMEOUT);
@@ -306,6 +324,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     long deadlineNanos;
     Waiting waiting;
     boolean timedOut;
+    /** Whether the current attempt's response (or its failure) came in. */
+    boolean headersIn;
     boolean finished;
     InFlight.Lease lease;
     HttpClientRequest backend;
