@@ -5,11 +5,15 @@ import io.teller.common.model.Instance;
 import io.teller.common.model.InstanceStatus;
 import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Service;
+import io.teller.common.model.Snapshot;
+import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -27,6 +31,9 @@ import org.slf4j.LoggerFactory;
  * <p>Serial writes cap the registry near the speed of one node's map round trips (a few thousand
  * writes per second), which is far above what registrations and health changes need; heartbeats
  * are not writes (they change no revision) and go to the maps from any node.
+ *
+ * <p>A write's changes are on the leader's disk ({@link Durability}) before they are published
+ * and before the write is answered, so an acknowledged write survives every registry node stopping.
  */
 final class RegistryWriter {
 
@@ -35,11 +42,13 @@ final class RegistryWriter {
   private final Vertx vertx;
   private final RegistryStore store;
   private final Clock clock;
+  private final Durability durability;
 
-  RegistryWriter(Vertx vertx, RegistryStore store, Clock clock) {
+  RegistryWriter(Vertx vertx, RegistryStore store, Clock clock, Durability durability) {
     this.vertx = vertx;
     this.store = store;
     this.clock = clock;
+    this.durability = durability;
   }
 
   /** Applies a command; must be called on the writer's own context so that ordering holds. */
@@ -58,11 +67,67 @@ final class RegistryWriter {
       case WriteCommands.DEREGISTER -> deregister(command, changes);
       case WriteCommands.SET_STATUS -> setStatus(command, changes);
       case WriteCommands.REMOVE_IF -> removeIf(command, changes);
+      case WriteCommands.MERGE_COPY -> mergeCopy(command, changes);
       default -> throw new IllegalArgumentException("unknown write command " + op);
     };
+    if (changes.isEmpty()) {
+      return reply;
+    }
+    IOException notOnDisk = null;
+    try {
+      durability.persist(changes);
+    } catch (IOException e) {
+      notOnDisk = e;
+    }
+    // Published even if the disk failed: the change is in effect in the cluster.
     EventBus bus = vertx.eventBus();
     changes.forEach(change -> bus.publish(RegistryContract.CHANGES, change.toJson()));
-    return reply;
+    if (notOnDisk != null) {
+      LOG.error("cannot write the registry's state to disk: {}", notOnDisk.getMessage());
+      throw new UncheckedIOException("the change is in effect but not on disk: " + notOnDisk.getMessage(), notOnDisk);
+    }
+    return reply.put(WriteCommands.LAST_REVISION, changes.stream().mapToLong(Change::revision).max().orElseThrow());
+  }
+
+  /**
+   * Takes in a registry node's copy from disk when the cluster was restarted after that copy was
+   * written (the copy followed another cluster run, and is newer than any copy restored so far):
+   * the services and instances the cluster lacks are added, with new revisions above the copy's;
+   * what the cluster already has stays as it is. A copy that followed this cluster run is behind
+   * it, and is never taken in (it would bring back what was removed since).
+   */
+  private JsonObject mergeCopy(JsonObject command, List<Change> changes) {
+    Snapshot copy = Snapshot.fromJson(command.getJsonObject("copy"));
+    long copyIncarnation = command.getLong("incarnation");
+    long incarnation = store.incarnation();
+    JsonObject reply = new JsonObject().put("incarnation", incarnation);
+    if (copyIncarnation == incarnation || copy.revision() <= store.restoredRevision()) {
+      return reply.put("services", 0).put("instances", 0);
+    }
+    store.raiseRevision(copy.revision());
+    int services = 0;
+    for (Service service : copy.services()) {
+      if (store.service(service.name()).isEmpty()) {
+        Service stored = service.withRevision(store.nextRevision());
+        if (store.putServiceIfAbsent(stored).isEmpty()) {
+          changes.add(Change.serviceStored(stored));
+          services++;
+        }
+      }
+    }
+    int instances = 0;
+    for (Instance instance : copy.instances()) {
+      if (LocalCopy.kept(instance) && store.service(instance.service()).isPresent()
+          && store.instance(instance.id()).isEmpty()) {
+        Instance stored = instance.withRevision(store.nextRevision());
+        if (store.putInstanceIfAbsent(stored).isEmpty()) {
+          changes.add(Change.instanceStored(stored));
+          instances++;
+        }
+      }
+    }
+    store.restoredRevision(copy.revision());
+    return reply.put("services", services).put("instances", instances);
   }
 
   private JsonObject putService(JsonObject command, List<Change> changes) {

@@ -325,8 +325,7 @@ public final class LocalCopy implements AutoCloseable {
       }
     }
     if (fault != null) {
-      throw new ConfigException("damaged state file " + file + " (" + fault + "); move it away to start"
-          + " without it (a running registry node hands its copy over)");
+      throw new ConfigException("damaged state file " + file + " (" + fault + "); " + moveAway());
     }
     try {
       incarnation = json.getLong("incarnation", 0L);
@@ -341,8 +340,8 @@ public final class LocalCopy implements AutoCloseable {
         instances.put(instance.id(), new Entry(instance.revision(), instance.toJson()));
       }
     } catch (RuntimeException e) {
-      throw new ConfigException("damaged state file " + file + " (unreadable entry: " + describe(e)
-          + "); move it away to start without it (a running registry node hands its copy over)");
+      throw new ConfigException("damaged state file " + file + " (unreadable entry: " + describe(e) + "); "
+          + moveAway());
     }
   }
 
@@ -439,6 +438,10 @@ public final class LocalCopy implements AutoCloseable {
     try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
       directory.force(true);
     }
+  }
+
+  private String moveAway() {
+    return "move " + dir + " away to start without it (a running registry node hands its copy over)";
   }
 
   private static boolean startsWith(byte[] data, byte[] magic) {
