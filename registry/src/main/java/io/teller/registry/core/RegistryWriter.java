@@ -19,6 +19,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,26 +106,29 @@ final class RegistryWriter {
     if (copyIncarnation == incarnation || copy.revision() <= store.restoredRevision()) {
       return reply.put("services", 0).put("instances", 0);
     }
-    store.raiseRevision(copy.revision());
+    Set<String> known = store.services().stream().map(Service::name)
+        .collect(Collectors.toCollection(java.util.HashSet::new));
+    List<Service> newServices = copy.services().stream().filter(s -> !known.contains(s.name())).toList();
+    newServices.forEach(s -> known.add(s.name()));
+    Set<String> knownIds = store.allInstances().stream().map(Instance::id).collect(Collectors.toSet());
+    List<Instance> newInstances = copy.instances().stream()
+        .filter(i -> LocalCopy.kept(i) && known.contains(i.service()) && !knownIds.contains(i.id())).toList();
+    // One revision each, reserved at once above the copy's.
+    long next = store.reserveRevisions(copy.revision(), Math.max(1, newServices.size() + newInstances.size()));
     int services = 0;
-    for (Service service : copy.services()) {
-      if (store.service(service.name()).isEmpty()) {
-        Service stored = service.withRevision(store.nextRevision());
-        if (store.putServiceIfAbsent(stored).isEmpty()) {
-          changes.add(Change.serviceStored(stored));
-          services++;
-        }
+    for (Service service : newServices) {
+      Service stored = service.withRevision(next++);
+      if (store.putServiceIfAbsent(stored).isEmpty()) {
+        changes.add(Change.serviceStored(stored));
+        services++;
       }
     }
     int instances = 0;
-    for (Instance instance : copy.instances()) {
-      if (LocalCopy.kept(instance) && store.service(instance.service()).isPresent()
-          && store.instance(instance.id()).isEmpty()) {
-        Instance stored = instance.withRevision(store.nextRevision());
-        if (store.putInstanceIfAbsent(stored).isEmpty()) {
-          changes.add(Change.instanceStored(stored));
-          instances++;
-        }
+    for (Instance instance : newInstances) {
+      Instance stored = instance.withRevision(next++);
+      if (store.putInstanceIfAbsent(stored).isEmpty()) {
+        changes.add(Change.instanceStored(stored));
+        instances++;
       }
     }
     store.restoredRevision(copy.revision());

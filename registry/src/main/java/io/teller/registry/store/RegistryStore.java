@@ -65,16 +65,19 @@ public final class RegistryStore {
     }
   }
 
-  /** Raises the revision counter to at least {@code floor} (after a restore: never backwards). */
-  public void raiseRevision(long floor) {
+  /**
+   * Hands out {@code count} revisions at once, all above {@code floor} (after a restore: never
+   * backwards); returns the first.
+   */
+  public long reserveRevisions(long floor, int count) {
     while (true) {
       Long current = meta.get(REVISION);
-      if (current == null) {
-        if (meta.putIfAbsent(REVISION, floor) == null) {
-          return;
-        }
-      } else if (current >= floor || meta.replace(REVISION, current, floor)) {
-        return;
+      long first = Math.max(current == null ? 0 : current, floor) + 1;
+      boolean reserved = current == null
+          ? meta.putIfAbsent(REVISION, first + count - 1) == null
+          : meta.replace(REVISION, current, first + count - 1);
+      if (reserved) {
+        return first;
       }
     }
   }
