@@ -8,6 +8,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
+import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.Queue;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * Keeps this registry node's {@link LocalCopy} on disk in step with the cluster.
  *
  * <ul>
- *   <li>On the leader, the writer appends each write's changes (fsynced) before it publishes them
- *       or answers: an acknowledged write is on the leader's disk.
+ *   <li>On the leader, each write's changes are appended (fsynced) before they are published and
+ *       the write is answered: an acknowledged write is on the leader's disk. Writes that arrive
+ *       meanwhile share the next fsync (group commit).
  *   <li>Every node appends the published changes to its own copy, in batches (one fsync for
  *       whatever arrived meanwhile), on one disk thread.
  *   <li>A node answering an API write waits until its own copy holds the write too, at most
@@ -46,6 +49,8 @@ public final class Durability {
   private final WorkerExecutor disk;
   private final Queue<Change> pending = new ConcurrentLinkedQueue<>();
   private final NavigableMap<Long, List<Promise<Void>>> waiters = new TreeMap<>();
+  private final Queue<Commit> commits = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean committing = new AtomicBoolean();
   private MessageConsumer<JsonObject> consumer;
   private boolean draining;
 
@@ -94,9 +99,62 @@ public final class Durability {
         copy.dir(), kept.services().size(), kept.instances().size());
   }
 
-  /** The leader's path, on the writer's worker: the changes are on disk when it returns. */
-  void persist(List<Change> changes) throws IOException {
-    copy.append(changes);
+  /**
+   * The leader's path, called in revision order: has {@code changes} on disk, then publishes them;
+   * completes after both. Whatever was queued while the disk was busy shares one fsync.
+   */
+  Future<Void> commit(List<Change> changes) {
+    Promise<Void> done = Promise.promise();
+    commits.add(new Commit(changes, done));
+    if (committing.compareAndSet(false, true)) {
+      disk.executeBlocking(() -> {
+        try {
+          commitQueued();
+        } catch (RuntimeException e) {
+          LOG.error("registry state commit failed: {}", e.toString());
+          committing.set(false);
+        }
+        return null;
+      }, true);
+    }
+    return done.future();
+  }
+
+  private record Commit(List<Change> changes, Promise<Void> done) {}
+
+  private void commitQueued() {
+    while (true) {
+      List<Commit> batch = new ArrayList<>();
+      Commit next;
+      while ((next = commits.poll()) != null) {
+        batch.add(next);
+      }
+      if (batch.isEmpty()) {
+        committing.set(false);
+        // A commit queued after the poll but before the flag went down has no task yet: take it.
+        if (commits.isEmpty() || !committing.compareAndSet(false, true)) {
+          return;
+        }
+        continue;
+      }
+      IOException failure = null;
+      try {
+        copy.append(batch.stream().flatMap(c -> c.changes().stream()).toList());
+      } catch (IOException | RuntimeException e) {
+        failure = e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+        LOG.error("cannot write the registry's state in {}: {}", copy.dir(), failure.getMessage());
+      }
+      EventBus bus = vertx.eventBus();
+      for (Commit commit : batch) {
+        // Published even if the disk failed: the change is in effect in the cluster.
+        commit.changes().forEach(change -> bus.publish(RegistryContract.CHANGES, change.toJson()));
+        if (failure == null) {
+          commit.done().complete();
+        } else {
+          commit.done().fail(new IllegalStateException("the change is in effect but not on disk: " + failure.getMessage()));
+        }
+      }
+    }
   }
 
   /**

@@ -10,10 +10,7 @@ import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,6 +33,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A write's changes are on the leader's disk ({@link Durability}) before they are published
  * and before the write is answered, so an acknowledged write survives every registry node stopping.
+ * The disk is a group commit: while one batch is fsynced, the next commands are applied, and their
+ * changes share the next fsync.
  */
 final class RegistryWriter {
 
@@ -55,11 +54,16 @@ final class RegistryWriter {
 
   /** Applies a command; must be called on the writer's own context so that ordering holds. */
   Future<JsonObject> apply(JsonObject command) {
-    // Ordered: one command at a time, in arrival order, off the event loop.
-    return vertx.executeBlocking(() -> applyBlocking(command), true);
+    // Ordered: one command at a time, in arrival order, off the event loop. The next command may
+    // start while this one's changes wait for the disk; answers and changes still go out in order.
+    return vertx.executeBlocking(() -> applyBlocking(command), true)
+        .compose(applied -> applied.durable().map(applied.reply()));
   }
 
-  private JsonObject applyBlocking(JsonObject command) {
+  /** A command's reply, and when its changes are on disk and published. */
+  private record Applied(JsonObject reply, Future<Void> durable) {}
+
+  private Applied applyBlocking(JsonObject command) {
     String op = command.getString(WriteCommands.OP);
     List<Change> changes = new ArrayList<>();
     JsonObject reply = switch (op) {
@@ -73,22 +77,11 @@ final class RegistryWriter {
       default -> throw new IllegalArgumentException("unknown write command " + op);
     };
     if (changes.isEmpty()) {
-      return reply;
+      return new Applied(reply, Future.succeededFuture());
     }
-    IOException notOnDisk = null;
-    try {
-      durability.persist(changes);
-    } catch (IOException e) {
-      notOnDisk = e;
-    }
-    // Published even if the disk failed: the change is in effect in the cluster.
-    EventBus bus = vertx.eventBus();
-    changes.forEach(change -> bus.publish(RegistryContract.CHANGES, change.toJson()));
-    if (notOnDisk != null) {
-      LOG.error("cannot write the registry's state to disk: {}", notOnDisk.getMessage());
-      throw new UncheckedIOException("the change is in effect but not on disk: " + notOnDisk.getMessage(), notOnDisk);
-    }
-    return reply.put(WriteCommands.LAST_REVISION, changes.stream().mapToLong(Change::revision).max().orElseThrow());
+    reply.put(WriteCommands.LAST_REVISION, changes.stream().mapToLong(Change::revision).max().orElseThrow());
+    // Queued in revision order, from this ordered task.
+    return new Applied(reply, durability.commit(changes));
   }
 
   /**
