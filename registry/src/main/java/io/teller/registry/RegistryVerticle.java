@@ -9,29 +9,36 @@ import io.teller.registry.api.BalancerLoads;
 import io.teller.registry.api.OpenApiValidation;
 import io.teller.registry.api.RestApi;
 import io.teller.registry.bus.EventBusApi;
+import io.teller.registry.core.Durability;
 import io.teller.registry.core.HealthChecker;
 import io.teller.registry.core.Maintenance;
 import io.teller.registry.core.RegistryService;
+import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The registry: the REST and event-bus APIs over the cluster-held state, and the background
- * maintenance (TTL, drain, member-left) and health checks of the instances this node holds.
+ * maintenance (TTL, drain, member-left) and health checks of the instances this node holds. Each
+ * node keeps a copy of the state that outlives the cluster on its own disk ({@link Durability}).
  */
 public final class RegistryVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger("teller.registry");
+  /** This node's copy of the registry's state, under {@code data.dir}. */
+  public static final String STATE_DIR = "registry";
 
   private final TellerConfig config;
   private final TellerCluster cluster;
+  private Durability durability;
   private RegistryService registry;
   private EventBusApi eventBusApi;
   private Maintenance maintenance;
@@ -47,22 +54,35 @@ public final class RegistryVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Clock clock = Clock.systemUTC();
-    registry = new RegistryService(vertx, new RegistryStore(cluster.hazelcast()), cluster.memberId(), clock);
-    eventBusApi = new EventBusApi(vertx, registry);
-    healthChecker = new HealthChecker(vertx, registry);
-    maintenance = new Maintenance(vertx, registry, clock, healthChecker::owned);
+    Path dataDir = config.path(CommonSettings.DATA_DIR);
 
     String configuredToken = config.string(RegistrySettings.API_TOKEN);
     Future<ApiToken> token = configuredToken.isEmpty()
-        ? vertx.executeBlocking(() -> ApiToken.fromDataDir(config.path(CommonSettings.DATA_DIR)))
+        ? vertx.executeBlocking(() -> ApiToken.fromDataDir(dataDir))
             .onSuccess(t -> LOG.info("API token {} {}", t.generated() ? "generated into" : "read from", t.file()))
         : Future.succeededFuture(ApiToken.configured(configuredToken));
     Future<Buffer> openApi = vertx.fileSystem().readFile("openapi.yaml");
     Future<OpenApiValidation> validation = openApi.compose(doc -> OpenApiValidation.load(vertx, doc));
 
+    // This node's copy on disk first: the cluster may have to be restored from it.
+    Future<Void> state = vertx.executeBlocking(() -> LocalCopy.open(dataDir.resolve(STATE_DIR)))
+        .compose(copy -> {
+          durability = new Durability(vertx, copy);
+          registry = new RegistryService(vertx, new RegistryStore(cluster.hazelcast()), cluster.memberId(), clock,
+              durability);
+          eventBusApi = new EventBusApi(vertx, registry);
+          healthChecker = new HealthChecker(vertx, registry);
+          maintenance = new Maintenance(vertx, registry, clock, healthChecker::owned);
+          return registry.start()
+              .compose(v -> durability.start())
+              .compose(v -> durability.join(registry))
+              .onSuccess(LOG::info)
+              .compose(v -> eventBusApi.start());
+        });
+
     String host = config.string(CommonSettings.LISTEN_HOST);
     loads = new BalancerLoads(vertx, cluster);
-    return Future.all(token, openApi, validation, registry.start(), eventBusApi.start(), loads.start())
+    return Future.all(token, openApi, validation, state, loads.start())
         .compose(ready -> {
           RestApi api = new RestApi(vertx, registry, token.result(), this::health, openApi.result(),
               validation.result(), loads);
@@ -75,7 +95,9 @@ public final class RegistryVerticle extends VerticleBase {
           server = s;
           maintenance.start();
           healthChecker.start();
-        });
+        })
+        // Vert.x does not stop a verticle whose start failed: let go of the state directory here.
+        .recover(failure -> stop().transform(stopped -> Future.failedFuture(failure)));
   }
 
   @Override
@@ -90,7 +112,9 @@ public final class RegistryVerticle extends VerticleBase {
         server == null ? Future.succeededFuture() : server.close(),
         eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
         registry == null ? Future.succeededFuture() : registry.stop(),
-        loads == null ? Future.succeededFuture() : loads.stop());
+        loads == null ? Future.succeededFuture() : loads.stop())
+        // Last: a write the leader was still applying reaches this node's disk.
+        .eventually(() -> durability == null ? Future.succeededFuture() : durability.stop());
   }
 
   private JsonObject health() {

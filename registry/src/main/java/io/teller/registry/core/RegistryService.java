@@ -27,6 +27,7 @@ import java.util.UUID;
 public final class RegistryService {
 
   private static final long WRITE_TIMEOUT_MS = 5_000;
+  private static final long MERGE_TIMEOUT_MS = 300_000;
   private static final long LEADER_WAIT_MS = 15_000;
   private static final long RETRY_DELAY_MS = 100;
 
@@ -34,18 +35,20 @@ public final class RegistryService {
   private final RegistryStore store;
   private final String nodeId;
   private final Clock clock;
+  private final Durability durability;
   private MessageConsumer<JsonObject> writerConsumer;
 
-  public RegistryService(Vertx vertx, RegistryStore store, String nodeId, Clock clock) {
+  public RegistryService(Vertx vertx, RegistryStore store, String nodeId, Clock clock, Durability durability) {
     this.vertx = vertx;
     this.store = store;
     this.nodeId = nodeId;
     this.clock = clock;
+    this.durability = durability;
   }
 
   /** Starts this node's writer, used when this node leads. Call from the verticle's context. */
   public Future<Void> start() {
-    RegistryWriter writer = new RegistryWriter(vertx, store, clock);
+    RegistryWriter writer = new RegistryWriter(vertx, store, clock, durability);
     writerConsumer = vertx.eventBus().consumer(WriteCommands.ADDRESS_PREFIX + nodeId, message ->
         writer.apply(message.body()).onComplete(result -> {
           if (result.succeeded()) {
@@ -180,6 +183,15 @@ public final class RegistryService {
         .map(reply -> reply.getBoolean("removed"));
   }
 
+  /**
+   * Offers a registry node's copy from disk to the cluster; the reply has the cluster run's {@code
+   * incarnation} and how many {@code services} and {@code instances} were taken in.
+   */
+  Future<JsonObject> mergeCopy(Snapshot copy, long incarnation) {
+    return write(new JsonObject().put(WriteCommands.OP, WriteCommands.MERGE_COPY)
+        .put("copy", copy.toJson()).put("incarnation", incarnation), MERGE_TIMEOUT_MS);
+  }
+
   /** The node id of the leading registry node: the oldest data member. */
   String leaderNodeId() {
     for (Member member : store.hazelcast().getCluster().getMembers()) {
@@ -191,15 +203,23 @@ public final class RegistryService {
   }
 
   private Future<JsonObject> write(JsonObject command) {
-    Promise<JsonObject> promise = Promise.promise();
-    attempt(command.put("requestId", UUID.randomUUID().toString()),
-        System.nanoTime() + LEADER_WAIT_MS * 1_000_000, promise);
-    return promise.future();
+    return write(command, WRITE_TIMEOUT_MS);
   }
 
-  private void attempt(JsonObject command, long deadline, Promise<JsonObject> promise) {
+  /** Has the leader apply {@code command}; answers once this node's disk holds it too. */
+  private Future<JsonObject> write(JsonObject command, long timeoutMs) {
+    Promise<JsonObject> promise = Promise.promise();
+    attempt(command.put("requestId", UUID.randomUUID().toString()),
+        System.nanoTime() + LEADER_WAIT_MS * 1_000_000, timeoutMs, promise);
+    return promise.future().compose(reply -> {
+      Long revision = reply.getLong(WriteCommands.LAST_REVISION);
+      return revision == null ? Future.succeededFuture(reply) : durability.awaitDurable(revision).map(reply);
+    });
+  }
+
+  private void attempt(JsonObject command, long deadline, long timeoutMs, Promise<JsonObject> promise) {
     String address = WriteCommands.ADDRESS_PREFIX + leaderNodeId();
-    vertx.eventBus().<JsonObject>request(address, command, new DeliveryOptions().setSendTimeout(WRITE_TIMEOUT_MS))
+    vertx.eventBus().<JsonObject>request(address, command, new DeliveryOptions().setSendTimeout(timeoutMs))
         .onSuccess(reply -> promise.complete(reply.body()))
         .onFailure(failure -> {
           if (failure instanceof ReplyException reply) {
@@ -209,7 +229,7 @@ public final class RegistryService {
             }
             // No leader yet, or it just left: the next oldest takes over; try again shortly.
             if (System.nanoTime() < deadline) {
-              vertx.setTimer(RETRY_DELAY_MS, t -> attempt(command, deadline, promise));
+              vertx.setTimer(RETRY_DELAY_MS, t -> attempt(command, deadline, timeoutMs, promise));
               return;
             }
           }

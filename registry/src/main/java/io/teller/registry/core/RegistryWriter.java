@@ -6,16 +6,19 @@ import io.teller.common.model.InstanceStatus;
 import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Service;
 import io.teller.common.model.ValidationException;
+import io.teller.common.model.Snapshot;
+import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.json.JsonObject;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +31,11 @@ import org.slf4j.LoggerFactory;
  * <p>Serial writes cap the registry near the speed of one node's map round trips (a few thousand
  * writes per second), which is far above what registrations and health changes need; heartbeats
  * are not writes (they change no revision) and go to the maps from any node.
+ *
+ * <p>A write's changes are on the leader's disk ({@link Durability}) before they are published
+ * and before the write is answered, so an acknowledged write survives every registry node stopping.
+ * The disk is a group commit: while one batch is fsynced, the next commands are applied, and their
+ * changes share the next fsync.
  */
 final class RegistryWriter {
 
@@ -36,20 +44,27 @@ final class RegistryWriter {
   private final Vertx vertx;
   private final RegistryStore store;
   private final Clock clock;
+  private final Durability durability;
 
-  RegistryWriter(Vertx vertx, RegistryStore store, Clock clock) {
+  RegistryWriter(Vertx vertx, RegistryStore store, Clock clock, Durability durability) {
     this.vertx = vertx;
     this.store = store;
     this.clock = clock;
+    this.durability = durability;
   }
 
   /** Applies a command; must be called on the writer's own context so that ordering holds. */
   Future<JsonObject> apply(JsonObject command) {
-    // Ordered: one command at a time, in arrival order, off the event loop.
-    return vertx.executeBlocking(() -> applyBlocking(command), true);
+    // Ordered: one command at a time, in arrival order, off the event loop. The next command may
+    // start while this one's changes wait for the disk; answers and changes still go out in order.
+    return vertx.executeBlocking(() -> applyBlocking(command), true)
+        .compose(applied -> applied.durable().map(applied.reply()));
   }
 
-  private JsonObject applyBlocking(JsonObject command) {
+  /** A command's reply, and when its changes are on disk and published. */
+  private record Applied(JsonObject reply, Future<Void> durable) {}
+
+  private Applied applyBlocking(JsonObject command) {
     String op = command.getString(WriteCommands.OP);
     List<Change> changes = new ArrayList<>();
     JsonObject reply = switch (op) {
@@ -59,11 +74,59 @@ final class RegistryWriter {
       case WriteCommands.DEREGISTER -> deregister(command, changes);
       case WriteCommands.SET_STATUS -> setStatus(command, changes);
       case WriteCommands.REMOVE_IF -> removeIf(command, changes);
+      case WriteCommands.MERGE_COPY -> mergeCopy(command, changes);
       default -> throw new IllegalArgumentException("unknown write command " + op);
     };
-    EventBus bus = vertx.eventBus();
-    changes.forEach(change -> bus.publish(RegistryContract.CHANGES, change.toJson()));
-    return reply;
+    if (changes.isEmpty()) {
+      return new Applied(reply, Future.succeededFuture());
+    }
+    reply.put(WriteCommands.LAST_REVISION, changes.stream().mapToLong(Change::revision).max().orElseThrow());
+    // Queued in revision order, from this ordered task.
+    return new Applied(reply, durability.commit(changes));
+  }
+
+  /**
+   * Takes in a registry node's copy from disk when the cluster was restarted after that copy was
+   * written (the copy followed another cluster run, and is newer than any copy restored so far):
+   * the services and instances the cluster lacks are added, with new revisions above the copy's;
+   * what the cluster already has stays as it is. A copy that followed this cluster run is behind
+   * it, and is never taken in (it would bring back what was removed since).
+   */
+  private JsonObject mergeCopy(JsonObject command, List<Change> changes) {
+    Snapshot copy = Snapshot.fromJson(command.getJsonObject("copy"));
+    long copyIncarnation = command.getLong("incarnation");
+    long incarnation = store.incarnation();
+    JsonObject reply = new JsonObject().put("incarnation", incarnation);
+    if (copyIncarnation == incarnation || copy.revision() <= store.restoredRevision()) {
+      return reply.put("services", 0).put("instances", 0);
+    }
+    Set<String> known = store.services().stream().map(Service::name)
+        .collect(Collectors.toCollection(java.util.HashSet::new));
+    List<Service> newServices = copy.services().stream().filter(s -> !known.contains(s.name())).toList();
+    newServices.forEach(s -> known.add(s.name()));
+    Set<String> knownIds = store.allInstances().stream().map(Instance::id).collect(Collectors.toSet());
+    List<Instance> newInstances = copy.instances().stream()
+        .filter(i -> LocalCopy.kept(i) && known.contains(i.service()) && !knownIds.contains(i.id())).toList();
+    // One revision each, reserved at once above the copy's.
+    long next = store.reserveRevisions(copy.revision(), Math.max(1, newServices.size() + newInstances.size()));
+    int services = 0;
+    for (Service service : newServices) {
+      Service stored = service.withRevision(next++);
+      if (store.putServiceIfAbsent(stored).isEmpty()) {
+        changes.add(Change.serviceStored(stored));
+        services++;
+      }
+    }
+    int instances = 0;
+    for (Instance instance : newInstances) {
+      Instance stored = instance.withRevision(next++);
+      if (store.putInstanceIfAbsent(stored).isEmpty()) {
+        changes.add(Change.instanceStored(stored));
+        instances++;
+      }
+    }
+    store.restoredRevision(copy.revision());
+    return reply.put("services", services).put("instances", instances);
   }
 
   private JsonObject putService(JsonObject command, List<Change> changes) {

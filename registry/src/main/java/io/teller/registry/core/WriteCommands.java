@@ -13,6 +13,10 @@ final class WriteCommands {
   static final String DEREGISTER = "deregister";
   static final String SET_STATUS = "set-status";
   static final String REMOVE_IF = "remove-if";
+  static final String MERGE_COPY = "merge-copy";
+
+  /** In a write's reply: the highest revision it made (absent if it changed nothing). */
+  static final String LAST_REVISION = "lastRevision";
 
   static final String EXPIRED = "expired";
   static final String DRAINED = "drained";

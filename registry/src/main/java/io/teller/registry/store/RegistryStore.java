@@ -30,6 +30,8 @@ public final class RegistryStore {
   static final String INSTANCES = "teller.instances";
   static final String META = "teller.meta";
   private static final String REVISION = "revision";
+  private static final String INCARNATION = "incarnation";
+  private static final String RESTORED = "restored";
 
   private final HazelcastInstance hazelcast;
   private final IMap<String, String> services;
@@ -61,6 +63,47 @@ public final class RegistryStore {
         return current + 1;
       }
     }
+  }
+
+  /**
+   * Hands out {@code count} revisions at once, all above {@code floor} (after a restore: never
+   * backwards); returns the first.
+   */
+  public long reserveRevisions(long floor, int count) {
+    while (true) {
+      Long current = meta.get(REVISION);
+      long first = Math.max(current == null ? 0 : current, floor) + 1;
+      boolean reserved = current == null
+          ? meta.putIfAbsent(REVISION, first + count - 1) == null
+          : meta.replace(REVISION, current, first + count - 1);
+      if (reserved) {
+        return first;
+      }
+    }
+  }
+
+  /**
+   * This cluster run's random id, made by the first call after the registry nodes' maps were
+   * empty: a node's copy on disk that followed a different run is from before the restart.
+   */
+  public long incarnation() {
+    Long current = meta.get(INCARNATION);
+    if (current != null) {
+      return current;
+    }
+    long fresh = 1 + java.util.concurrent.ThreadLocalRandom.current().nextLong(Long.MAX_VALUE - 1);
+    Long raced = meta.putIfAbsent(INCARNATION, fresh);
+    return raced == null ? fresh : raced;
+  }
+
+  /** The highest revision of a copy this cluster run restored from disk (0: none). */
+  public long restoredRevision() {
+    Long value = meta.get(RESTORED);
+    return value == null ? 0 : value;
+  }
+
+  public void restoredRevision(long revision) {
+    meta.set(RESTORED, revision);
   }
 
   public Optional<Service> service(String name) {

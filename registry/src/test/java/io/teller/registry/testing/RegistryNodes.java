@@ -24,6 +24,7 @@ public final class RegistryNodes implements AutoCloseable {
 
   private final TestClusters clusters;
   private final Path dataDir;
+  private int started;
 
   public RegistryNodes(String prefix, Path dataDir) {
     this.clusters = new TestClusters(prefix);
@@ -41,7 +42,10 @@ public final class RegistryNodes implements AutoCloseable {
     return clusters;
   }
 
-  /** Starts a registry node and waits until its API listens. */
+  /**
+   * Starts a registry node and waits until its API listens. Each node keeps its state under its
+   * own {@code node-N} directory of the data directory (two nodes cannot share one).
+   */
   public Node start() {
     TellerCluster cluster = clusters.start(ClusterRole.DATA);
     int port = TestClusters.freePort();
@@ -51,7 +55,7 @@ public final class RegistryNodes implements AutoCloseable {
     values.put(CommonSettings.CLUSTER_HOST, "127.0.0.1");
     values.put(CommonSettings.CLUSTER_PORT, cluster.options().port());
     values.put(CommonSettings.LISTEN_HOST, "127.0.0.1");
-    values.put(CommonSettings.DATA_DIR, dataDir);
+    values.put(CommonSettings.DATA_DIR, dataDir.resolve("node-" + started++));
     values.put(RegistrySettings.PORT, port);
     values.put(RegistrySettings.API_TOKEN, TOKEN);
     try {
@@ -82,7 +86,7 @@ public final class RegistryNodes implements AutoCloseable {
     env.put("TELLER_REGISTRY_PORT", String.valueOf(apiPort));
     env.put("TELLER_LISTEN_HOST", "127.0.0.1");
     env.put("TELLER_API_TOKEN", TOKEN);
-    env.put("TELLER_DATA_DIR", dataDir.toString());
+    env.put("TELLER_DATA_DIR", dataDir.resolve("process-" + apiPort).toString());
     return env;
   }
 

@@ -44,7 +44,7 @@ public final class TestRegistry implements AutoCloseable {
     TellerCluster node = clusters.start(ClusterRole.DATA);
     nodes.add(node);
     ports.add(port);
-    deployments.add(deploy(node, port));
+    deployments.add(deploy(node, port, nodes.size() - 1));
     return port;
   }
 
@@ -58,17 +58,18 @@ public final class TestRegistry implements AutoCloseable {
 
   /** Deploys the first node's registry again, on the same port. */
   public void redeployFirst() {
-    deployments.set(0, deploy(nodes.get(0), ports.get(0)));
+    deployments.set(0, deploy(nodes.get(0), ports.get(0), 0));
   }
 
-  private String deploy(TellerCluster node, int port) {
+  /** Node {@code index} keeps its state in its own directory: two nodes cannot share one. */
+  private String deploy(TellerCluster node, int port, int index) {
     Map<Setting, Object> values = new LinkedHashMap<>();
     values.put(CommonSettings.CLUSTER_NAME, clusters.name());
     values.put(CommonSettings.CLUSTER_MEMBERS, clusters.members());
     values.put(CommonSettings.CLUSTER_HOST, "127.0.0.1");
     values.put(CommonSettings.CLUSTER_PORT, node.options().port());
     values.put(CommonSettings.LISTEN_HOST, "127.0.0.1");
-    values.put(CommonSettings.DATA_DIR, dataDir);
+    values.put(CommonSettings.DATA_DIR, dataDir.resolve("node-" + index));
     values.put(RegistrySettings.PORT, port);
     values.put(RegistrySettings.API_TOKEN, TOKEN);
     return Await.result(node.vertx().deployVerticle(new RegistryVerticle(TellerConfig.of(values), node)));
