@@ -37,6 +37,7 @@ public final class BalancerHarness implements AutoCloseable {
   private final TestCertificates.Issued cert;
   private final Path dir;
   private final boolean redirectHttp;
+  private final Map<Setting, Object> overrides;
   private final Vertx backendVertx = Vertx.vertx();
   private final List<HttpServer> backends = new ArrayList<>();
   private final int httpsPort = TestClusters.freePort();
@@ -45,8 +46,14 @@ public final class BalancerHarness implements AutoCloseable {
   private BalancerVerticle balancer;
 
   public BalancerHarness(Path dir, boolean redirectHttp) {
+    this(dir, redirectHttp, Map.of());
+  }
+
+  /** As {@link #BalancerHarness(Path, boolean)}, with balancer settings of the test's own. */
+  public BalancerHarness(Path dir, boolean redirectHttp, Map<Setting, Object> overrides) {
     this.dir = dir;
     this.redirectHttp = redirectHttp;
+    this.overrides = Map.copyOf(overrides);
     registry = new RegistryNodes("balancer", dir.resolve("registry"));
     registryNode = registry.start();
     balancerNode = registry.clusters().start(ClusterRole.LITE);
@@ -94,6 +101,7 @@ public final class BalancerHarness implements AutoCloseable {
     values.put(BalancerSettings.CONNECT_TIMEOUT_MS, 2_000);
     values.put(BalancerSettings.RESPONSE_TIMEOUT_MS, 3_000);
     values.put(BalancerSettings.RETRIES, 2);
+    values.putAll(overrides);
     return TellerConfig.of(values);
   }
 
