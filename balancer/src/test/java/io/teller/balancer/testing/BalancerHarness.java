@@ -40,9 +40,9 @@ public final class BalancerHarness implements AutoCloseable {
   private final Map<Setting, Object> overrides;
   private final Vertx backendVertx = Vertx.vertx();
   private final List<HttpServer> backends = new ArrayList<>();
-  private final int httpsPort = TestClusters.freePort();
-  private final int httpPort = TestClusters.freePort();
-  private final int adminPort = TestClusters.freePort();
+  private int httpsPort;
+  private int httpPort;
+  private int adminPort;
   private BalancerVerticle balancer;
 
   public BalancerHarness(Path dir, boolean redirectHttp) {
@@ -59,8 +59,38 @@ public final class BalancerHarness implements AutoCloseable {
     balancerNode = registry.clusters().start(ClusterRole.LITE);
     certificates = TestCertificates.create(dir.resolve("certs"));
     cert = certificates.issue("localhost", "127.0.0.1");
-    balancer = new BalancerVerticle(config(balancerNode, httpsPort, httpPort, adminPort, "balancer"), balancerNode);
-    await(balancerNode.vertx().deployVerticle(balancer));
+    deployBalancer();
+  }
+
+  /**
+   * Deploys the balancer on ports found free just before: a port probed free can be taken by any
+   * outgoing connection's ephemeral port (Hazelcast makes many) before the balancer binds it, so a
+   * bind failure is retried on new ports, a bounded number of times.
+   */
+  private void deployBalancer() {
+    for (int attempt = 1; ; attempt++) {
+      httpsPort = TestClusters.freePort();
+      httpPort = TestClusters.freePort();
+      adminPort = TestClusters.freePort();
+      balancer = new BalancerVerticle(config(balancerNode, httpsPort, httpPort, adminPort, "balancer"), balancerNode);
+      try {
+        await(balancerNode.vertx().deployVerticle(balancer));
+        return;
+      } catch (IllegalStateException e) {
+        if (attempt == 3 || !isBindFailure(e)) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static boolean isBindFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.net.BindException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Another balancer of the same cluster, on a node and ports of its own. */
