@@ -47,7 +47,11 @@ public final class LocalStack implements AutoCloseable {
   }
 
   private TellerProcess start(String module, Map<String, String> env) {
-    TellerProcess process = TellerProcess.start(TellerProcess.programJar(module), env);
+    return start(module, List.of(), env);
+  }
+
+  private TellerProcess start(String module, List<String> jvmOptions, Map<String, String> env) {
+    TellerProcess process = TellerProcess.start(TellerProcess.programJar(module), jvmOptions, env);
     synchronized (processes) {
       processes.add(process);
     }
@@ -70,6 +74,12 @@ public final class LocalStack implements AutoCloseable {
 
   /** Starts a balancer; waits until it is ready. */
   public Balancer startBalancer(String name, Map<String, String> extra) throws InterruptedException {
+    return startBalancer(name, extra, List.of());
+  }
+
+  /** Starts a balancer with JVM options of its own (e.g. {@code -Xmx128m}); waits until it is ready. */
+  public Balancer startBalancer(String name, Map<String, String> extra, List<String> jvmOptions)
+      throws InterruptedException {
     int https = TestClusters.freePort();
     int admin = TestClusters.freePort();
     Map<String, String> env = baseEnv(name, TestClusters.freePort());
@@ -77,7 +87,7 @@ public final class LocalStack implements AutoCloseable {
     env.put("TELLER_HTTP_PORT", String.valueOf(TestClusters.freePort()));
     env.put("TELLER_ADMIN_PORT", String.valueOf(admin));
     env.putAll(extra);
-    TellerProcess balancer = start("balancer", env);
+    TellerProcess balancer = start("balancer", jvmOptions, env);
     balancer.awaitLine("balancer ready", Duration.ofSeconds(60));
     return new Balancer(balancer, https, admin);
   }

@@ -9,11 +9,13 @@ import io.teller.common.model.Instance;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonObject;
+import java.security.MessageDigest;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -28,11 +30,19 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code GET /}: who answered ({@code instance}, {@code service}, {@code address}), its
  *       counters and the {@code X-Forwarded-*} / {@code Forwarded} headers it received;
- *   <li>{@code GET /work?ms=N&status=S}: answers status S (default 200) after N ms, on a timer;
+ *   <li>{@code GET|POST /work?ms=N&status=S}: reads the body (if any, counting its bytes), then
+ *       answers status S (default 200) after N ms, on a timer;
+ *   <li>{@code POST /upload}: reads the body as it streams in, never holding it whole, and answers
+ *       its length ({@code bytes}) and SHA-256 ({@code sha256}, hex);
+ *   <li>{@code GET /download?bytes=N&seed=S}: streams N bytes of the {@link DownloadPattern} of
+ *       seed S with back-pressure, chunked, with their SHA-256 in the {@code x-sha256} trailer;
  *   <li>{@code GET /health}: 200 {@code ok}, 503 {@code draining} once stopping;
  *   <li>{@code GET /stats}: {@code served}, {@code waited}, {@code maxInFlight}...;
  *   <li>{@code /ws}: a WebSocket that echoes every message.
  * </ul>
+ *
+ * <p>Every request other than a GET is logged when it arrives, with its {@code x-request-id}
+ * header: {@code received POST /work id=...}, so that a test can tell which backend saw it.
  *
  * <p>Requests other than {@code /health}, {@code /stats} and {@code /ws} go through a {@link
  * Window} of {@code backend.concurrency} places. On stop it deregisters with drain (the balancers
@@ -43,6 +53,7 @@ public final class BackendVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger("teller.backend");
   private static final int MAX_WORK_MS = 600_000;
+  private static final long MAX_DOWNLOAD_BYTES = 1L << 40;
 
   private final TellerConfig config;
   private final Function<Vertx, RegistryLink> links;
@@ -122,6 +133,11 @@ public final class BackendVerticle extends VerticleBase {
   }
 
   private void handle(HttpServerRequest request) {
+    if (request.method() != HttpMethod.GET) {
+      // At arrival, before any queueing: proof of which backend a request reached.
+      String id = request.getHeader("x-request-id");
+      LOG.info("received {} {} id={}", request.method(), request.path(), id == null ? "-" : id);
+    }
     switch (request.path()) {
       case "/health" -> request.response().setStatusCode(draining ? 503 : 200)
           .putHeader("content-type", "text/plain").end(draining ? "draining\n" : "ok\n");
@@ -139,6 +155,8 @@ public final class BackendVerticle extends VerticleBase {
           .put("address", address)
           .put("forwarded", forwarded(request)));
       case "/work" -> work(request);
+      case "/upload" -> upload(request);
+      case "/download" -> download(request);
       default -> json(request.response(), 404,
           new JsonObject().put("error", "no such path: " + request.path()));
     }
@@ -178,17 +196,121 @@ public final class BackendVerticle extends VerticleBase {
       json(response, 400, new JsonObject().put("error", e.getMessage()));
       return;
     }
-    JsonObject body = new JsonObject().put("instance", instanceId()).put("ms", ms).put("status", status);
-    if (ms == 0) {
-      json(response, status, body);
+    long[] bodyBytes = {0};
+    // Counted as it streams, not buffered: a POST body of any size is read and dropped.
+    request.handler(chunk -> bodyBytes[0] += chunk.length());
+    onEnd(request, () -> {
+      JsonObject body = new JsonObject().put("instance", instanceId()).put("ms", ms).put("status", status)
+          .put("bodyBytes", bodyBytes[0]);
+      if (ms == 0) {
+        json(response, status, body);
+        return;
+      }
+      // A timer, not a sleep: the event loop serves others meanwhile.
+      vertx.setTimer(ms, t -> {
+        if (!response.closed()) {
+          json(response, status, body);
+        }
+      });
+    });
+  }
+
+  private void upload(HttpServerRequest request) {
+    if (request.method() != HttpMethod.POST) {
+      request.response().putHeader("allow", "POST");
+      json(request.response(), 405, new JsonObject().put("error", "/upload takes a POST"));
       return;
     }
-    // A timer, not a sleep: the event loop serves others meanwhile.
-    vertx.setTimer(ms, t -> {
-      if (!response.closed()) {
-        json(response, status, body);
-      }
+    MessageDigest sha256 = DownloadPattern.newSha256();
+    long[] bytes = {0};
+    // Each chunk is hashed and dropped as it arrives: memory stays flat whatever the size.
+    request.handler(chunk -> {
+      bytes[0] += chunk.length();
+      sha256.update(chunk.getBytes());
     });
+    onEnd(request, () -> json(request.response(), 200, new JsonObject()
+        .put("instance", instanceId())
+        .put("bytes", bytes[0])
+        .put("sha256", DownloadPattern.hex(sha256))));
+  }
+
+  /** Runs {@code action} once the request's body has been read (now, if it already has). */
+  private static void onEnd(HttpServerRequest request, Runnable action) {
+    if (request.isEnded()) {
+      action.run();
+    } else {
+      request.endHandler(end -> action.run());
+    }
+  }
+
+  private void download(HttpServerRequest request) {
+    HttpServerResponse response = request.response();
+    long bytes;
+    long seed;
+    try {
+      bytes = longParam(request, "bytes", 0, 0, MAX_DOWNLOAD_BYTES);
+      seed = longParam(request, "seed", 0, Long.MIN_VALUE, Long.MAX_VALUE);
+    } catch (IllegalArgumentException e) {
+      json(response, 400, new JsonObject().put("error", e.getMessage()));
+      return;
+    }
+    response.setChunked(true)
+        .putHeader("content-type", "application/octet-stream")
+        .putHeader("x-download-bytes", String.valueOf(bytes))
+        .putHeader("x-download-seed", String.valueOf(seed));
+    new Download(response, DownloadPattern.of(seed), bytes).pump();
+  }
+
+  /** One download's progress: writes while the connection takes more, resumes on drain. */
+  private static final class Download {
+    private final HttpServerResponse response;
+    private final DownloadPattern pattern;
+    private final long total;
+    private final MessageDigest sha256 = DownloadPattern.newSha256();
+    private long sent;
+
+    Download(HttpServerResponse response, DownloadPattern pattern, long total) {
+      this.response = response;
+      this.pattern = pattern;
+      this.total = total;
+    }
+
+    void pump() {
+      // Bounded by the write queue: never more than its high-water mark is buffered.
+      while (sent < total && !response.writeQueueFull()) {
+        if (response.closed()) {
+          return;
+        }
+        int length = (int) Math.min(DownloadPattern.MAX_CHUNK, total - sent);
+        pattern.update(sha256, sent, length);
+        response.write(pattern.chunk(sent, length));
+        sent += length;
+      }
+      if (response.closed()) {
+        return;
+      }
+      if (sent < total) {
+        response.drainHandler(v -> pump());
+        return;
+      }
+      response.putTrailer("x-sha256", DownloadPattern.hex(sha256)).end();
+    }
+  }
+
+  private static long longParam(HttpServerRequest request, String name, long fallback, long min, long max) {
+    String raw = request.getParam(name);
+    if (raw == null || raw.isEmpty()) {
+      return fallback;
+    }
+    try {
+      long value = Long.parseLong(raw);
+      if (value >= min && value <= max) {
+        return value;
+      }
+    } catch (NumberFormatException e) {
+      // Reported below, with the range.
+    }
+    throw new IllegalArgumentException(name + " must be an integer from " + min + " to " + max);
   }
 
   private static int intParam(HttpServerRequest request, String name, int fallback, int min, int max) {

@@ -70,8 +70,9 @@ final class Window {
       Waiting waiting = line.poll();
       // A client that gave up while in line is not served.
       if (!waiting.request().response().closed()) {
-        waiting.request().resume();
+        // Served first, resumed after: the body's handlers are in place before any of it flows.
         enter(waiting.request(), waiting.serve());
+        waiting.request().resume();
       }
     }
     if (idle != null && open() == 0) {

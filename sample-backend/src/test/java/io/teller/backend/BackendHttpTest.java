@@ -15,16 +15,23 @@ import io.teller.common.testing.TestClusters;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.WebSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -112,6 +119,90 @@ class BackendHttpTest {
     assertThat(elapsedMs).isGreaterThanOrEqualTo(50);
     assertThat(response.json().getString("instance")).isEqualTo(backend.id());
     assertThat(Http.get(backend.url("/work?ms=soon")).status()).isEqualTo(400);
+  }
+
+  @Test
+  void postToWorkReadsTheBodyAndIsLoggedWithItsRequestId() {
+    try (LogLines log = new LogLines("teller.backend")) {
+      Deployed backend = backend(Map.of());
+      Http.Response response = Http.send(Http.request(backend.url("/work?ms=10"))
+          .header("x-request-id", "order-42")
+          .POST(HttpRequest.BodyPublishers.ofString("x".repeat(100_000))));
+
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(response.json().getLong("bodyBytes")).isEqualTo(100_000);
+      assertThat(log.containing("received POST /work id=order-42")).hasSize(1);
+      // GETs are not logged.
+      Http.get(backend.url("/work"));
+      assertThat(log.containing("received GET")).isEmpty();
+    }
+  }
+
+  @Test
+  void uploadHashesTheBodyAsItStreams() throws Exception {
+    Deployed backend = backend(Map.of());
+    byte[] body = new byte[3 * 1024 * 1024 + 17];
+    new java.util.Random(5).nextBytes(body);
+    Http.Response response = Http.send(Http.request(backend.url("/upload"))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.json().getLong("bytes")).isEqualTo(body.length);
+    assertThat(response.json().getString("sha256")).isEqualTo(
+        HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body)));
+    assertThat(Http.get(backend.url("/upload")).status()).isEqualTo(405);
+  }
+
+  @Test
+  void aQueuedUploadIsReadWhole() throws Exception {
+    // A window of one: the second upload waits, paused, and must lose nothing when let in.
+    Deployed backend = backend(Map.of(BackendSettings.CONCURRENCY, 1));
+    CompletableFuture<Http.Response> slow = Http.getAsync(backend.url("/work?ms=300"));
+    Poll.until(Duration.ofSeconds(5), () ->
+        assertThat(Http.get(backend.url("/stats")).json().getInteger("inFlight")).isEqualTo(1));
+    byte[] body = new byte[1024 * 1024];
+    new java.util.Random(6).nextBytes(body);
+    Http.Response queued = Http.send(Http.request(backend.url("/upload"))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+
+    assertThat(slow.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
+    assertThat(queued.status()).isEqualTo(200);
+    assertThat(queued.json().getLong("bytes")).isEqualTo(body.length);
+    assertThat(queued.json().getString("sha256")).isEqualTo(
+        HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body)));
+    assertThat(Http.get(backend.url("/stats")).json().getLong("waited")).isEqualTo(1);
+  }
+
+  @Test
+  void downloadStreamsTheSeededPatternWithItsHashInATrailer() throws Exception {
+    Deployed backend = backend(Map.of());
+    long length = 3L * DownloadPattern.PERIOD + 12_345;
+    HttpClient client = vertx.createHttpClient();
+    MessageDigest received = MessageDigest.getInstance("SHA-256");
+    long[] count = {0};
+    HttpClientResponse response = Await.result(client.request(HttpMethod.GET, backend.verticle().actualPort(),
+            "127.0.0.1", "/download?bytes=" + length + "&seed=99")
+        .compose(HttpClientRequest::send)
+        // Handlers set in the callback, on the response's own context, before any data flows.
+        .compose(r -> r.handler(chunk -> {
+          count[0] += chunk.length();
+          received.update(chunk.getBytes());
+        }).end().map(r)));
+
+    // The pattern as documented, generated here without DownloadPattern.
+    byte[] period = new byte[DownloadPattern.PERIOD];
+    new SplittableRandom(99).nextBytes(period);
+    MessageDigest expected = MessageDigest.getInstance("SHA-256");
+    for (long i = 0; i < length; i++) {
+      expected.update(period[(int) (i % DownloadPattern.PERIOD)]);
+    }
+    String expectedHex = HexFormat.of().formatHex(expected.digest());
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(count[0]).isEqualTo(length);
+    assertThat(HexFormat.of().formatHex(received.digest())).isEqualTo(expectedHex);
+    assertThat(response.trailers().get("x-sha256")).isEqualTo(expectedHex);
+    assertThat(DownloadPattern.sha256(99, length)).isEqualTo(expectedHex);
+    assertThat(Http.get(backend.url("/download?bytes=-1")).status()).isEqualTo(400);
   }
 
   @Test

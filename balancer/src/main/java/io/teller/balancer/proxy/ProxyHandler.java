@@ -104,19 +104,17 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     budget.request();
     ServicePool pool = current.pools().get(match.service());
     Exchange exchange = new Exchange(request, pool, match, facts.host(), started);
-    if (!exchange.bodyless || exchange.upgrade) {
-      // Hold the body (or an upgraded stream's first bytes) until an instance is connected.
-      request.pause();
-    }
+    // Hold the body (or an upgraded stream's first bytes) until an instance is connected.
+    request.pause();
     HttpServerResponse response = request.response();
     response.endHandler(v -> exchange.finish());
     // A client that goes away cancels the backend request and frees its connection.
     response.closeHandler(v -> {
-      boolean answered = exchange.finished;
       exchange.finish();
-      // Only an unfinished exchange is cancelled: resetting a completed request could close the
-      // pooled connection that already serves another one.
-      if (!answered && exchange.backend != null) {
+      // Only an unanswered exchange is cancelled: resetting a completed request could close the
+      // pooled connection that already serves another one. (Vert.x may call the end handler on
+      // a close too, so "finished" cannot tell.)
+      if (!response.ended() && exchange.backend != null) {
         exchange.backend.reset();
       }
     });
@@ -174,6 +172,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         sent = backend.connect();
       } else if (exchange.bodyless) {
         waitFor(exchange);
+        request.resume();
         sent = backend.send();
       } else {
         // The response timeout starts once the body is sent: a long upload is not a slow answer

@@ -37,11 +37,12 @@ public final class BalancerHarness implements AutoCloseable {
   private final TestCertificates.Issued cert;
   private final Path dir;
   private final boolean redirectHttp;
+  private final Map<Setting, Object> overrides;
   private final Vertx backendVertx = Vertx.vertx();
   private final List<HttpServer> backends = new ArrayList<>();
-  private final int httpsPort = TestClusters.freePort();
-  private final int httpPort = TestClusters.freePort();
-  private final int adminPort = TestClusters.freePort();
+  private int httpsPort;
+  private int httpPort;
+  private int adminPort;
   private BalancerVerticle balancer;
 
   public BalancerHarness(Path dir, boolean redirectHttp) {
@@ -52,14 +53,44 @@ public final class BalancerHarness implements AutoCloseable {
   public BalancerHarness(Path dir, boolean redirectHttp, Map<Setting, Object> extra) {
     this.dir = dir;
     this.redirectHttp = redirectHttp;
+    this.overrides = Map.copyOf(extra);
     registry = new RegistryNodes("balancer", dir.resolve("registry"));
     registryNode = registry.start();
     balancerNode = registry.clusters().start(ClusterRole.LITE);
     certificates = TestCertificates.create(dir.resolve("certs"));
     cert = certificates.issue("localhost", "127.0.0.1");
-    balancer = new BalancerVerticle(config(balancerNode, httpsPort, httpPort, adminPort, "balancer", extra),
-        balancerNode);
-    await(balancerNode.vertx().deployVerticle(balancer));
+    deployBalancer();
+  }
+
+  /**
+   * Deploys the balancer on ports found free just before: a port probed free can be taken by any
+   * outgoing connection's ephemeral port (Hazelcast makes many) before the balancer binds it, so a
+   * bind failure is retried on new ports, a bounded number of times.
+   */
+  private void deployBalancer() {
+    for (int attempt = 1; ; attempt++) {
+      httpsPort = TestClusters.freePort();
+      httpPort = TestClusters.freePort();
+      adminPort = TestClusters.freePort();
+      balancer = new BalancerVerticle(config(balancerNode, httpsPort, httpPort, adminPort, "balancer", overrides), balancerNode);
+      try {
+        await(balancerNode.vertx().deployVerticle(balancer));
+        return;
+      } catch (IllegalStateException e) {
+        if (attempt == 3 || !isBindFailure(e)) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static boolean isBindFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.net.BindException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Another balancer of the same cluster, on a node and ports of its own. */

@@ -70,11 +70,21 @@ public final class TellerProcess implements AutoCloseable {
    * environment from which every {@code TELLER_*} variable has been removed.
    */
   public static TellerProcess start(Path jar, Map<String, String> env, String... args) {
+    return start(jar, List.of(), env, args);
+  }
+
+  /**
+   * As {@link #start(Path, Map, String...)}, with {@code jvmOptions} after the defaults ({@code
+   * -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}), so that they win: {@code -Xmx128m} runs
+   * the program with a 128 MiB heap.
+   */
+  public static TellerProcess start(Path jar, List<String> jvmOptions, Map<String, String> env, String... args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
     command.add("-XX:+UseSerialGC");
     command.add("-XX:TieredStopAtLevel=1");
+    command.addAll(jvmOptions);
     command.add("-jar");
     command.add(jar.toString());
     command.addAll(List.of(args));
@@ -145,6 +155,16 @@ public final class TellerProcess implements AutoCloseable {
   /** The process's id, e.g. to signal it. */
   public long pid() {
     return process.pid();
+  }
+
+  /** Whether the process is still running. */
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** The command line it was started with, as the operating system reports it (may be empty). */
+  public List<String> commandLine() {
+    return process.info().arguments().map(List::of).orElse(List.of());
   }
 
   /** SIGKILL, as a crash would. */
