@@ -97,11 +97,11 @@ class PostNotReplayedIT {
     if (requestId != null) {
       options.putHeader("x-request-id", requestId);
     }
-    return client.request(options)
+    return io.teller.common.testing.OnContext.run(vertx, () -> client.request(options)
         .compose(request -> body == null ? request.send() : request.putHeader("content-type", "application/json")
             .send(body))
         .compose(response -> response.body().map(b -> new Answer(response.statusCode(), response.headers(),
-            b.toString())));
+            b.toString()))));
   }
 
   static <T> T await(Future<T> future) throws Exception {

@@ -2,6 +2,7 @@ package io.teller.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.teller.common.testing.OnContext;
 import io.teller.backend.DownloadPattern;
 import io.teller.common.testing.Poll;
 import io.vertx.core.Future;
@@ -103,7 +104,7 @@ class StreamingIT {
     MessageDigest sent = DownloadPattern.newSha256();
     PatternBody[] body = new PatternBody[1];
     long started = System.nanoTime();
-    Future<JsonObject> answer = client.request(new RequestOptions().setMethod(HttpMethod.POST)
+    Future<JsonObject> answer = OnContext.run(vertx, () -> client.request(new RequestOptions().setMethod(HttpMethod.POST)
             .setHost("127.0.0.1").setPort(balancer.httpsPort()).setURI("/upload")
             .putHeader("content-length", String.valueOf(SIZE))
             .putHeader("x-request-id", "upload-" + seed))
@@ -115,7 +116,7 @@ class StreamingIT {
         .compose(response -> response.body().map(b -> {
           assertThat(response.statusCode()).as("upload answer: %s", b).isEqualTo(200);
           return b.toJsonObject();
-        }));
+        })));
     JsonObject received = answer.toCompletionStage().toCompletableFuture()
         .get(TRANSFER_DEADLINE.toSeconds(), TimeUnit.SECONDS);
     double seconds = (System.nanoTime() - started) / 1e9;
@@ -132,13 +133,13 @@ class StreamingIT {
     long seed = new SplittableRandom().nextLong();
     HashingSink sink = new HashingSink();
     long started = System.nanoTime();
-    Future<HttpClientResponse> downloaded = client.request(new RequestOptions().setHost("127.0.0.1")
+    Future<HttpClientResponse> downloaded = OnContext.run(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1")
             .setPort(balancer.httpsPort()).setURI("/download?bytes=" + SIZE + "&seed=" + seed))
         .compose(request -> request.send())
         .compose(response -> {
           assertThat(response.statusCode()).isEqualTo(200);
           return response.pipeTo(sink).map(response);
-        });
+        }));
     HttpClientResponse response = downloaded.toCompletionStage().toCompletableFuture()
         .get(TRANSFER_DEADLINE.toSeconds(), TimeUnit.SECONDS);
     double seconds = (System.nanoTime() - started) / 1e9;
@@ -158,8 +159,9 @@ class StreamingIT {
   }
 
   static int status(String uri) throws Exception {
-    return client.request(new RequestOptions().setHost("127.0.0.1").setPort(balancer.httpsPort()).setURI(uri))
-        .compose(r -> r.send()).compose(r -> r.body().map(b -> r.statusCode()))
+    return OnContext.run(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1")
+            .setPort(balancer.httpsPort()).setURI(uri))
+        .compose(r -> r.send()).compose(r -> r.body().map(b -> r.statusCode())))
         .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
