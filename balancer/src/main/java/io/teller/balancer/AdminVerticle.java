@@ -53,6 +53,17 @@ public final class AdminVerticle extends VerticleBase {
     this.tcp = tcp;
   }
 
+  /** An RFC 9457 problem answer, shaped like the registry's. */
+  private static void problem(io.vertx.core.http.HttpServerResponse response, int status, String title,
+      String detail, String field) {
+    JsonObject body = new JsonObject().put("type", "about:blank").put("title", title).put("status", status)
+        .put("detail", detail);
+    if (field != null) {
+      body.put("field", field);
+    }
+    response.setStatusCode(status).putHeader("content-type", "application/problem+json").end(body.encode());
+  }
+
   private static boolean fromLoopback(HttpServerRequest request) {
     String address = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
     return address != null && (address.startsWith("127.") || address.equals("::1")
@@ -77,16 +88,13 @@ public final class AdminVerticle extends VerticleBase {
     router.put("/access-log").handler(ctx -> {
       if (!fromLoopback(ctx.request())) {
         // The admin surface is not open to the world: switches are thrown from the machine itself.
-        ctx.response().setStatusCode(403).putHeader("content-type", "application/problem+json")
-            .end(new JsonObject().put("type", "about:blank").put("title", "Forbidden").put("status", 403)
-                .put("detail", "the access log is switched from the balancer's own machine (loopback) only").encode());
+        problem(ctx.response(), 403, "Forbidden",
+            "the access log is switched from the balancer's own machine (loopback) only", null);
         return;
       }
       String enabled = ctx.request().getParam("enabled");
       if (!"true".equals(enabled) && !"false".equals(enabled)) {
-        ctx.response().setStatusCode(400).putHeader("content-type", "application/problem+json")
-            .end(new JsonObject().put("type", "about:blank").put("title", "Bad Request").put("status", 400)
-                .put("detail", "query parameter enabled must be true or false").put("field", "enabled").encode());
+        problem(ctx.response(), 400, "Bad Request", "query parameter enabled must be true or false", "enabled");
         return;
       }
       accessLog.enable(Boolean.parseBoolean(enabled));

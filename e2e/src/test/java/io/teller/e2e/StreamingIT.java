@@ -58,10 +58,8 @@ class StreamingIT {
   static void start() throws Exception {
     stack = new LocalStack(dir);
     stack.startRegistry();
-    // The response timeout runs while a client is still uploading (see UploadTimeoutTest in the
-    // balancer module): long enough here that a slow machine measures instead of failing.
-    balancer = stack.startBalancer("balancer", Map.of("TELLER_PROXY_RESPONSE_TIMEOUT_MS", "600000"),
-        List.of("-Xmx128m"));
+    // Default timeouts: the response timeout starts once the upload is sent (SlowUploadTest).
+    balancer = stack.startBalancer("balancer", Map.of(), List.of("-Xmx128m"));
     stack.startBackend("backend", Map.of());
     vertx = Vertx.vertx();
     client = vertx.createHttpClient(new HttpClientOptions().setSsl(true)

@@ -130,14 +130,20 @@ class RegistryDurabilityIT {
     assertThat(next.json().getLong("revision")).isGreaterThan(written.lastRevision());
   }
 
-  @Test
-  void everyNodeKilledRightAfterAnAcknowledgedWriteLosesNothing() throws Exception {
+  /** Two nodes, writes through both, then both killed with SIGKILL right after the last answer. */
+  Written writeThroughTwoNodesThenKillBoth() throws Exception {
     Node a = start("a", portA);
     Node b = start("b", portB);
     b.process().awaitLine("\\(2 members\\)", Duration.ofSeconds(30));
     Written written = write(a.url(), b.url());
     a.process().kill();
     b.process().kill();
+    return written;
+  }
+
+  @Test
+  void everyNodeKilledRightAfterAnAcknowledgedWriteLosesNothing() throws Exception {
+    Written written = writeThroughTwoNodesThenKillBoth();
 
     Node again = start("a", portA);
     Matcher restored = again.process().awaitLine(
@@ -150,12 +156,7 @@ class RegistryDurabilityIT {
 
   @Test
   void withOneNodesDiskLostNothingIsLostWhicheverStartsFirst() throws Exception {
-    Node a = start("a", portA);
-    Node b = start("b", portB);
-    b.process().awaitLine("\\(2 members\\)", Duration.ofSeconds(30));
-    Written written = write(a.url(), b.url());
-    a.process().kill();
-    b.process().kill();
+    Written written = writeThroughTwoNodesThenKillBoth();
 
     // The leader's disk is lost, and that node comes back first: the cluster starts empty ...
     deleteRecursively(dir.resolve("a"));

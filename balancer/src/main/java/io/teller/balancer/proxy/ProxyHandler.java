@@ -138,7 +138,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     exchange.headersIn = false;
     exchange.endpointId = endpoint.id();
     exchange.pick.tried(endpoint.id());
-    exchange.pick.ejected = null;
     exchange.lease = inFlight.acquire(endpoint.id());
     RequestOptions options = new RequestOptions()
         .setHost(endpoint.host())
@@ -166,14 +165,10 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
         return;
       }
       Future<HttpClientResponse> sent;
-      if (exchange.upgrade) {
+      if (exchange.upgrade || exchange.bodyless) {
         waitFor(exchange);
         request.resume();
-        sent = backend.connect();
-      } else if (exchange.bodyless) {
-        waitFor(exchange);
-        request.resume();
-        sent = backend.send();
+        sent = exchange.upgrade ? backend.connect() : backend.send();
       } else {
         // The response timeout starts once the body is sent: a long upload is not a slow answer
         // (the idle timeout still cuts an upload that stalls).
@@ -481,7 +476,6 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     private final Ejections ejections;
     /** Instances this request went to: one on the common path, so no set until a retry. */
     private Set<String> tried = Set.of();
-    Set<String> ejected;
 
     Pick(HttpServerRequest request, String stickyCookie, ServicePool pool, Ejections ejections) {
       this.request = request;
@@ -525,16 +519,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
     @Override
     public Set<String> excluded() {
-      if (!ejections.any()) {
-        return tried;
-      }
-      if (ejected == null) {
-        Set<String> out = ejections.ejectedAmong(pool.endpoints().keySet());
-        out.addAll(tried);
-        // Panic threshold: ejection never empties a service; with all ejected, use them all.
-        ejected = out.containsAll(pool.endpoints().keySet()) ? tried : out;
-      }
-      return ejected;
+      return ejections.excluding(pool.endpoints().keySet(), tried);
     }
   }
 }

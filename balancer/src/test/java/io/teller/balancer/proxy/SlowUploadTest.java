@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code proxy.response.timeout.ms} is "how long an instance may stay silent": a backend that
- * answers only once it has the whole body is not silent while the client is still sending it. An
+ * {@code proxy.response.timeout.ms} counts from the end of the request body: a backend that
+ * answers only once it has the whole body is not slow while the client is still sending it. An
  * upload that takes longer than the timeout must not be cut off with a 504.
  */
 @Timeout(60)

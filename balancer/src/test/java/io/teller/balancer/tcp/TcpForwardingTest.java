@@ -336,7 +336,7 @@ class TcpForwardingTest {
         // A connection with traffic more often than the timeout stays open...
         for (int i = 0; i < 8; i++) {
           assertThat(busy.echo("ping " + i)).isEqualTo("ping " + i);
-          Thread.sleep(150);
+          Thread.sleep(150); // pacing the traffic below the timeout, not a wait for an event
         }
         // ...one without is closed, the client's side and the instance's.
         assertThat(quiet.socket().getInputStream().read()).isEqualTo(-1);
