@@ -8,13 +8,13 @@ import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
 import io.vertx.micrometer.PrometheusRequestHandler;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
-import io.vertx.core.VerticleBase;
-import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,8 +42,14 @@ public final class AdminVerticle extends VerticleBase {
    * @param meters what {@code /metrics} shows
    * @param accessLog switched by {@code PUT /access-log}
    */
-  public AdminVerticle(TellerConfig config, TellerCluster cluster, BooleanSupplier holdsSnapshot,
-      Supplier<JsonObject> counts, Supplier<JsonObject> tcp, PrometheusMeterRegistry meters, AccessLog accessLog) {
+  public AdminVerticle(
+      TellerConfig config,
+      TellerCluster cluster,
+      BooleanSupplier holdsSnapshot,
+      Supplier<JsonObject> counts,
+      Supplier<JsonObject> tcp,
+      PrometheusMeterRegistry meters,
+      AccessLog accessLog) {
     this.meters = meters;
     this.accessLog = accessLog;
     this.config = config;
@@ -54,58 +60,96 @@ public final class AdminVerticle extends VerticleBase {
   }
 
   /** An RFC 9457 problem answer, shaped like the registry's. */
-  private static void problem(io.vertx.core.http.HttpServerResponse response, int status, String title,
-      String detail, String field) {
-    JsonObject body = new JsonObject().put("type", "about:blank").put("title", title).put("status", status)
-        .put("detail", detail);
+  private static void problem(
+      io.vertx.core.http.HttpServerResponse response,
+      int status,
+      String title,
+      String detail,
+      String field) {
+    JsonObject body =
+        new JsonObject()
+            .put("type", "about:blank")
+            .put("title", title)
+            .put("status", status)
+            .put("detail", detail);
     if (field != null) {
       body.put("field", field);
     }
-    response.setStatusCode(status).putHeader("content-type", "application/problem+json").end(body.encode());
+    response
+        .setStatusCode(status)
+        .putHeader("content-type", "application/problem+json")
+        .end(body.encode());
   }
 
   private static boolean fromLoopback(HttpServerRequest request) {
     String address = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
-    return address != null && (address.startsWith("127.") || address.equals("::1")
-        || address.equals("0:0:0:0:0:0:0:1"));
+    return address != null
+        && (address.startsWith("127.")
+            || address.equals("::1")
+            || address.equals("0:0:0:0:0:0:0:1"));
   }
 
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
-    router.get("/healthz").handler(ctx -> {
-      boolean ready = holdsSnapshot.getAsBoolean();
-      ctx.response().setStatusCode(ready ? 200 : 503);
-      ctx.json(new JsonObject()
-          .put("status", ready ? "UP" : "WAITING_FOR_REGISTRY")
-          .put("cluster", cluster.options().name())
-          .put("members", cluster.memberCount()));
-    });
+    router
+        .get("/healthz")
+        .handler(
+            ctx -> {
+              boolean ready = holdsSnapshot.getAsBoolean();
+              ctx.response().setStatusCode(ready ? 200 : 503);
+              ctx.json(
+                  new JsonObject()
+                      .put("status", ready ? "UP" : "WAITING_FOR_REGISTRY")
+                      .put("cluster", cluster.options().name())
+                      .put("members", cluster.memberCount()));
+            });
     router.get("/counts").handler(ctx -> ctx.json(counts.get()));
     Handler<HttpServerRequest> prometheus = PrometheusRequestHandler.create(meters);
     router.get("/metrics").handler(ctx -> prometheus.handle(ctx.request()));
-    router.get("/access-log").handler(ctx -> ctx.json(new JsonObject().put("enabled", accessLog.enabled())));
-    router.put("/access-log").handler(ctx -> {
-      if (!fromLoopback(ctx.request())) {
-        // The admin surface is not open to the world: switches are thrown from the machine itself.
-        problem(ctx.response(), 403, "Forbidden",
-            "the access log is switched from the balancer's own machine (loopback) only", null);
-        return;
-      }
-      String enabled = ctx.request().getParam("enabled");
-      if (!"true".equals(enabled) && !"false".equals(enabled)) {
-        problem(ctx.response(), 400, "Bad Request", "query parameter enabled must be true or false", "enabled");
-        return;
-      }
-      accessLog.enable(Boolean.parseBoolean(enabled));
-      LOG.info("access log {}", accessLog.enabled() ? "on" : "off");
-      ctx.json(new JsonObject().put("enabled", accessLog.enabled()));
-    });
+    router
+        .get("/access-log")
+        .handler(ctx -> ctx.json(new JsonObject().put("enabled", accessLog.enabled())));
+    router
+        .put("/access-log")
+        .handler(
+            ctx -> {
+              if (!fromLoopback(ctx.request())) {
+                // The admin surface is not open to the world: switches are thrown from the machine
+                // itself.
+                problem(
+                    ctx.response(),
+                    403,
+                    "Forbidden",
+                    "the access log is switched from the balancer's own machine (loopback) only",
+                    null);
+                return;
+              }
+              String enabled = ctx.request().getParam("enabled");
+              if (!"true".equals(enabled) && !"false".equals(enabled)) {
+                problem(
+                    ctx.response(),
+                    400,
+                    "Bad Request",
+                    "query parameter enabled must be true or false",
+                    "enabled");
+                return;
+              }
+              accessLog.enable(Boolean.parseBoolean(enabled));
+              LOG.info("access log {}", accessLog.enabled() ? "on" : "off");
+              ctx.json(new JsonObject().put("enabled", accessLog.enabled()));
+            });
     router.get("/tcp").handler(ctx -> ctx.json(tcp.get()));
     String host = config.string(CommonSettings.LISTEN_HOST);
     return Listeners.announce(
-        vertx.createHttpServer().requestHandler(router)
+        vertx
+            .createHttpServer()
+            .requestHandler(router)
             .listen(config.integer(BalancerSettings.ADMIN_PORT), host),
-        LOG, "balancer admin", "http", host, "/healthz");
+        LOG,
+        "balancer admin",
+        "http",
+        host,
+        "/healthz");
   }
 }

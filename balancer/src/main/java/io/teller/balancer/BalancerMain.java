@@ -2,11 +2,6 @@ package io.teller.balancer;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.vertx.core.VertxOptions;
-import io.vertx.core.spi.VertxMetricsFactory;
-import io.vertx.micrometer.MetricsDomain;
-import io.vertx.micrometer.MicrometerMetricsFactory;
-import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.teller.common.cluster.ClusterRole;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.Setting;
@@ -14,6 +9,11 @@ import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.TellerLauncher;
 import io.teller.common.launch.TellerProgram;
 import io.vertx.core.Deployable;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.spi.VertxMetricsFactory;
+import io.vertx.micrometer.MetricsDomain;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.util.List;
 
 /** {@code java -jar teller-balancer.jar}: the balancer, a lite member of the cluster. */
@@ -39,16 +39,20 @@ public final class BalancerMain implements TellerProgram {
   }
 
   /** Vert.x's meters and the balancer's, in one registry that {@code /metrics} shows. */
-  private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry meters =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
   @Override
   public VertxOptions vertxOptions(TellerConfig config) {
     // Per-request HTTP meters are the balancer's own (by service and instance); Vert.x's would
     // count the same requests again, without the service, at a cost on every request.
-    return new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
-        .setJvmMetricsEnabled(true)
-        .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)
-        .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT));
+    return new VertxOptions()
+        .setMetricsOptions(
+            new MicrometerMetricsOptions()
+                .setEnabled(true)
+                .setJvmMetricsEnabled(true)
+                .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)
+                .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT));
   }
 
   @Override

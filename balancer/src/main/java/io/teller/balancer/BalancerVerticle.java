@@ -1,5 +1,7 @@
 package io.teller.balancer;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.counting.LoadSharing;
@@ -7,9 +9,6 @@ import io.teller.balancer.counting.RetryBudget;
 import io.teller.balancer.metrics.ProxyMetrics;
 import io.teller.balancer.metrics.TcpMetrics;
 import io.teller.balancer.proxy.AccessLog;
-import io.vertx.core.json.JsonObject;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.teller.balancer.proxy.ProxyHandler;
 import io.teller.balancer.proxy.ProxyVerticle;
 import io.teller.balancer.routing.RegistryView;
@@ -29,6 +28,7 @@ import io.teller.common.launch.Listeners;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -73,43 +73,72 @@ public final class BalancerVerticle extends VerticleBase {
    * @param meters where the balancer's meters go, and what {@code /metrics} shows (the program
    *     passes the registry that also holds Vert.x's own meters)
    */
-  public BalancerVerticle(TellerConfig config, TellerCluster cluster, PrometheusMeterRegistry meters) {
+  public BalancerVerticle(
+      TellerConfig config, TellerCluster cluster, PrometheusMeterRegistry meters) {
     this.config = config;
     this.cluster = cluster;
     this.meters = meters;
-    this.ejections = new Ejections(config.integer(BalancerSettings.EJECT_CONNECT_FAILURES),
-        config.integer(BalancerSettings.EJECT_SERVER_ERRORS));
-    this.budget = new RetryBudget(config.integer(BalancerSettings.RETRY_BUDGET_PERCENT),
-        config.integer(BalancerSettings.RETRY_BUDGET_MIN_PER_SECOND));
+    this.ejections =
+        new Ejections(
+            config.integer(BalancerSettings.EJECT_CONNECT_FAILURES),
+            config.integer(BalancerSettings.EJECT_SERVER_ERRORS));
+    this.budget =
+        new RetryBudget(
+            config.integer(BalancerSettings.RETRY_BUDGET_PERCENT),
+            config.integer(BalancerSettings.RETRY_BUDGET_MIN_PER_SECOND));
     this.accessLog = new AccessLog(config.bool(BalancerSettings.ACCESS_LOG));
     this.metrics = new ProxyMetrics(meters, inFlight);
   }
 
   @Override
   public Future<?> start() {
-    sharing = new LoadSharing(vertx, inFlight, cluster.memberId(), cluster.hazelcast(),
-        config.integer(BalancerSettings.COUNTS_DELAY_MS));
-    List<ListenerSpec> tcpListeners = config.list(BalancerSettings.TCP_LISTENERS, ListenerSpec.class);
-    Set<Integer> ownPorts = new java.util.HashSet<>(List.of(config.integer(BalancerSettings.HTTPS_PORT),
-        config.integer(BalancerSettings.HTTP_PORT), config.integer(BalancerSettings.ADMIN_PORT)));
+    sharing =
+        new LoadSharing(
+            vertx,
+            inFlight,
+            cluster.memberId(),
+            cluster.hazelcast(),
+            config.integer(BalancerSettings.COUNTS_DELAY_MS));
+    List<ListenerSpec> tcpListeners =
+        config.list(BalancerSettings.TCP_LISTENERS, ListenerSpec.class);
+    Set<Integer> ownPorts =
+        new java.util.HashSet<>(
+            List.of(
+                config.integer(BalancerSettings.HTTPS_PORT),
+                config.integer(BalancerSettings.HTTP_PORT),
+                config.integer(BalancerSettings.ADMIN_PORT)));
     for (ListenerSpec spec : tcpListeners) {
       if (ownPorts.contains(spec.port())) {
-        return Future.failedFuture(ConfigException.badValue(BalancerSettings.TCP_LISTENERS,
-            BalancerSettings.TCP_LISTENERS.type().display(tcpListeners),
-            "port " + spec.port() + " is the balancer's HTTPS, HTTP or admin port"));
+        return Future.failedFuture(
+            ConfigException.badValue(
+                BalancerSettings.TCP_LISTENERS,
+                BalancerSettings.TCP_LISTENERS.type().display(tcpListeners),
+                "port " + spec.port() + " is the balancer's HTTPS, HTTP or admin port"));
       }
     }
     tcp = new TcpRouter(tcpListeners, ownPorts, inFlight, sharing);
     tcpMetrics = new TcpMetrics(meters, tcp.stats());
-    view = new RegistryView(vertx, inFlight, sharing, config.integer(BalancerSettings.RECONCILE_MS), next -> {
-      routing.set(next);
-      tcp.update(next);
-    });
-    TcpOptions tcpOptions = new TcpOptions(config.string(CommonSettings.LISTEN_HOST),
-        config.integer(BalancerSettings.CONNECT_TIMEOUT_MS), config.integer(BalancerSettings.TCP_IDLE_TIMEOUT_MS),
-        config.integer(BalancerSettings.TCP_HELLO_TIMEOUT_MS), config.integer(BalancerSettings.RETRIES));
-    int instances = config.integer(BalancerSettings.INSTANCES) == 0
-        ? Runtime.getRuntime().availableProcessors() : config.integer(BalancerSettings.INSTANCES);
+    view =
+        new RegistryView(
+            vertx,
+            inFlight,
+            sharing,
+            config.integer(BalancerSettings.RECONCILE_MS),
+            next -> {
+              routing.set(next);
+              tcp.update(next);
+            });
+    TcpOptions tcpOptions =
+        new TcpOptions(
+            config.string(CommonSettings.LISTEN_HOST),
+            config.integer(BalancerSettings.CONNECT_TIMEOUT_MS),
+            config.integer(BalancerSettings.TCP_IDLE_TIMEOUT_MS),
+            config.integer(BalancerSettings.TCP_HELLO_TIMEOUT_MS),
+            config.integer(BalancerSettings.RETRIES));
+    int instances =
+        config.integer(BalancerSettings.INSTANCES) == 0
+            ? Runtime.getRuntime().availableProcessors()
+            : config.integer(BalancerSettings.INSTANCES);
     String host = config.string(CommonSettings.LISTEN_HOST);
     int httpsPort = config.integer(BalancerSettings.HTTPS_PORT);
     int httpPort = config.integer(BalancerSettings.HTTP_PORT);
@@ -117,48 +146,89 @@ public final class BalancerVerticle extends VerticleBase {
     return tls()
         .compose(tls -> sharing.start().map(tls))
         .compose(tls -> view.start().map(tls))
-        .compose(tls -> vertx.deployVerticle(
-            () -> new ProxyVerticle(new ProxyVerticle.Listeners(host, httpsPort, httpPort, redirect, tls,
-                new ProxyHandler.Defaults(config.integer(BalancerSettings.CONNECT_TIMEOUT_MS),
-                    config.integer(BalancerSettings.RESPONSE_TIMEOUT_MS),
-                    config.integer(BalancerSettings.IDLE_TIMEOUT_MS),
-                    config.integer(BalancerSettings.RETRIES)),
-                config.integer(BalancerSettings.CLIENT_IDLE_TIMEOUT_MS)),
-                new ProxyVerticle.Shared(routing::get, inFlight, ejections, budget, metrics, accessLog)),
-            new DeploymentOptions().setInstances(instances)))
-        .onSuccess(id -> {
-          LOG.info("balancer HTTPS listening on {}", Listeners.url("https", host, httpsPort, "/"));
-          LOG.info("balancer HTTP listening on {}{}", Listeners.url("http", host, httpPort, "/"),
-              redirect ? " (redirects to HTTPS)" : "");
-        })
-        .compose(id -> vertx.deployVerticle(() -> new TcpVerticle(tcpOptions, tcp, inFlight, ejections),
-            new DeploymentOptions().setInstances(instances)))
-        .onSuccess(id -> tcpListeners.forEach(spec -> LOG.info("balancer TCP listening on {}:{} ({})",
-            host, spec.port(), spec.kind() == ListenerSpec.Kind.SNI ? "TLS pass-through by server name"
-                : "service " + spec.service() + (spec.strategy() == null ? "" : ", " + spec.strategy()))))
+        .compose(
+            tls ->
+                vertx.deployVerticle(
+                    () ->
+                        new ProxyVerticle(
+                            new ProxyVerticle.Listeners(
+                                host,
+                                httpsPort,
+                                httpPort,
+                                redirect,
+                                tls,
+                                new ProxyHandler.Defaults(
+                                    config.integer(BalancerSettings.CONNECT_TIMEOUT_MS),
+                                    config.integer(BalancerSettings.RESPONSE_TIMEOUT_MS),
+                                    config.integer(BalancerSettings.IDLE_TIMEOUT_MS),
+                                    config.integer(BalancerSettings.RETRIES)),
+                                config.integer(BalancerSettings.CLIENT_IDLE_TIMEOUT_MS)),
+                            new ProxyVerticle.Shared(
+                                routing::get, inFlight, ejections, budget, metrics, accessLog)),
+                    new DeploymentOptions().setInstances(instances)))
+        .onSuccess(
+            id -> {
+              LOG.info(
+                  "balancer HTTPS listening on {}", Listeners.url("https", host, httpsPort, "/"));
+              LOG.info(
+                  "balancer HTTP listening on {}{}",
+                  Listeners.url("http", host, httpPort, "/"),
+                  redirect ? " (redirects to HTTPS)" : "");
+            })
+        .compose(
+            id ->
+                vertx.deployVerticle(
+                    () -> new TcpVerticle(tcpOptions, tcp, inFlight, ejections),
+                    new DeploymentOptions().setInstances(instances)))
+        .onSuccess(
+            id ->
+                tcpListeners.forEach(
+                    spec ->
+                        LOG.info(
+                            "balancer TCP listening on {}:{} ({})",
+                            host,
+                            spec.port(),
+                            spec.kind() == ListenerSpec.Kind.SNI
+                                ? "TLS pass-through by server name"
+                                : "service "
+                                    + spec.service()
+                                    + (spec.strategy() == null ? "" : ", " + spec.strategy()))))
         .onSuccess(id -> sweepTimer = vertx.setPeriodic(5_000, t -> sweep()))
-        .compose(id -> vertx.deployVerticle(new AdminVerticle(config, cluster, view::holdsSnapshot, this::counts,
-            () -> tcp.stats().toJson(tcp.routes().specs()), meters, accessLog)));
+        .compose(
+            id ->
+                vertx.deployVerticle(
+                    new AdminVerticle(
+                        config,
+                        cluster,
+                        view::holdsSnapshot,
+                        this::counts,
+                        () -> tcp.stats().toJson(tcp.routes().specs()),
+                        meters,
+                        accessLog)));
   }
 
   /** Forgets the ejections and meters of instances that left, off the request path. */
   private void sweep() {
     Map<String, Set<String>> ids = new HashMap<>();
     Set<String> all = new java.util.HashSet<>();
-    routing.get().pools().forEach((name, pool) -> {
-      ids.put(name, pool.endpoints().keySet());
-      all.addAll(pool.endpoints().keySet());
-    });
+    routing
+        .get()
+        .pools()
+        .forEach(
+            (name, pool) -> {
+              ids.put(name, pool.endpoints().keySet());
+              all.addAll(pool.endpoints().keySet());
+            });
     ejections.sweep(all);
     metrics.retainOnly(ids);
     tcpMetrics.bind();
-
   }
 
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweepTimer);
-    return Future.join(view == null ? Future.succeededFuture() : view.stop(),
+    return Future.join(
+        view == null ? Future.succeededFuture() : view.stop(),
         sharing == null ? Future.succeededFuture() : sharing.stop());
   }
 
@@ -166,19 +236,39 @@ public final class BalancerVerticle extends VerticleBase {
   private JsonObject counts() {
     JsonObject instances = new JsonObject();
     // Instances that left the pick set still show while requests to them are open.
-    inFlight.snapshot().forEach((id, count) -> {
-      if (count > 0) {
-        instances.put(id, new JsonObject().put("local", count));
-      }
-    });
-    routing.get().pools().values().forEach(pool -> pool.endpoints().keySet().forEach(id -> {
-      JsonObject entry = instances.getJsonObject(id, new JsonObject().put("local", inFlight.inFlight(id)));
-      JsonObject peers = new JsonObject();
-      sharing.board().byMember(id).forEach(peers::put);
-      instances.put(id, entry.put("peers", peers).put("total", sharing.inFlight(id))
-          .put("ejected", ejections.isEjected(id)));
-    }));
-    return new JsonObject().put("member", cluster.memberId()).put("instances", instances)
+    inFlight
+        .snapshot()
+        .forEach(
+            (id, count) -> {
+              if (count > 0) {
+                instances.put(id, new JsonObject().put("local", count));
+              }
+            });
+    routing
+        .get()
+        .pools()
+        .values()
+        .forEach(
+            pool ->
+                pool.endpoints()
+                    .keySet()
+                    .forEach(
+                        id -> {
+                          JsonObject entry =
+                              instances.getJsonObject(
+                                  id, new JsonObject().put("local", inFlight.inFlight(id)));
+                          JsonObject peers = new JsonObject();
+                          sharing.board().byMember(id).forEach(peers::put);
+                          instances.put(
+                              id,
+                              entry
+                                  .put("peers", peers)
+                                  .put("total", sharing.inFlight(id))
+                                  .put("ejected", ejections.isEjected(id)));
+                        }));
+    return new JsonObject()
+        .put("member", cluster.memberId())
+        .put("instances", instances)
         .put("peerStalenessMillis", sharing.stalenessMillis());
   }
 
@@ -187,15 +277,23 @@ public final class BalancerVerticle extends VerticleBase {
     List<String> certs = split(config.string(BalancerSettings.TLS_CERT));
     List<String> keys = split(config.string(BalancerSettings.TLS_KEY));
     if (certs.size() != keys.size()) {
-      return Future.failedFuture(ConfigException.badValue(BalancerSettings.TLS_KEY,
-          config.string(BalancerSettings.TLS_KEY), "needs one key per certificate in tls.cert ("
-              + certs.size() + ")"));
+      return Future.failedFuture(
+          ConfigException.badValue(
+              BalancerSettings.TLS_KEY,
+              config.string(BalancerSettings.TLS_KEY),
+              "needs one key per certificate in tls.cert (" + certs.size() + ")"));
     }
     if (certs.isEmpty()) {
       Path dataDir = config.path(CommonSettings.DATA_DIR);
-      return vertx.executeBlocking(() -> DevelopmentCertificate.ensure(dataDir))
-          .onSuccess(dev -> LOG.info("TLS: {} self-signed certificate for localhost {} (set tls.cert and "
-              + "tls.key for your own)", dev.generated() ? "generated a" : "using the", dev.certPath()))
+      return vertx
+          .executeBlocking(() -> DevelopmentCertificate.ensure(dataDir))
+          .onSuccess(
+              dev ->
+                  LOG.info(
+                      "TLS: {} self-signed certificate for localhost {} (set tls.cert and "
+                          + "tls.key for your own)",
+                      dev.generated() ? "generated a" : "using the",
+                      dev.certPath()))
           .map(dev -> TlsOptions.of(dev.pair()));
     }
     List<CertificatePair> pairs = new ArrayList<>();
@@ -203,10 +301,12 @@ public final class BalancerVerticle extends VerticleBase {
       Path cert = Path.of(certs.get(i));
       Path key = Path.of(keys.get(i));
       if (!Files.isReadable(cert)) {
-        return Future.failedFuture(ConfigException.badValue(BalancerSettings.TLS_CERT, cert, "cannot read the file"));
+        return Future.failedFuture(
+            ConfigException.badValue(BalancerSettings.TLS_CERT, cert, "cannot read the file"));
       }
       if (!Files.isReadable(key)) {
-        return Future.failedFuture(ConfigException.badValue(BalancerSettings.TLS_KEY, key, "cannot read the file"));
+        return Future.failedFuture(
+            ConfigException.badValue(BalancerSettings.TLS_KEY, key, "cannot read the file"));
       }
       pairs.add(new CertificatePair(cert, key));
     }
@@ -214,7 +314,8 @@ public final class BalancerVerticle extends VerticleBase {
   }
 
   private static List<String> split(String value) {
-    return value.isBlank() ? List.of()
+    return value.isBlank()
+        ? List.of()
         : Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
 }

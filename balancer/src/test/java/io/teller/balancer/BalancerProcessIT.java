@@ -38,24 +38,33 @@ class BalancerProcessIT {
       env.put("TELLER_LISTEN_HOST", "127.0.0.1");
       env.put("TELLER_DATA_DIR", dir.toString());
       try (TellerProcess balancer = TellerProcess.start(TellerProcess.moduleJar(), env)) {
-        balancer.awaitLine("no registry node \\(data member\\) in cluster '" + clusters.name()
-            + "' yet; waiting", Duration.ofSeconds(60));
+        balancer.awaitLine(
+            "no registry node \\(data member\\) in cluster '" + clusters.name() + "' yet; waiting",
+            Duration.ofSeconds(60));
 
         TellerCluster registry = clusters.start(ClusterRole.DATA);
-        balancer.awaitLine("joined cluster '" + clusters.name() + "' as lite member", Duration.ofSeconds(60));
-        balancer.awaitLine("balancer admin listening on http://127.0.0.1:" + adminPort + "/healthz",
+        balancer.awaitLine(
+            "joined cluster '" + clusters.name() + "' as lite member", Duration.ofSeconds(60));
+        balancer.awaitLine(
+            "balancer admin listening on http://127.0.0.1:" + adminPort + "/healthz",
             Duration.ofSeconds(30));
         assertThat(registry.memberCount()).isEqualTo(2);
         assertThat(registry.hazelcast().getCluster().getMembers())
-            .filteredOn(m -> m.isLiteMember()).hasSize(1);
+            .filteredOn(m -> m.isLiteMember())
+            .hasSize(1);
 
-        HttpResponse<String> health = HttpClient.newHttpClient().send(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/healthz")).build(),
-            HttpResponse.BodyHandlers.ofString());
-        // A data member without the registry verticle: joined, but no registry snapshot to serve from.
+        HttpResponse<String> health =
+            HttpClient.newHttpClient()
+                .send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/healthz"))
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString());
+        // A data member without the registry verticle: joined, but no registry snapshot to serve
+        // from.
         assertThat(health.statusCode()).isEqualTo(503);
         assertThat(health.body()).contains("\"members\":2").contains("WAITING_FOR_REGISTRY");
-        balancer.awaitLine("TLS: generated a self-signed certificate for localhost", Duration.ofSeconds(5));
+        balancer.awaitLine(
+            "TLS: generated a self-signed certificate for localhost", Duration.ofSeconds(5));
 
         // A clean stop is seen at once by the registry.
         assertThat(balancer.terminate(Duration.ofSeconds(30))).isPresent();

@@ -42,8 +42,8 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * The topology of docker-compose.yml as local processes: the services' commands and environment
- * read from the file, host names mapped to 127.0.0.1, free ports; two registries, two balancers
- * and three backends. The tests run in order, as one story.
+ * read from the file, host names mapped to 127.0.0.1, free ports; two registries, two balancers and
+ * three backends. The tests run in order, as one story.
  */
 @Timeout(300)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -77,7 +77,8 @@ class ComposeTopologyIT {
       Map<String, Object> service = (Map<String, Object>) all.get(name);
       assertThat((List<String>) service.get("command")).containsExactly(name);
       Map<String, String> env = new HashMap<>();
-      ((Map<String, Object>) service.get("environment")).forEach((k, v) -> env.put(k, substitute(String.valueOf(v))));
+      ((Map<String, Object>) service.get("environment"))
+          .forEach((k, v) -> env.put(k, substitute(String.valueOf(v))));
       services.put(name, env);
     }
     return services;
@@ -129,7 +130,8 @@ class ComposeTopologyIT {
   static void startBalancer() throws Exception {
     int https = TestClusters.freePort();
     int admin = TestClusters.freePort();
-    Map<String, String> env = env("balancer", "balancer-" + balancers.size(), TestClusters.freePort());
+    Map<String, String> env =
+        env("balancer", "balancer-" + balancers.size(), TestClusters.freePort());
     env.put("TELLER_HTTPS_PORT", String.valueOf(https));
     env.put("TELLER_HTTP_PORT", String.valueOf(TestClusters.freePort()));
     env.put("TELLER_ADMIN_PORT", String.valueOf(admin));
@@ -139,7 +141,8 @@ class ComposeTopologyIT {
 
   /** Starts a backend; returns its instance id once it registered. */
   static String startBackend() throws Exception {
-    Map<String, String> env = env("sample-backend", "backend-" + (++backendCount), TestClusters.freePort());
+    Map<String, String> env =
+        env("sample-backend", "backend-" + (++backendCount), TestClusters.freePort());
     env.put("TELLER_BACKEND_PORT", "0");
     env.put("TELLER_BACKEND_DRAIN_MS", "3000");
     TellerProcess p = start("sample-backend", env);
@@ -163,10 +166,13 @@ class ComposeTopologyIT {
     vertx = Vertx.vertx();
     PemTrustOptions trust = new PemTrustOptions();
     for (int i = 0; i < balancers.size(); i++) {
-      trust.addCertPath(dir.resolve("balancer-" + i).resolve("tls").resolve("localhost-cert.pem").toString());
+      trust.addCertPath(
+          dir.resolve("balancer-" + i).resolve("tls").resolve("localhost-cert.pem").toString());
     }
-    client = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustOptions(trust),
-        new PoolOptions().setHttp1MaxSize(16));
+    client =
+        vertx.createHttpClient(
+            new HttpClientOptions().setSsl(true).setTrustOptions(trust),
+            new PoolOptions().setHttp1MaxSize(16));
   }
 
   @AfterAll
@@ -188,20 +194,33 @@ class ComposeTopologyIT {
   }
 
   static Future<JsonObject> get(int httpsPort) {
-    return io.teller.common.testing.OnContext.run(vertx, () -> client.request(new RequestOptions()
-            .setHost("127.0.0.1").setPort(httpsPort).setURI("/"))
-        .compose(r -> r.send()).compose(r -> r.body().map(b -> {
-          if (r.statusCode() != 200) {
-            throw new IllegalStateException(r.statusCode() + " " + b);
-          }
-          return b.toJsonObject();
-        })));
+    return io.teller.common.testing.OnContext.run(
+        vertx,
+        () ->
+            client
+                .request(new RequestOptions().setHost("127.0.0.1").setPort(httpsPort).setURI("/"))
+                .compose(r -> r.send())
+                .compose(
+                    r ->
+                        r.body()
+                            .map(
+                                b -> {
+                                  if (r.statusCode() != 200) {
+                                    throw new IllegalStateException(r.statusCode() + " " + b);
+                                  }
+                                  return b.toJsonObject();
+                                })));
   }
 
   static Set<String> instancesAnswering(int httpsPort, int requests) throws Exception {
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < requests; i++) {
-      seen.add(get(httpsPort).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).getString("instance"));
+      seen.add(
+          get(httpsPort)
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS)
+              .getString("instance"));
     }
     return seen;
   }
@@ -221,40 +240,58 @@ class ComposeTopologyIT {
     return Future.all(loops).map(v -> new int[] {ok.get(), failed.get()});
   }
 
-  static void loop(int https, long until, AtomicInteger ok, AtomicInteger failed, Promise<Void> done) {
+  static void loop(
+      int https, long until, AtomicInteger ok, AtomicInteger failed, Promise<Void> done) {
     if (System.nanoTime() > until) {
       done.complete();
       return;
     }
-    get(https).onComplete(r -> {
-      (r.succeeded() ? ok : failed).incrementAndGet();
-      loop(https, until, ok, failed, done);
-    });
+    get(https)
+        .onComplete(
+            r -> {
+              (r.succeeded() ? ok : failed).incrementAndGet();
+              loop(https, until, ok, failed, done);
+            });
   }
 
   static JsonArray registryInstances(int registry) {
-    return new JsonArray(Http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
-        "http://127.0.0.1:" + registryPorts.get(registry) + "/v1/services/sample/instances")).GET()).body());
+    return new JsonArray(
+        Http.send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(
+                            "http://127.0.0.1:"
+                                + registryPorts.get(registry)
+                                + "/v1/services/sample/instances"))
+                    .GET())
+            .body());
   }
 
   @Test
   @Order(1)
   void requestsThroughEitherBalancerReachAllThreeBackends() throws Exception {
-    Poll.until(Duration.ofSeconds(10), () -> {
-      for (int[] balancer : balancers) {
-        assertThat(instancesAnswering(balancer[0], 12)).hasSize(3);
-      }
-    });
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> {
+          for (int[] balancer : balancers) {
+            assertThat(instancesAnswering(balancer[0], 12)).hasSize(3);
+          }
+        });
   }
 
   @Test
   @Order(2)
   void eachBalancerServesPrometheusMetricsOfItsOwnAndOfVertx() {
     for (int[] balancer : balancers) {
-      String metrics = Http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
-          "http://127.0.0.1:" + balancer[1] + "/metrics")).GET()).body();
+      String metrics =
+          Http.send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create("http://127.0.0.1:" + balancer[1] + "/metrics"))
+                      .GET())
+              .body();
       // The requests of the test before, by service and instance; the JVM's and Vert.x's meters.
-      assertThat(metrics).containsPattern("teller_requests_total\\{instance=\"sample-[0-9a-f]+\",service=\"sample\",status_class=\"2xx\"} [1-9]");
+      assertThat(metrics)
+          .containsPattern(
+              "teller_requests_total\\{instance=\"sample-[0-9a-f]+\",service=\"sample\",status_class=\"2xx\"} [1-9]");
       assertThat(metrics).contains("teller_request_duration_seconds_bucket{service=\"sample\"");
       assertThat(metrics).contains("jvm_memory_used_bytes");
       assertThat(metrics).contains("vertx_");
@@ -267,11 +304,13 @@ class ComposeTopologyIT {
     String fourth = startBackend();
     String fifth = startBackend();
     long ready = System.nanoTime();
-    Poll.until(Duration.ofSeconds(2), () -> {
-      for (int[] balancer : balancers) {
-        assertThat(instancesAnswering(balancer[0], 10)).contains(fourth, fifth);
-      }
-    });
+    Poll.until(
+        Duration.ofSeconds(2),
+        () -> {
+          for (int[] balancer : balancers) {
+            assertThat(instancesAnswering(balancer[0], 10)).contains(fourth, fifth);
+          }
+        });
     assertThat(Duration.ofNanos(System.nanoTime() - ready)).isLessThan(Duration.ofSeconds(3));
   }
 
@@ -290,7 +329,8 @@ class ComposeTopologyIT {
 
   @Test
   @Order(5)
-  void killOfABackendUnderLoadLeavesThePickSetWithin3sAndNoIdempotentRequestFails() throws Exception {
+  void killOfABackendUnderLoadLeavesThePickSetWithin3sAndNoIdempotentRequestFails()
+      throws Exception {
     Future<int[]> result = load(Duration.ofSeconds(8), 4);
     Thread.sleep(2_000); // let the load run before the crash
     String victim = backends.keySet().iterator().next();
@@ -298,14 +338,18 @@ class ComposeTopologyIT {
     long killedAt = System.nanoTime();
     process.kill();
     // Out of the pick set: ejected by the balancer itself, or removed by the registry.
-    Poll.until(Duration.ofSeconds(3), () -> {
-      for (int[] balancer : balancers) {
-        JsonObject instances = Http.getJson("http://127.0.0.1:" + balancer[1] + "/counts").getJsonObject("instances");
-        if (instances.containsKey(victim)) {
-          assertThat(instances.getJsonObject(victim).getBoolean("ejected", false)).isTrue();
-        }
-      }
-    });
+    Poll.until(
+        Duration.ofSeconds(3),
+        () -> {
+          for (int[] balancer : balancers) {
+            JsonObject instances =
+                Http.getJson("http://127.0.0.1:" + balancer[1] + "/counts")
+                    .getJsonObject("instances");
+            if (instances.containsKey(victim)) {
+              assertThat(instances.getJsonObject(victim).getBoolean("ejected", false)).isTrue();
+            }
+          }
+        });
     assertThat(Duration.ofNanos(System.nanoTime() - killedAt)).isLessThan(Duration.ofSeconds(3));
     int[] counts = result.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     assertThat(counts[0]).isGreaterThan(100);
@@ -319,16 +363,20 @@ class ComposeTopologyIT {
     registryInstances(1).forEach(o -> before.add(((JsonObject) o).getString("id")));
     assertThat(before).containsExactlyInAnyOrderElementsOf(backends.keySet());
     registries.get(0).kill();
-    Poll.until(Duration.ofSeconds(10), () -> {
-      Set<String> after = new HashSet<>();
-      registryInstances(1).forEach(o -> after.add(((JsonObject) o).getString("id")));
-      assertThat(after).isEqualTo(before);
-    });
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> {
+          Set<String> after = new HashSet<>();
+          registryInstances(1).forEach(o -> after.add(((JsonObject) o).getString("id")));
+          assertThat(after).isEqualTo(before);
+        });
     String late = startBackend();
-    Poll.until(Duration.ofSeconds(5), () -> {
-      for (int[] balancer : balancers) {
-        assertThat(instancesAnswering(balancer[0], 12)).contains(late);
-      }
-    });
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> {
+          for (int[] balancer : balancers) {
+            assertThat(instancesAnswering(balancer[0], 12)).contains(late);
+          }
+        });
   }
 }

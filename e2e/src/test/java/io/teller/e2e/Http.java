@@ -11,8 +11,11 @@ import java.time.Duration;
 final class Http {
 
   /** HTTP/1.1: no h2c upgrade on plain connections, which a call once waited on for minutes. */
-  private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
 
   private Http() {}
 
@@ -21,19 +24,27 @@ final class Http {
   }
 
   static int put(String url, String token, JsonObject body) {
-    return send(HttpRequest.newBuilder(URI.create(url)).header("authorization", "Bearer " + token)
-        .header("content-type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body.encode()))).statusCode();
+    return send(HttpRequest.newBuilder(URI.create(url))
+            .header("authorization", "Bearer " + token)
+            .header("content-type", "application/json")
+            .PUT(HttpRequest.BodyPublishers.ofString(body.encode())))
+        .statusCode();
   }
 
   static int post(String url, String token, JsonObject body) {
-    return send(HttpRequest.newBuilder(URI.create(url)).header("authorization", "Bearer " + token)
-        .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.encode()))).statusCode();
+    return send(HttpRequest.newBuilder(URI.create(url))
+            .header("authorization", "Bearer " + token)
+            .header("content-type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body.encode())))
+        .statusCode();
   }
 
   static HttpResponse<String> send(HttpRequest.Builder request) {
     try {
       // The request timeout covers the headers only; the whole exchange is bounded here.
-      return CLIENT.sendAsync(request.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString())
+      return CLIENT
+          .sendAsync(
+              request.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString())
           .get(30, java.util.concurrent.TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException(e);

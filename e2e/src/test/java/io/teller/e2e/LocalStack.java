@@ -12,8 +12,8 @@ import java.util.UUID;
 import java.util.regex.Matcher;
 
 /**
- * Teller's programs as real processes on 127.0.0.1, in a cluster of their own with free ports:
- * what docker-compose runs, without containers. {@link #close()} stops every process.
+ * Teller's programs as real processes on 127.0.0.1, in a cluster of their own with free ports: what
+ * docker-compose runs, without containers. {@link #close()} stops every process.
  */
 public final class LocalStack implements AutoCloseable {
 
@@ -73,11 +73,14 @@ public final class LocalStack implements AutoCloseable {
   }
 
   /** Starts a balancer; waits until it is ready. */
-  public Balancer startBalancer(String name, Map<String, String> extra) throws InterruptedException {
+  public Balancer startBalancer(String name, Map<String, String> extra)
+      throws InterruptedException {
     return startBalancer(name, extra, List.of());
   }
 
-  /** Starts a balancer with JVM options of its own (e.g. {@code -Xmx128m}); waits until it is ready. */
+  /**
+   * Starts a balancer with JVM options of its own (e.g. {@code -Xmx128m}); waits until it is ready.
+   */
   public Balancer startBalancer(String name, Map<String, String> extra, List<String> jvmOptions)
       throws InterruptedException {
     int https = TestClusters.freePort();
@@ -97,7 +100,9 @@ public final class LocalStack implements AutoCloseable {
     Map<String, String> env = baseEnv(name, TestClusters.freePort());
     env.putAll(extra);
     TellerProcess backend = start("sample-backend", env);
-    Matcher url = backend.awaitLine("sample backend listening on http://127.0.0.1:(\\d+)/", Duration.ofSeconds(60));
+    Matcher url =
+        backend.awaitLine(
+            "sample backend listening on http://127.0.0.1:(\\d+)/", Duration.ofSeconds(60));
     return new Backend(backend, Integer.parseInt(url.group(1)));
   }
 

@@ -47,8 +47,10 @@ class PostNotReplayedIT {
   @TempDir static Path dir;
   static LocalStack stack;
   static LocalStack.Balancer balancer;
+
   /** Instance id to its process. */
   static final Map<String, LocalStack.Backend> backends = new LinkedHashMap<>();
+
   static Vertx vertx;
   static HttpClient client;
 
@@ -62,23 +64,33 @@ class PostNotReplayedIT {
     balancer = stack.startBalancer("balancer", Map.of());
     for (String name : List.of("backend-a", "backend-b")) {
       LocalStack.Backend backend = stack.startBackend(name, Map.of());
-      String id = backend.process().awaitLine("registered as (\\S+) in service", Duration.ofSeconds(60)).group(1);
+      String id =
+          backend
+              .process()
+              .awaitLine("registered as (\\S+) in service", Duration.ofSeconds(60))
+              .group(1);
       backends.put(id, backend);
     }
     vertx = Vertx.vertx();
-    client = vertx.createHttpClient(new HttpClientOptions().setSsl(true)
-            .setTrustOptions(new PemTrustOptions().addCertPath(stack.certificateOf("balancer").toString())),
-        new PoolOptions().setHttp1MaxSize(4));
+    client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setSsl(true)
+                .setTrustOptions(
+                    new PemTrustOptions().addCertPath(stack.certificateOf("balancer").toString())),
+            new PoolOptions().setHttp1MaxSize(4));
     // Both backends in the balancer's pick set.
-    Poll.until(Duration.ofSeconds(20), () -> {
-      Set<String> seen = new HashSet<>();
-      for (int i = 0; i < 8; i++) {
-        Answer answer = await(call(HttpMethod.GET, "/", null, null));
-        assertThat(answer.status()).isEqualTo(200);
-        seen.add(new JsonObject(answer.body()).getString("instance"));
-      }
-      assertThat(seen).isEqualTo(backends.keySet());
-    });
+    Poll.until(
+        Duration.ofSeconds(20),
+        () -> {
+          Set<String> seen = new HashSet<>();
+          for (int i = 0; i < 8; i++) {
+            Answer answer = await(call(HttpMethod.GET, "/", null, null));
+            assertThat(answer.status()).isEqualTo(200);
+            seen.add(new JsonObject(answer.body()).getString("instance"));
+          }
+          assertThat(seen).isEqualTo(backends.keySet());
+        });
   }
 
   @AfterAll
@@ -92,16 +104,33 @@ class PostNotReplayedIT {
   }
 
   static Future<Answer> call(HttpMethod method, String uri, String requestId, Buffer body) {
-    RequestOptions options = new RequestOptions().setMethod(method).setHost("127.0.0.1")
-        .setPort(balancer.httpsPort()).setURI(uri);
+    RequestOptions options =
+        new RequestOptions()
+            .setMethod(method)
+            .setHost("127.0.0.1")
+            .setPort(balancer.httpsPort())
+            .setURI(uri);
     if (requestId != null) {
       options.putHeader("x-request-id", requestId);
     }
-    return io.teller.common.testing.OnContext.run(vertx, () -> client.request(options)
-        .compose(request -> body == null ? request.send() : request.putHeader("content-type", "application/json")
-            .send(body))
-        .compose(response -> response.body().map(b -> new Answer(response.statusCode(), response.headers(),
-            b.toString()))));
+    return io.teller.common.testing.OnContext.run(
+        vertx,
+        () ->
+            client
+                .request(options)
+                .compose(
+                    request ->
+                        body == null
+                            ? request.send()
+                            : request.putHeader("content-type", "application/json").send(body))
+                .compose(
+                    response ->
+                        response
+                            .body()
+                            .map(
+                                b ->
+                                    new Answer(
+                                        response.statusCode(), response.headers(), b.toString()))));
   }
 
   static <T> T await(Future<T> future) throws Exception {
@@ -115,31 +144,45 @@ class PostNotReplayedIT {
   @Test
   void aPostInFlightOnAKilledBackendGets502AndIsNotReplayedOnTheOther() throws Exception {
     String requestId = "order-" + UUID.randomUUID();
-    Future<Answer> post = call(HttpMethod.POST, "/work?ms=5000", requestId,
-        Buffer.buffer(new JsonObject().put("order", requestId).encode()));
+    Future<Answer> post =
+        call(
+            HttpMethod.POST,
+            "/work?ms=5000",
+            requestId,
+            Buffer.buffer(new JsonObject().put("order", requestId).encode()));
 
     // The backend that got it says so in its log; exactly one of them.
     List<String> reached = new ArrayList<>();
-    Poll.until(Duration.ofSeconds(10), () -> {
-      reached.clear();
-      backends.forEach((id, backend) -> {
-        if (backend.process().output().contains(received(requestId))) {
-          reached.add(id);
-        }
-      });
-      assertThat(reached).hasSize(1);
-    });
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> {
+          reached.clear();
+          backends.forEach(
+              (id, backend) -> {
+                if (backend.process().output().contains(received(requestId))) {
+                  reached.add(id);
+                }
+              });
+          assertThat(reached).hasSize(1);
+        });
     String victimId = reached.get(0);
     LocalStack.Backend victim = backends.get(victimId);
-    LocalStack.Backend survivor = backends.entrySet().stream().filter(e -> !e.getKey().equals(victimId))
-        .findFirst().orElseThrow().getValue();
+    LocalStack.Backend survivor =
+        backends.entrySet().stream()
+            .filter(e -> !e.getKey().equals(victimId))
+            .findFirst()
+            .orElseThrow()
+            .getValue();
     assertThat(post.isComplete()).as("the POST is still being worked on").isFalse();
 
     long killedAt = System.nanoTime();
     victim.process().kill();
     Answer answer = await(post);
-    LOG.info("POST answered {} {} ms after the kill: {}", answer.status(),
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt), answer.body().strip());
+    LOG.info(
+        "POST answered {} {} ms after the kill: {}",
+        answer.status(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt),
+        answer.body().strip());
 
     assertThat(answer.status()).as("answer: %s", answer.body()).isEqualTo(502);
     assertThat(answer.headers().get("x-teller-error")).isEqualTo("true");
@@ -150,7 +193,9 @@ class PostNotReplayedIT {
     String controlId = "control-" + UUID.randomUUID();
     Answer control = await(call(HttpMethod.POST, "/work?ms=0", controlId, Buffer.buffer("{}")));
     assertThat(control.status()).as("control: %s", control.body()).isEqualTo(200);
-    Poll.until(Duration.ofSeconds(5), () -> assertThat(survivor.process().output()).contains(received(controlId)));
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> assertThat(survivor.process().output()).contains(received(controlId)));
     assertThat(survivor.process().output()).doesNotContain(requestId);
   }
 }

@@ -2,8 +2,8 @@ package io.teller.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.teller.common.testing.OnContext;
 import io.teller.backend.DownloadPattern;
+import io.teller.common.testing.OnContext;
 import io.teller.common.testing.Poll;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -34,8 +34,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Large bodies through a balancer process with a 128 MiB heap, over HTTPS: a 1 GiB upload and a
- * 1 GiB download between a Vert.x client and a sample backend, each generated and hashed while it
+ * Large bodies through a balancer process with a 128 MiB heap, over HTTPS: a 1 GiB upload and a 1
+ * GiB download between a Vert.x client and a sample backend, each generated and hashed while it
  * streams on both ends. Arriving whole and unchanged, with the balancer alive, shows that it
  * streams with back-pressure both ways rather than buffering (1 GiB does not fit in its heap).
  * Prints the throughput each way.
@@ -44,8 +44,10 @@ import org.slf4j.LoggerFactory;
 class StreamingIT {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamingIT.class);
+
   /** Body size; {@code -Dteller.streaming.bytes=...} for a quicker run. */
   static final long SIZE = Long.getLong("teller.streaming.bytes", 1L << 30);
+
   static final Duration TRANSFER_DEADLINE = Duration.ofMinutes(6);
 
   @TempDir static Path dir;
@@ -62,10 +64,15 @@ class StreamingIT {
     balancer = stack.startBalancer("balancer", Map.of(), List.of("-Xmx128m"));
     stack.startBackend("backend", Map.of());
     vertx = Vertx.vertx();
-    client = vertx.createHttpClient(new HttpClientOptions().setSsl(true)
-            .setTrustOptions(new PemTrustOptions().addCertPath(stack.certificateOf("balancer").toString())),
-        new PoolOptions().setHttp1MaxSize(2));
-    Poll.until(Duration.ofSeconds(20), () -> assertThat(status("/download?bytes=1")).isEqualTo(200));
+    client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setSsl(true)
+                .setTrustOptions(
+                    new PemTrustOptions().addCertPath(stack.certificateOf("balancer").toString())),
+            new PoolOptions().setHttp1MaxSize(2));
+    Poll.until(
+        Duration.ofSeconds(20), () -> assertThat(status("/download?bytes=1")).isEqualTo(200));
   }
 
   @AfterAll
@@ -82,7 +89,9 @@ class StreamingIT {
   void balancerSurvived() throws IOException {
     assertThat(balancer.process().isAlive()).as("balancer process alive").isTrue();
     assertThat(balancer.process().output()).doesNotContain("OutOfMemoryError");
-    assertThat(Http.getJson("http://127.0.0.1:" + balancer.adminPort() + "/healthz").getString("status"))
+    assertThat(
+            Http.getJson("http://127.0.0.1:" + balancer.adminPort() + "/healthz")
+                .getString("status"))
         .isEqualTo("UP");
     LOG.info("balancer peak resident memory so far: {}", peakRss(balancer.process().pid()));
   }
@@ -92,7 +101,8 @@ class StreamingIT {
     List<String> args = balancer.process().commandLine();
     if (!args.isEmpty()) {
       // The last -Xmx wins: the one this test asked for, after TellerProcess's default.
-      assertThat(args.stream().filter(a -> a.startsWith("-Xmx")).reduce((a, b) -> b)).hasValue("-Xmx128m");
+      assertThat(args.stream().filter(a -> a.startsWith("-Xmx")).reduce((a, b) -> b))
+          .hasValue("-Xmx128m");
     }
   }
 
@@ -102,24 +112,50 @@ class StreamingIT {
     MessageDigest sent = DownloadPattern.newSha256();
     PatternBody[] body = new PatternBody[1];
     long started = System.nanoTime();
-    Future<JsonObject> answer = OnContext.run(vertx, () -> client.request(new RequestOptions().setMethod(HttpMethod.POST)
-            .setHost("127.0.0.1").setPort(balancer.httpsPort()).setURI("/upload")
-            .putHeader("content-length", String.valueOf(SIZE))
-            .putHeader("x-request-id", "upload-" + seed))
-        .compose(request -> {
-          // Created on the request's event loop: the pipe's pause/fetch and our emits share it.
-          body[0] = new PatternBody(vertx.getOrCreateContext(), DownloadPattern.of(seed), SIZE, sent);
-          return request.send(body[0]);
-        })
-        .compose(response -> response.body().map(b -> {
-          assertThat(response.statusCode()).as("upload answer: %s", b).isEqualTo(200);
-          return b.toJsonObject();
-        })));
-    JsonObject received = answer.toCompletionStage().toCompletableFuture()
-        .get(TRANSFER_DEADLINE.toSeconds(), TimeUnit.SECONDS);
+    Future<JsonObject> answer =
+        OnContext.run(
+            vertx,
+            () ->
+                client
+                    .request(
+                        new RequestOptions()
+                            .setMethod(HttpMethod.POST)
+                            .setHost("127.0.0.1")
+                            .setPort(balancer.httpsPort())
+                            .setURI("/upload")
+                            .putHeader("content-length", String.valueOf(SIZE))
+                            .putHeader("x-request-id", "upload-" + seed))
+                    .compose(
+                        request -> {
+                          // Created on the request's event loop: the pipe's pause/fetch and our
+                          // emits share it.
+                          body[0] =
+                              new PatternBody(
+                                  vertx.getOrCreateContext(), DownloadPattern.of(seed), SIZE, sent);
+                          return request.send(body[0]);
+                        })
+                    .compose(
+                        response ->
+                            response
+                                .body()
+                                .map(
+                                    b -> {
+                                      assertThat(response.statusCode())
+                                          .as("upload answer: %s", b)
+                                          .isEqualTo(200);
+                                      return b.toJsonObject();
+                                    })));
+    JsonObject received =
+        answer
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(TRANSFER_DEADLINE.toSeconds(), TimeUnit.SECONDS);
     double seconds = (System.nanoTime() - started) / 1e9;
 
-    LOG.info("upload through the balancer: {} bytes in {} s, {} MB/s", SIZE, String.format("%.1f", seconds),
+    LOG.info(
+        "upload through the balancer: {} bytes in {} s, {} MB/s",
+        SIZE,
+        String.format("%.1f", seconds),
         String.format("%.1f", SIZE / 1e6 / seconds));
     assertThat(body[0].position()).isEqualTo(SIZE);
     assertThat(received.getLong("bytes")).isEqualTo(SIZE);
@@ -131,19 +167,34 @@ class StreamingIT {
     long seed = new SplittableRandom().nextLong();
     HashingSink sink = new HashingSink();
     long started = System.nanoTime();
-    Future<HttpClientResponse> downloaded = OnContext.run(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1")
-            .setPort(balancer.httpsPort()).setURI("/download?bytes=" + SIZE + "&seed=" + seed))
-        .compose(request -> request.send())
-        .compose(response -> {
-          assertThat(response.statusCode()).isEqualTo(200);
-          return response.pipeTo(sink).map(response);
-        }));
-    HttpClientResponse response = downloaded.toCompletionStage().toCompletableFuture()
-        .get(TRANSFER_DEADLINE.toSeconds(), TimeUnit.SECONDS);
+    Future<HttpClientResponse> downloaded =
+        OnContext.run(
+            vertx,
+            () ->
+                client
+                    .request(
+                        new RequestOptions()
+                            .setHost("127.0.0.1")
+                            .setPort(balancer.httpsPort())
+                            .setURI("/download?bytes=" + SIZE + "&seed=" + seed))
+                    .compose(request -> request.send())
+                    .compose(
+                        response -> {
+                          assertThat(response.statusCode()).isEqualTo(200);
+                          return response.pipeTo(sink).map(response);
+                        }));
+    HttpClientResponse response =
+        downloaded
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(TRANSFER_DEADLINE.toSeconds(), TimeUnit.SECONDS);
     double seconds = (System.nanoTime() - started) / 1e9;
     String got = sink.sha256();
 
-    LOG.info("download through the balancer: {} bytes in {} s, {} MB/s", SIZE, String.format("%.1f", seconds),
+    LOG.info(
+        "download through the balancer: {} bytes in {} s, {} MB/s",
+        SIZE,
+        String.format("%.1f", seconds),
         String.format("%.1f", SIZE / 1e6 / seconds));
     assertThat(sink.ended()).isTrue();
     assertThat(sink.bytes()).isEqualTo(SIZE);
@@ -157,10 +208,20 @@ class StreamingIT {
   }
 
   static int status(String uri) throws Exception {
-    return OnContext.run(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1")
-            .setPort(balancer.httpsPort()).setURI(uri))
-        .compose(r -> r.send()).compose(r -> r.body().map(b -> r.statusCode())))
-        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    return OnContext.run(
+            vertx,
+            () ->
+                client
+                    .request(
+                        new RequestOptions()
+                            .setHost("127.0.0.1")
+                            .setPort(balancer.httpsPort())
+                            .setURI(uri))
+                    .compose(r -> r.send())
+                    .compose(r -> r.body().map(b -> r.statusCode())))
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
   }
 
   /** VmHWM from /proc (Linux), for the log; "unknown" elsewhere. */
@@ -169,7 +230,10 @@ class StreamingIT {
     if (!Files.isReadable(status)) {
       return "unknown";
     }
-    return Files.readAllLines(status).stream().filter(l -> l.startsWith("VmHWM:"))
-        .map(l -> l.substring("VmHWM:".length()).trim()).findFirst().orElse("unknown");
+    return Files.readAllLines(status).stream()
+        .filter(l -> l.startsWith("VmHWM:"))
+        .map(l -> l.substring("VmHWM:".length()).trim())
+        .findFirst()
+        .orElse("unknown");
   }
 }

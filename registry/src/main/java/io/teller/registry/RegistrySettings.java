@@ -10,7 +10,9 @@ public final class RegistrySettings {
   public static final Setting PORT =
       new Setting("registry.port", SettingType.PORT, "REST API and dashboard port");
   public static final Setting API_TOKEN =
-      new Setting("api.token", SettingType.SECRET,
+      new Setting(
+          "api.token",
+          SettingType.SECRET,
           "bearer token for writes; empty: generated into <data.dir>/api-token at first start");
 
   public static final List<Setting> ALL = List.of(PORT, API_TOKEN);

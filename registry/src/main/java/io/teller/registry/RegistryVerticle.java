@@ -33,6 +33,7 @@ import org.slf4j.LoggerFactory;
 public final class RegistryVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger("teller.registry");
+
   /** This node's copy of the registry's state, under {@code data.dir}. */
   public static final String STATE_DIR = "registry";
 
@@ -57,45 +58,77 @@ public final class RegistryVerticle extends VerticleBase {
     Path dataDir = config.path(CommonSettings.DATA_DIR);
 
     String configuredToken = config.string(RegistrySettings.API_TOKEN);
-    Future<ApiToken> token = configuredToken.isEmpty()
-        ? vertx.executeBlocking(() -> ApiToken.fromDataDir(dataDir))
-            .onSuccess(t -> LOG.info("API token {} {}", t.generated() ? "generated into" : "read from", t.file()))
-        : Future.succeededFuture(ApiToken.configured(configuredToken));
+    Future<ApiToken> token =
+        configuredToken.isEmpty()
+            ? vertx
+                .executeBlocking(() -> ApiToken.fromDataDir(dataDir))
+                .onSuccess(
+                    t ->
+                        LOG.info(
+                            "API token {} {}",
+                            t.generated() ? "generated into" : "read from",
+                            t.file()))
+            : Future.succeededFuture(ApiToken.configured(configuredToken));
     Future<Buffer> openApi = vertx.fileSystem().readFile("openapi.yaml");
-    Future<OpenApiValidation> validation = openApi.compose(doc -> OpenApiValidation.load(vertx, doc));
+    Future<OpenApiValidation> validation =
+        openApi.compose(doc -> OpenApiValidation.load(vertx, doc));
 
     // This node's copy on disk first: the cluster may have to be restored from it.
-    Future<Void> state = vertx.executeBlocking(() -> LocalCopy.open(dataDir.resolve(STATE_DIR)))
-        .compose(copy -> {
-          durability = new Durability(vertx, copy);
-          registry = new RegistryService(vertx, new RegistryStore(cluster.hazelcast()), cluster.memberId(), clock,
-              durability);
-          eventBusApi = new EventBusApi(vertx, registry);
-          healthChecker = new HealthChecker(vertx, registry);
-          maintenance = new Maintenance(vertx, registry, clock, healthChecker::owned);
-          return registry.start()
-              .compose(v -> durability.start())
-              .compose(v -> durability.join(registry))
-              .onSuccess(LOG::info)
-              .compose(v -> eventBusApi.start());
-        });
+    Future<Void> state =
+        vertx
+            .executeBlocking(() -> LocalCopy.open(dataDir.resolve(STATE_DIR)))
+            .compose(
+                copy -> {
+                  durability = new Durability(vertx, copy);
+                  registry =
+                      new RegistryService(
+                          vertx,
+                          new RegistryStore(cluster.hazelcast()),
+                          cluster.memberId(),
+                          clock,
+                          durability);
+                  eventBusApi = new EventBusApi(vertx, registry);
+                  healthChecker = new HealthChecker(vertx, registry);
+                  maintenance = new Maintenance(vertx, registry, clock, healthChecker::owned);
+                  return registry
+                      .start()
+                      .compose(v -> durability.start())
+                      .compose(v -> durability.join(registry))
+                      .onSuccess(LOG::info)
+                      .compose(v -> eventBusApi.start());
+                });
 
     String host = config.string(CommonSettings.LISTEN_HOST);
     loads = new BalancerLoads(vertx, cluster);
     return Future.all(token, openApi, validation, state, loads.start())
-        .compose(ready -> {
-          RestApi api = new RestApi(vertx, registry, token.result(), this::health, openApi.result(),
-              validation.result(), loads);
-          return Listeners.announce(
-              vertx.createHttpServer().requestHandler(api.router())
-                  .listen(config.integer(RegistrySettings.PORT), host),
-              LOG, "registry API", "http", host, "/v1");
-        })
-        .onSuccess(s -> {
-          server = s;
-          maintenance.start();
-          healthChecker.start();
-        })
+        .compose(
+            ready -> {
+              RestApi api =
+                  new RestApi(
+                      vertx,
+                      registry,
+                      token.result(),
+                      this::health,
+                      openApi.result(),
+                      validation.result(),
+                      loads);
+              return Listeners.announce(
+                  vertx
+                      .createHttpServer()
+                      .requestHandler(api.router())
+                      .listen(config.integer(RegistrySettings.PORT), host),
+                  LOG,
+                  "registry API",
+                  "http",
+                  host,
+                  "/v1");
+            })
+        .onSuccess(
+            s -> {
+              server = s;
+              maintenance.start();
+              healthChecker.start();
+            })
         // Vert.x does not stop a verticle whose start failed: let go of the state directory here.
         .recover(failure -> stop().transform(stopped -> Future.failedFuture(failure)));
   }
@@ -109,10 +142,10 @@ public final class RegistryVerticle extends VerticleBase {
       healthChecker.stop();
     }
     return Future.join(
-        server == null ? Future.succeededFuture() : server.close(),
-        eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
-        registry == null ? Future.succeededFuture() : registry.stop(),
-        loads == null ? Future.succeededFuture() : loads.stop())
+            server == null ? Future.succeededFuture() : server.close(),
+            eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
+            registry == null ? Future.succeededFuture() : registry.stop(),
+            loads == null ? Future.succeededFuture() : loads.stop())
         // Last: a write the leader was still applying reaches this node's disk.
         .eventually(() -> durability == null ? Future.succeededFuture() : durability.stop());
   }

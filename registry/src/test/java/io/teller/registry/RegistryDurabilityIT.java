@@ -74,26 +74,32 @@ class RegistryDurabilityIT {
 
   /**
    * Defines three services with two instances each (no TTL) and one TTL instance, and a service
-   * removed again; writes go through {@code a} and {@code b} in turn, the last one through {@code b}.
+   * removed again; writes go through {@code a} and {@code b} in turn, the last one through {@code
+   * b}.
    */
   private static Written write(String a, String b) throws Exception {
     Map<String, Set<String>> instances = new HashMap<>();
     long last = 0;
     for (int s = 0; s < 3; s++) {
       String url = s % 2 == 0 ? a : b;
-      Http.Response defined = Http.put(url + "/v1/services/svc-" + s, "{\"strategy\": \"least-connections\"}");
+      Http.Response defined =
+          Http.put(url + "/v1/services/svc-" + s, "{\"strategy\": \"least-connections\"}");
       assertThat(defined.status()).isEqualTo(201);
       last = Math.max(last, defined.json().getLong("revision"));
       for (int i = 0; i < 2; i++) {
-        Http.Response r = Http.post((i == 0 ? a : b) + "/v1/services/svc-" + s + "/instances",
-            "{\"host\": \"127.0.0.1\", \"port\": " + (10000 + s * 10 + i) + ", \"weight\": 3}");
+        Http.Response r =
+            Http.post(
+                (i == 0 ? a : b) + "/v1/services/svc-" + s + "/instances",
+                "{\"host\": \"127.0.0.1\", \"port\": " + (10000 + s * 10 + i) + ", \"weight\": 3}");
         assertThat(r.status()).isEqualTo(201);
         instances.computeIfAbsent("svc-" + s, k -> new TreeSet<>()).add(r.json().getString("id"));
         last = Math.max(last, r.json().getLong("revision"));
       }
     }
-    Http.Response ttl = Http.post(a + "/v1/services/svc-0/instances",
-        "{\"host\": \"127.0.0.1\", \"port\": 19999, \"ttlSeconds\": 300}");
+    Http.Response ttl =
+        Http.post(
+            a + "/v1/services/svc-0/instances",
+            "{\"host\": \"127.0.0.1\", \"port\": 19999, \"ttlSeconds\": 300}");
     assertThat(ttl.status()).isEqualTo(201);
     assertThat(Http.put(a + "/v1/services/temp", "{}").status()).isEqualTo(201);
     Http.Response removed = Http.delete(b + "/v1/services/temp");
@@ -106,21 +112,29 @@ class RegistryDurabilityIT {
     return new Written(instances, last);
   }
 
-  /** Asserts that {@code url}'s registry holds exactly what was written (no TTL instance, no temp). */
+  /**
+   * Asserts that {@code url}'s registry holds exactly what was written (no TTL instance, no temp).
+   */
   private static void assertHolds(String url, Written written) {
     Set<String> services = new TreeSet<>();
-    Http.get(url + "/v1/services").array().forEach(o -> services.add(((JsonObject) o).getString("name")));
+    Http.get(url + "/v1/services")
+        .array()
+        .forEach(o -> services.add(((JsonObject) o).getString("name")));
     assertThat(services).isEqualTo(written.instances().keySet());
     for (Map.Entry<String, Set<String>> e : written.instances().entrySet()) {
       Set<String> ids = new TreeSet<>();
-      Http.get(url + "/v1/services/" + e.getKey() + "/instances").array().forEach(o -> {
-        JsonObject instance = (JsonObject) o;
-        ids.add(instance.getString("id"));
-        assertThat(instance.getInteger("weight")).isEqualTo(3);
-      });
+      Http.get(url + "/v1/services/" + e.getKey() + "/instances")
+          .array()
+          .forEach(
+              o -> {
+                JsonObject instance = (JsonObject) o;
+                ids.add(instance.getString("id"));
+                assertThat(instance.getInteger("weight")).isEqualTo(3);
+              });
       assertThat(ids).as("instances of %s", e.getKey()).isEqualTo(e.getValue());
     }
-    assertThat(Http.get(url + "/v1/services/svc-1").json().getString("strategy")).isEqualTo("least-connections");
+    assertThat(Http.get(url + "/v1/services/svc-1").json().getString("strategy"))
+        .isEqualTo("least-connections");
   }
 
   /** Asserts that a new write gets a revision above every revision acknowledged before. */
@@ -146,8 +160,12 @@ class RegistryDurabilityIT {
     Written written = writeThroughTwoNodesThenKillBoth();
 
     Node again = start("a", portA);
-    Matcher restored = again.process().awaitLine(
-        "state restored from .*: (\\d+) services and (\\d+) instances", Duration.ofSeconds(5));
+    Matcher restored =
+        again
+            .process()
+            .awaitLine(
+                "state restored from .*: (\\d+) services and (\\d+) instances",
+                Duration.ofSeconds(5));
     assertThat(restored.group(1)).isEqualTo("4");
     assertThat(restored.group(2)).isEqualTo("6");
     assertHolds(again.url(), written);
@@ -164,18 +182,23 @@ class RegistryDurabilityIT {
     assertThat(Http.get(emptyFirst.url() + "/v1/services").array()).isEmpty();
     // ... until the node that kept its copy joins and brings it in.
     Node b2 = start("b", portB);
-    b2.process().awaitLine("state restored from .*: 4 services and 6 instances", Duration.ofSeconds(5));
+    b2.process()
+        .awaitLine("state restored from .*: 4 services and 6 instances", Duration.ofSeconds(5));
     assertHolds(emptyFirst.url(), written);
     assertRevisionsGoOn(emptyFirst.url(), written);
 
     // The first node now has its own copy again: lose the other disk, and nothing is lost either.
-    Http.Response lastWrite = Http.put(emptyFirst.url() + "/v1/services/svc-last", "{\"strategy\": \"random-two-choices\"}");
+    Http.Response lastWrite =
+        Http.put(
+            emptyFirst.url() + "/v1/services/svc-last", "{\"strategy\": \"random-two-choices\"}");
     assertThat(lastWrite.status()).isEqualTo(200);
     emptyFirst.process().kill();
     b2.process().kill();
     deleteRecursively(dir.resolve("b"));
     Node alone = start("a", portA);
-    alone.process().awaitLine("state restored from .*: 5 services and 6 instances", Duration.ofSeconds(5));
+    alone
+        .process()
+        .awaitLine("state restored from .*: 5 services and 6 instances", Duration.ofSeconds(5));
     Map<String, Set<String>> expected = new HashMap<>(written.instances());
     expected.put("after-" + written.lastRevision(), Set.of());
     assertHolds(alone.url(), new Written(expected, lastWrite.json().getLong("revision")));
@@ -205,12 +228,25 @@ class RegistryDurabilityIT {
     }
 
     Node again = start("a", portA);
-    again.process().awaitLine("WARN .*state log " + log + " is damaged at byte " + at
-        + " \\(half-written record\\): skipped its last " + (cut - at) + " bytes, kept the 2 changes before them"
-        + " \\(up to revision \\d+\\); the damaged file is kept as log\\.damaged-", Duration.ofSeconds(5));
-    again.process().awaitLine("state restored from .*: 2 services and 0 instances", Duration.ofSeconds(5));
+    again
+        .process()
+        .awaitLine(
+            "WARN .*state log "
+                + log
+                + " is damaged at byte "
+                + at
+                + " \\(half-written record\\): skipped its last "
+                + (cut - at)
+                + " bytes, kept the 2 changes before them"
+                + " \\(up to revision \\d+\\); the damaged file is kept as log\\.damaged-",
+            Duration.ofSeconds(5));
+    again
+        .process()
+        .awaitLine("state restored from .*: 2 services and 0 instances", Duration.ofSeconds(5));
     Set<String> services = new TreeSet<>();
-    Http.get(again.url() + "/v1/services").array().forEach(o -> services.add(((JsonObject) o).getString("name")));
+    Http.get(again.url() + "/v1/services")
+        .array()
+        .forEach(o -> services.add(((JsonObject) o).getString("name")));
     assertThat(services).containsExactly("svc-0", "svc-1");
     assertThat(again.process().output()).doesNotContain("\tat ");
   }
@@ -238,7 +274,8 @@ class RegistryDurabilityIT {
     processes.add(refused);
     assertThat(refused.awaitExit(Duration.ofSeconds(90))).isEqualTo(2);
     assertThat(refused.output())
-        .contains("registry: cannot start: damaged state file " + snapshot + " (bad checksum at byte 8)")
+        .contains(
+            "registry: cannot start: damaged state file " + snapshot + " (bad checksum at byte 8)")
         .doesNotContain("\tat ")
         .doesNotContain("registry ready");
   }

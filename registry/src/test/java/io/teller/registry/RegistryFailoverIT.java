@@ -34,7 +34,8 @@ class RegistryFailoverIT {
 
   @TempDir Path dir;
 
-  Map<String, String> env(String cluster, int seedPort, int clusterPort, int apiPort, Path dataDir) {
+  Map<String, String> env(
+      String cluster, int seedPort, int clusterPort, int apiPort, Path dataDir) {
     Map<String, String> env = new HashMap<>();
     env.put("TELLER_CLUSTER_NAME", cluster);
     env.put("TELLER_CLUSTER_MEMBERS", "127.0.0.1:" + seedPort);
@@ -52,9 +53,14 @@ class RegistryFailoverIT {
     int seed = TestClusters.freePort();
     int apiA = TestClusters.freePort();
     int apiB = TestClusters.freePort();
-    try (TellerProcess a = TellerProcess.start(TellerProcess.moduleJar(), env(cluster, seed, seed, apiA, dir.resolve("a")));
-         TellerProcess b = startAfter(a, env(cluster, seed, TestClusters.freePort(), apiB, dir.resolve("b")))) {
-      b.awaitLine("joined cluster '" + cluster + "' as data member .* \\(2 members\\)", Duration.ofSeconds(60));
+    try (TellerProcess a =
+            TellerProcess.start(
+                TellerProcess.moduleJar(), env(cluster, seed, seed, apiA, dir.resolve("a")));
+        TellerProcess b =
+            startAfter(a, env(cluster, seed, TestClusters.freePort(), apiB, dir.resolve("b")))) {
+      b.awaitLine(
+          "joined cluster '" + cluster + "' as data member .* \\(2 members\\)",
+          Duration.ofSeconds(60));
       b.awaitLine("registry ready", Duration.ofSeconds(30));
       String urlA = "http://127.0.0.1:" + apiA;
       String urlB = "http://127.0.0.1:" + apiB;
@@ -62,11 +68,15 @@ class RegistryFailoverIT {
       // Written through the node that will die, which also leads (it is the oldest).
       Set<String> ids = new HashSet<>();
       for (int s = 0; s < 10; s++) {
-        assertThat(Http.put(urlA + "/v1/services/svc-" + s, "{\"strategy\": \"least-connections\"}").status())
+        assertThat(
+                Http.put(urlA + "/v1/services/svc-" + s, "{\"strategy\": \"least-connections\"}")
+                    .status())
             .isEqualTo(201);
         for (int i = 0; i < 5; i++) {
-          Http.Response r = Http.post(urlA + "/v1/services/svc-" + s + "/instances",
-              "{\"host\": \"127.0.0.1\", \"port\": " + (10000 + s * 10 + i) + "}");
+          Http.Response r =
+              Http.post(
+                  urlA + "/v1/services/svc-" + s + "/instances",
+                  "{\"host\": \"127.0.0.1\", \"port\": " + (10000 + s * 10 + i) + "}");
           assertThat(r.status()).isEqualTo(201);
           ids.add(r.json().getString("id"));
         }
@@ -75,8 +85,11 @@ class RegistryFailoverIT {
 
       // The survivor's change stream, opened before the crash.
       List<Long> sseRevisions = new CopyOnWriteArrayList<>();
-      HttpResponse<InputStream> sse = Http.client().send(
-          HttpRequest.newBuilder(URI.create(urlB + "/v1/events")).build(), HttpResponse.BodyHandlers.ofInputStream());
+      HttpResponse<InputStream> sse =
+          Http.client()
+              .send(
+                  HttpRequest.newBuilder(URI.create(urlB + "/v1/events")).build(),
+                  HttpResponse.BodyHandlers.ofInputStream());
       Thread reader = new Thread(() -> readIds(sse.body(), sseRevisions));
       reader.setDaemon(true);
       reader.start();
@@ -84,20 +97,25 @@ class RegistryFailoverIT {
       a.kill();
 
       // Everything is still there, on the survivor.
-      Poll.until(Duration.ofSeconds(10), () -> {
-        Set<String> seen = new HashSet<>();
-        for (int s = 0; s < 10; s++) {
-          Http.Response service = Http.get(urlB + "/v1/services/svc-" + s);
-          assertThat(service.status()).isEqualTo(200);
-          assertThat(service.json().getString("strategy")).isEqualTo("least-connections");
-          Http.get(urlB + "/v1/services/svc-" + s + "/instances").array()
-              .forEach(o -> seen.add(((JsonObject) o).getString("id")));
-        }
-        assertThat(seen).isEqualTo(ids);
-      });
+      Poll.until(
+          Duration.ofSeconds(10),
+          () -> {
+            Set<String> seen = new HashSet<>();
+            for (int s = 0; s < 10; s++) {
+              Http.Response service = Http.get(urlB + "/v1/services/svc-" + s);
+              assertThat(service.status()).isEqualTo(200);
+              assertThat(service.json().getString("strategy")).isEqualTo("least-connections");
+              Http.get(urlB + "/v1/services/svc-" + s + "/instances")
+                  .array()
+                  .forEach(o -> seen.add(((JsonObject) o).getString("id")));
+            }
+            assertThat(seen).isEqualTo(ids);
+          });
 
       // And it keeps taking writes, with revisions still growing, and streaming them.
-      Http.Response after = Http.post(urlB + "/v1/services/svc-0/instances", "{\"host\": \"127.0.0.1\", \"port\": 20000}");
+      Http.Response after =
+          Http.post(
+              urlB + "/v1/services/svc-0/instances", "{\"host\": \"127.0.0.1\", \"port\": 20000}");
       assertThat(after.status()).isEqualTo(201);
       long newRevision = after.json().getLong("revision");
       assertThat(newRevision).isGreaterThan(lastRevision);
@@ -106,13 +124,15 @@ class RegistryFailoverIT {
     }
   }
 
-  private TellerProcess startAfter(TellerProcess first, Map<String, String> env) throws InterruptedException {
+  private TellerProcess startAfter(TellerProcess first, Map<String, String> env)
+      throws InterruptedException {
     first.awaitLine("registry ready", Duration.ofSeconds(60));
     return TellerProcess.start(TellerProcess.moduleJar(), env);
   }
 
   private static void readIds(InputStream body, List<Long> into) {
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
+    try (BufferedReader in =
+        new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
       String line;
       while ((line = in.readLine()) != null) {
         if (line.startsWith("id: ")) {

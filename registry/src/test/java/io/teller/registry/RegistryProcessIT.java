@@ -28,15 +28,21 @@ class RegistryProcessIT {
 
   @Test
   void environmentBeatsFileBeatsDefault() throws Exception {
-    Path file = Files.writeString(dir.resolve("teller.yaml"), """
+    Path file =
+        Files.writeString(
+            dir.resolve("teller.yaml"),
+            """
         cluster:
           name: from-file
           port: 6000
         registry:
           port: 9900
         """);
-    Map<String, String> env = Map.of("TELLER_CLUSTER_NAME", "from-env", "TELLER_DATA_DIR", dir.toString());
-    try (TellerProcess p = TellerProcess.start(TellerProcess.moduleJar(), env, "--conf", file.toString(), "--print-config")) {
+    Map<String, String> env =
+        Map.of("TELLER_CLUSTER_NAME", "from-env", "TELLER_DATA_DIR", dir.toString());
+    try (TellerProcess p =
+        TellerProcess.start(
+            TellerProcess.moduleJar(), env, "--conf", file.toString(), "--print-config")) {
       assertThat(p.awaitExit(Duration.ofSeconds(60))).isZero();
       assertThat(p.output())
           .contains("TELLER_CLUSTER_NAME=from-env  # cluster.name, from environment")
@@ -49,31 +55,42 @@ class RegistryProcessIT {
   @Test
   void theConfigFileCanComeFromTellerConfig() throws Exception {
     Path file = Files.writeString(dir.resolve("t.yaml"), "registry:\n  port: 9901\n");
-    try (TellerProcess p = TellerProcess.start(TellerProcess.moduleJar(),
-        Map.of("TELLER_CONFIG", file.toString()), "--print-config")) {
+    try (TellerProcess p =
+        TellerProcess.start(
+            TellerProcess.moduleJar(),
+            Map.of("TELLER_CONFIG", file.toString()),
+            "--print-config")) {
       assertThat(p.awaitExit(Duration.ofSeconds(60))).isZero();
       assertThat(p.output()).contains("TELLER_REGISTRY_PORT=9901  # registry.port, from file");
     }
   }
 
   @ParameterizedTest(name = "{0}={1}")
-  @CsvSource(delimiter = '|', value = {
-      "TELLER_REGISTRY_PORT   | 0          | bad configuration: TELLER_REGISTRY_PORT (registry.port) = \"0\": must be a port number between 1 and 65535",
-      "TELLER_CLUSTER_PORT    | 65536      | bad configuration: TELLER_CLUSTER_PORT (cluster.port) = \"65536\": must be a port number between 1 and 65535",
-      "TELLER_CLUSTER_MEMBERS | reg istry  | bad configuration: TELLER_CLUSTER_MEMBERS (cluster.members) = \"reg istry\": \"reg istry\" is not a host or host:port",
-      "TELLER_CLUSTER_HOST    | not_a_host | bad configuration: TELLER_CLUSTER_HOST (cluster.host) = \"not_a_host\": must be a host name or an IP address",
-      "TELLER_CONFIG          | /no/such/teller.yaml | cannot read configuration file /no/such/teller.yaml: no such file",
-  })
-  void aUserMistakeIsOneLineAndExitCodeTwo(String variable, String value, String message) throws Exception {
-    try (TellerProcess p = TellerProcess.start(TellerProcess.moduleJar(), Map.of(variable, value))) {
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "TELLER_REGISTRY_PORT   | 0          | bad configuration: TELLER_REGISTRY_PORT (registry.port) = \"0\": must be a port number between 1 and 65535",
+        "TELLER_CLUSTER_PORT    | 65536      | bad configuration: TELLER_CLUSTER_PORT (cluster.port) = \"65536\": must be a port number between 1 and 65535",
+        "TELLER_CLUSTER_MEMBERS | reg istry  | bad configuration: TELLER_CLUSTER_MEMBERS (cluster.members) = \"reg istry\": \"reg istry\" is not a host or host:port",
+        "TELLER_CLUSTER_HOST    | not_a_host | bad configuration: TELLER_CLUSTER_HOST (cluster.host) = \"not_a_host\": must be a host name or an IP address",
+        "TELLER_CONFIG          | /no/such/teller.yaml | cannot read configuration file /no/such/teller.yaml: no such file",
+      })
+  void aUserMistakeIsOneLineAndExitCodeTwo(String variable, String value, String message)
+      throws Exception {
+    try (TellerProcess p =
+        TellerProcess.start(TellerProcess.moduleJar(), Map.of(variable, value))) {
       assertThat(p.awaitExit(Duration.ofSeconds(60))).isEqualTo(2);
-      assertThat(p.output()).contains("registry: " + message).doesNotContain("\tat ").doesNotContain("Exception");
+      assertThat(p.output())
+          .contains("registry: " + message)
+          .doesNotContain("\tat ")
+          .doesNotContain("Exception");
     }
   }
 
   @Test
   void anUnknownOptionIsAUserMistake() throws Exception {
-    try (TellerProcess p = TellerProcess.start(TellerProcess.moduleJar(), Map.of(), "--frobnicate")) {
+    try (TellerProcess p =
+        TellerProcess.start(TellerProcess.moduleJar(), Map.of(), "--frobnicate")) {
       assertThat(p.awaitExit(Duration.ofSeconds(60))).isEqualTo(2);
       assertThat(p.output()).contains("unknown option \"--frobnicate\"").doesNotContain("\tat ");
     }
@@ -92,13 +109,19 @@ class RegistryProcessIT {
     env.put("TELLER_LISTEN_HOST", "127.0.0.1");
     env.put("TELLER_DATA_DIR", dir.toString());
     try (TellerProcess p = TellerProcess.start(TellerProcess.moduleJar(), env)) {
-      p.awaitLine("joined cluster '" + cluster + "' as data member .* \\(1 members\\)", Duration.ofSeconds(60));
-      p.awaitLine("registry API listening on http://127.0.0.1:" + apiPort + "/v1", Duration.ofSeconds(30));
+      p.awaitLine(
+          "joined cluster '" + cluster + "' as data member .* \\(1 members\\)",
+          Duration.ofSeconds(60));
+      p.awaitLine(
+          "registry API listening on http://127.0.0.1:" + apiPort + "/v1", Duration.ofSeconds(30));
       p.awaitLine("registry ready in \\d+ ms", Duration.ofSeconds(30));
 
-      HttpResponse<String> health = HttpClient.newHttpClient().send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/healthz")).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> health =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/healthz"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
       assertThat(health.statusCode()).isEqualTo(200);
       assertThat(health.body()).contains("\"cluster\":\"" + cluster + "\"");
 

@@ -61,9 +61,12 @@ public final class BackendMain implements TellerProgram {
       SettingType.HOST.parse(BackendSettings.ADVERTISE_HOST, host);
     }
     String route = config.string(BackendSettings.ROUTE);
-    if (!route.startsWith("/") || route.contains("?") || route.contains("#")
+    if (!route.startsWith("/")
+        || route.contains("?")
+        || route.contains("#")
         || route.chars().anyMatch(c -> c <= ' ')) {
-      throw ConfigException.badValue(BackendSettings.ROUTE, route, "must start with / and hold no spaces, ? or #");
+      throw ConfigException.badValue(
+          BackendSettings.ROUTE, route, "must start with / and hold no spaces, ? or #");
     }
     checkRegistryUrl(config.string(BackendSettings.REGISTRY_URL));
   }
@@ -74,25 +77,39 @@ public final class BackendMain implements TellerProgram {
     }
     try {
       URI uri = new URI(url);
-      if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
-          || uri.getQuery() != null || uri.getFragment() != null) {
-        throw ConfigException.badValue(BackendSettings.REGISTRY_URL, url,
+      if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+          || uri.getHost() == null
+          || uri.getQuery() != null
+          || uri.getFragment() != null) {
+        throw ConfigException.badValue(
+            BackendSettings.REGISTRY_URL,
+            url,
             "must be an http:// or https:// URL such as http://127.0.0.1:9000");
       }
     } catch (URISyntaxException e) {
-      throw ConfigException.badValue(BackendSettings.REGISTRY_URL, url, "is not a URL: " + e.getReason());
+      throw ConfigException.badValue(
+          BackendSettings.REGISTRY_URL, url, "is not a URL: " + e.getReason());
     }
   }
 
   @Override
   public Deployable verticle(TellerConfig config, TellerCluster cluster) {
-    return new BackendVerticle(config, vertx -> new EventBusRegistryLink(vertx, cluster.memberId(), config.string(BackendSettings.ROUTE)));
+    return new BackendVerticle(
+        config,
+        vertx ->
+            new EventBusRegistryLink(
+                vertx, cluster.memberId(), config.string(BackendSettings.ROUTE)));
   }
 
   @Override
   public Deployable standaloneVerticle(TellerConfig config) {
-    return new BackendVerticle(config, vertx -> new RestRegistryLink(vertx,
-        config.string(BackendSettings.REGISTRY_URL), config.string(BackendSettings.API_TOKEN),
-        config.string(BackendSettings.ROUTE)));
+    return new BackendVerticle(
+        config,
+        vertx ->
+            new RestRegistryLink(
+                vertx,
+                config.string(BackendSettings.REGISTRY_URL),
+                config.string(BackendSettings.API_TOKEN),
+                config.string(BackendSettings.ROUTE)));
   }
 }

@@ -24,8 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The sample backend: a small HTTP service that registers itself, says which instance answered,
- * and drains on stop.
+ * The sample backend: a small HTTP service that registers itself, says which instance answered, and
+ * drains on stop.
  *
  * <ul>
  *   <li>{@code GET /}: who answered ({@code instance}, {@code service}, {@code address}), its
@@ -80,18 +80,33 @@ public final class BackendVerticle extends VerticleBase {
     window = new Window(config.integer(BackendSettings.CONCURRENCY));
     String listenHost = config.string(CommonSettings.LISTEN_HOST);
     return Listeners.announce(
-            vertx.createHttpServer().requestHandler(this::handle)
+            vertx
+                .createHttpServer()
+                .requestHandler(this::handle)
                 .listen(config.integer(BackendSettings.PORT), listenHost),
-            LOG, "sample backend", "http", listenHost, "/")
-        .compose(s -> {
-          server = s;
-          String host = advertisedHost(config);
-          address = host + ":" + s.actualPort();
-          registration = new SelfRegistration(vertx, links.apply(vertx), service,
-              new Instance.Registration(host, s.actualPort(), config.integer(BackendSettings.WEIGHT),
-                  Map.of(), config.integer(BackendSettings.TTL)));
-          return registration.start();
-        });
+            LOG,
+            "sample backend",
+            "http",
+            listenHost,
+            "/")
+        .compose(
+            s -> {
+              server = s;
+              String host = advertisedHost(config);
+              address = host + ":" + s.actualPort();
+              registration =
+                  new SelfRegistration(
+                      vertx,
+                      links.apply(vertx),
+                      service,
+                      new Instance.Registration(
+                          host,
+                          s.actualPort(),
+                          config.integer(BackendSettings.WEIGHT),
+                          Map.of(),
+                          config.integer(BackendSettings.TTL)));
+              return registration.start();
+            });
   }
 
   @Override
@@ -99,21 +114,30 @@ public final class BackendVerticle extends VerticleBase {
     draining = true;
     long drainMs = config.integer(BackendSettings.DRAIN_MS);
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMs);
-    Future<Void> deregistered = registration == null ? Future.succeededFuture() : registration.stop();
+    Future<Void> deregistered =
+        registration == null ? Future.succeededFuture() : registration.stop();
     return deregistered
-        .compose(v -> {
-          long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
-          if (window.open() > 0) {
-            LOG.info("draining: {} request(s) open, waiting up to {} ms", window.open(), left);
-          }
-          return window.idle().timeout(left, TimeUnit.MILLISECONDS).recover(timedOut -> {
-            LOG.warn("drain time of {} ms is over with {} request(s) still open; closing", drainMs,
-                window.open());
-            return Future.succeededFuture();
-          });
-        })
+        .compose(
+            v -> {
+              long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+              if (window.open() > 0) {
+                LOG.info("draining: {} request(s) open, waiting up to {} ms", window.open(), left);
+              }
+              return window
+                  .idle()
+                  .timeout(left, TimeUnit.MILLISECONDS)
+                  .recover(
+                      timedOut -> {
+                        LOG.warn(
+                            "drain time of {} ms is over with {} request(s) still open; closing",
+                            drainMs,
+                            window.open());
+                        return Future.succeededFuture();
+                      });
+            })
         .compose(v -> server == null ? Future.succeededFuture() : server.close())
-        .onComplete(v -> LOG.info("sample backend stopped after serving {} request(s)", window.served()));
+        .onComplete(
+            v -> LOG.info("sample backend stopped after serving {} request(s)", window.served()));
   }
 
   /** The bound HTTP port (useful when configured with 0, a free port). */
@@ -139,8 +163,12 @@ public final class BackendVerticle extends VerticleBase {
       LOG.info("received {} {} id={}", request.method(), request.path(), id == null ? "-" : id);
     }
     switch (request.path()) {
-      case "/health" -> request.response().setStatusCode(draining ? 503 : 200)
-          .putHeader("content-type", "text/plain").end(draining ? "draining\n" : "ok\n");
+      case "/health" ->
+          request
+              .response()
+              .setStatusCode(draining ? 503 : 200)
+              .putHeader("content-type", "text/plain")
+              .end(draining ? "draining\n" : "ok\n");
       case "/stats" -> json(request.response(), 200, stats());
       case "/ws" -> echo(request);
       default -> window.admit(request, this::serve);
@@ -149,16 +177,23 @@ public final class BackendVerticle extends VerticleBase {
 
   private void serve(HttpServerRequest request) {
     switch (request.path()) {
-      case "/" -> json(request.response(), 200, stats()
-          .put("instance", instanceId())
-          .put("service", service)
-          .put("address", address)
-          .put("forwarded", forwarded(request)));
+      case "/" ->
+          json(
+              request.response(),
+              200,
+              stats()
+                  .put("instance", instanceId())
+                  .put("service", service)
+                  .put("address", address)
+                  .put("forwarded", forwarded(request)));
       case "/work" -> work(request);
       case "/upload" -> upload(request);
       case "/download" -> download(request);
-      default -> json(request.response(), 404,
-          new JsonObject().put("error", "no such path: " + request.path()));
+      default ->
+          json(
+              request.response(),
+              404,
+              new JsonObject().put("error", "no such path: " + request.path()));
     }
   }
 
@@ -199,20 +234,28 @@ public final class BackendVerticle extends VerticleBase {
     long[] bodyBytes = {0};
     // Counted as it streams, not buffered: a POST body of any size is read and dropped.
     request.handler(chunk -> bodyBytes[0] += chunk.length());
-    onEnd(request, () -> {
-      JsonObject body = new JsonObject().put("instance", instanceId()).put("ms", ms).put("status", status)
-          .put("bodyBytes", bodyBytes[0]);
-      if (ms == 0) {
-        json(response, status, body);
-        return;
-      }
-      // A timer, not a sleep: the event loop serves others meanwhile.
-      vertx.setTimer(ms, t -> {
-        if (!response.closed()) {
-          json(response, status, body);
-        }
-      });
-    });
+    onEnd(
+        request,
+        () -> {
+          JsonObject body =
+              new JsonObject()
+                  .put("instance", instanceId())
+                  .put("ms", ms)
+                  .put("status", status)
+                  .put("bodyBytes", bodyBytes[0]);
+          if (ms == 0) {
+            json(response, status, body);
+            return;
+          }
+          // A timer, not a sleep: the event loop serves others meanwhile.
+          vertx.setTimer(
+              ms,
+              t -> {
+                if (!response.closed()) {
+                  json(response, status, body);
+                }
+              });
+        });
   }
 
   private void upload(HttpServerRequest request) {
@@ -224,14 +267,21 @@ public final class BackendVerticle extends VerticleBase {
     MessageDigest sha256 = DownloadPattern.newSha256();
     long[] bytes = {0};
     // Each chunk is hashed and dropped as it arrives: memory stays flat whatever the size.
-    request.handler(chunk -> {
-      bytes[0] += chunk.length();
-      sha256.update(chunk.getBytes());
-    });
-    onEnd(request, () -> json(request.response(), 200, new JsonObject()
-        .put("instance", instanceId())
-        .put("bytes", bytes[0])
-        .put("sha256", DownloadPattern.hex(sha256))));
+    request.handler(
+        chunk -> {
+          bytes[0] += chunk.length();
+          sha256.update(chunk.getBytes());
+        });
+    onEnd(
+        request,
+        () ->
+            json(
+                request.response(),
+                200,
+                new JsonObject()
+                    .put("instance", instanceId())
+                    .put("bytes", bytes[0])
+                    .put("sha256", DownloadPattern.hex(sha256))));
   }
 
   /** Runs {@code action} once the request's body has been read (now, if it already has). */
@@ -254,7 +304,8 @@ public final class BackendVerticle extends VerticleBase {
       json(response, 400, new JsonObject().put("error", e.getMessage()));
       return;
     }
-    response.setChunked(true)
+    response
+        .setChunked(true)
         .putHeader("content-type", "application/octet-stream")
         .putHeader("x-download-bytes", String.valueOf(bytes))
         .putHeader("x-download-seed", String.valueOf(seed));
@@ -297,7 +348,8 @@ public final class BackendVerticle extends VerticleBase {
     }
   }
 
-  private static long longParam(HttpServerRequest request, String name, long fallback, long min, long max) {
+  private static long longParam(
+      HttpServerRequest request, String name, long fallback, long min, long max) {
     String raw = request.getParam(name);
     if (raw == null || raw.isEmpty()) {
       return fallback;
@@ -313,7 +365,8 @@ public final class BackendVerticle extends VerticleBase {
     throw new IllegalArgumentException(name + " must be an integer from " + min + " to " + max);
   }
 
-  private static int intParam(HttpServerRequest request, String name, int fallback, int min, int max) {
+  private static int intParam(
+      HttpServerRequest request, String name, int fallback, int min, int max) {
     String raw = request.getParam(name);
     if (raw == null || raw.isEmpty()) {
       return fallback;
@@ -340,7 +393,10 @@ public final class BackendVerticle extends VerticleBase {
 
   private static void echo(HttpServerRequest request) {
     if (!request.canUpgradeToWebSocket()) {
-      json(request.response(), 400, new JsonObject().put("error", "/ws is a WebSocket: send an upgrade"));
+      json(
+          request.response(),
+          400,
+          new JsonObject().put("error", "/ws is a WebSocket: send an upgrade"));
       return;
     }
     request.toWebSocket().onSuccess(BackendVerticle::echo);

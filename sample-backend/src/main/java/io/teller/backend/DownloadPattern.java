@@ -7,10 +7,10 @@ import java.util.HexFormat;
 import java.util.SplittableRandom;
 
 /**
- * The bytes {@code GET /download?bytes=N&seed=S} sends: byte {@code i} of the body is byte {@code
- * i mod 65521} of the {@link #PERIOD} bytes that {@code new java.util.SplittableRandom(S).nextBytes}
- * fills. A client computes the expected SHA-256 with {@link #sha256(long, long)} (or by
- * generating the same bytes), independently of what it received.
+ * The bytes {@code GET /download?bytes=N&seed=S} sends: byte {@code i} of the body is byte {@code i
+ * mod 65521} of the {@link #PERIOD} bytes that {@code new java.util.SplittableRandom(S).nextBytes}
+ * fills. A client computes the expected SHA-256 with {@link #sha256(long, long)} (or by generating
+ * the same bytes), independently of what it received.
  *
  * <p>The period is prime, so it never lines up with chunk or buffer sizes (powers of two): a chunk
  * that is lost, repeated or reordered in transit changes the hash.
@@ -19,11 +19,13 @@ public final class DownloadPattern {
 
   /** Length of the repeating pattern: the largest prime below 64 KiB. */
   public static final int PERIOD = 65_521;
+
   /** The longest slice {@link #chunk} gives. */
   public static final int MAX_CHUNK = 64 * 1024;
 
   /** The pattern followed by its own start, so any slice of up to MAX_CHUNK bytes is contiguous. */
   private final byte[] bytes;
+
   private final Buffer buffer;
 
   private DownloadPattern(long seed) {
@@ -51,7 +53,8 @@ public final class DownloadPattern {
   /** A copy of the {@code length} bytes at {@code position}, at most {@link #MAX_CHUNK}. */
   public Buffer chunk(long position, int length) {
     if (length < 0 || length > MAX_CHUNK) {
-      throw new IllegalArgumentException("chunk length " + length + " is not within 0.." + MAX_CHUNK);
+      throw new IllegalArgumentException(
+          "chunk length " + length + " is not within 0.." + MAX_CHUNK);
     }
     int start = (int) (position % PERIOD);
     // A copy: a write may hold on to it after the next chunk is cut.
@@ -61,7 +64,8 @@ public final class DownloadPattern {
   /** Feeds the {@code length} bytes at {@code position} (at most MAX_CHUNK) to {@code digest}. */
   public void update(MessageDigest digest, long position, int length) {
     if (length < 0 || length > MAX_CHUNK) {
-      throw new IllegalArgumentException("chunk length " + length + " is not within 0.." + MAX_CHUNK);
+      throw new IllegalArgumentException(
+          "chunk length " + length + " is not within 0.." + MAX_CHUNK);
     }
     digest.update(bytes, (int) (position % PERIOD), length);
   }

@@ -26,7 +26,9 @@ final class Window {
   private long waited;
   private Promise<Void> idle;
 
-  /** @param limit requests served at once; 0 for no limit */
+  /**
+   * @param limit requests served at once; 0 for no limit
+   */
   Window(int limit) {
     this.limit = limit;
   }
@@ -53,13 +55,14 @@ final class Window {
     maxInFlight = Math.max(maxInFlight, inFlight);
     HttpServerResponse response = request.response();
     boolean[] left = {false};
-    Handler<Void> leave = v -> {
-      if (!left[0]) {
-        left[0] = true;
-        inFlight--;
-        next();
-      }
-    };
+    Handler<Void> leave =
+        v -> {
+          if (!left[0]) {
+            left[0] = true;
+            inFlight--;
+            next();
+          }
+        };
     response.endHandler(leave);
     response.closeHandler(leave);
     serve.handle(request);

@@ -14,11 +14,11 @@ import io.teller.common.testing.Poll;
 import io.teller.common.testing.TestClusters;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.WebSocket;
@@ -43,8 +43,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The backend's HTTP behaviour and its registration over the REST API (no cluster on the
- * backend's side), against a real registry in this JVM.
+ * The backend's HTTP behaviour and its registration over the REST API (no cluster on the backend's
+ * side), against a real registry in this JVM.
  */
 @Timeout(60)
 class BackendHttpTest {
@@ -91,16 +91,22 @@ class BackendHttpTest {
     long started = System.nanoTime();
     List<CompletableFuture<Long>> finished = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      finished.add(Http.getAsync(backend.url("/work?ms=100")).thenApply(r -> {
-        assertThat(r.status()).isEqualTo(200);
-        return System.nanoTime();
-      }));
+      finished.add(
+          Http.getAsync(backend.url("/work?ms=100"))
+              .thenApply(
+                  r -> {
+                    assertThat(r.status()).isEqualTo(200);
+                    return System.nanoTime();
+                  }));
     }
     CompletableFuture.allOf(finished.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
-    long elapsedMs = TimeUnit.NANOSECONDS.toMillis(
-        finished.stream().mapToLong(CompletableFuture::join).max().orElseThrow() - started);
+    long elapsedMs =
+        TimeUnit.NANOSECONDS.toMillis(
+            finished.stream().mapToLong(CompletableFuture::join).max().orElseThrow() - started);
 
-    assertThat(elapsedMs).as("five 100 ms requests one after the other").isGreaterThanOrEqualTo(480);
+    assertThat(elapsedMs)
+        .as("five 100 ms requests one after the other")
+        .isGreaterThanOrEqualTo(480);
     JsonObject stats = Http.get(backend.url("/stats")).json();
     assertThat(stats.getLong("served")).isEqualTo(5);
     assertThat(stats.getLong("waited")).isEqualTo(4);
@@ -125,9 +131,11 @@ class BackendHttpTest {
   void postToWorkReadsTheBodyAndIsLoggedWithItsRequestId() {
     try (LogLines log = new LogLines("teller.backend")) {
       Deployed backend = backend(Map.of());
-      Http.Response response = Http.send(Http.request(backend.url("/work?ms=10"))
-          .header("x-request-id", "order-42")
-          .POST(HttpRequest.BodyPublishers.ofString("x".repeat(100_000))));
+      Http.Response response =
+          Http.send(
+              Http.request(backend.url("/work?ms=10"))
+                  .header("x-request-id", "order-42")
+                  .POST(HttpRequest.BodyPublishers.ofString("x".repeat(100_000))));
 
       assertThat(response.status()).isEqualTo(200);
       assertThat(response.json().getLong("bodyBytes")).isEqualTo(100_000);
@@ -143,13 +151,15 @@ class BackendHttpTest {
     Deployed backend = backend(Map.of());
     byte[] body = new byte[3 * 1024 * 1024 + 17];
     new java.util.Random(5).nextBytes(body);
-    Http.Response response = Http.send(Http.request(backend.url("/upload"))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+    Http.Response response =
+        Http.send(
+            Http.request(backend.url("/upload"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
 
     assertThat(response.status()).isEqualTo(200);
     assertThat(response.json().getLong("bytes")).isEqualTo(body.length);
-    assertThat(response.json().getString("sha256")).isEqualTo(
-        HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body)));
+    assertThat(response.json().getString("sha256"))
+        .isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body)));
     assertThat(Http.get(backend.url("/upload")).status()).isEqualTo(405);
   }
 
@@ -158,18 +168,22 @@ class BackendHttpTest {
     // A window of one: the second upload waits, paused, and must lose nothing when let in.
     Deployed backend = backend(Map.of(BackendSettings.CONCURRENCY, 1));
     CompletableFuture<Http.Response> slow = Http.getAsync(backend.url("/work?ms=300"));
-    Poll.until(Duration.ofSeconds(5), () ->
-        assertThat(Http.get(backend.url("/stats")).json().getInteger("inFlight")).isEqualTo(1));
+    Poll.until(
+        Duration.ofSeconds(5),
+        () ->
+            assertThat(Http.get(backend.url("/stats")).json().getInteger("inFlight")).isEqualTo(1));
     byte[] body = new byte[1024 * 1024];
     new java.util.Random(6).nextBytes(body);
-    Http.Response queued = Http.send(Http.request(backend.url("/upload"))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+    Http.Response queued =
+        Http.send(
+            Http.request(backend.url("/upload"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
 
     assertThat(slow.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
     assertThat(queued.status()).isEqualTo(200);
     assertThat(queued.json().getLong("bytes")).isEqualTo(body.length);
-    assertThat(queued.json().getString("sha256")).isEqualTo(
-        HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body)));
+    assertThat(queued.json().getString("sha256"))
+        .isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body)));
     assertThat(Http.get(backend.url("/stats")).json().getLong("waited")).isEqualTo(1);
   }
 
@@ -180,14 +194,26 @@ class BackendHttpTest {
     HttpClient client = vertx.createHttpClient();
     MessageDigest received = MessageDigest.getInstance("SHA-256");
     long[] count = {0};
-    HttpClientResponse response = Await.result(client.request(HttpMethod.GET, backend.verticle().actualPort(),
-            "127.0.0.1", "/download?bytes=" + length + "&seed=99")
-        .compose(HttpClientRequest::send)
-        // Handlers set in the callback, on the response's own context, before any data flows.
-        .compose(r -> r.handler(chunk -> {
-          count[0] += chunk.length();
-          received.update(chunk.getBytes());
-        }).end().map(r)));
+    HttpClientResponse response =
+        Await.result(
+            client
+                .request(
+                    HttpMethod.GET,
+                    backend.verticle().actualPort(),
+                    "127.0.0.1",
+                    "/download?bytes=" + length + "&seed=99")
+                .compose(HttpClientRequest::send)
+                // Handlers set in the callback, on the response's own context, before any data
+                // flows.
+                .compose(
+                    r ->
+                        r.handler(
+                                chunk -> {
+                                  count[0] += chunk.length();
+                                  received.update(chunk.getBytes());
+                                })
+                            .end()
+                            .map(r)));
 
     // The pattern as documented, generated here without DownloadPattern.
     byte[] period = new byte[DownloadPattern.PERIOD];
@@ -208,12 +234,14 @@ class BackendHttpTest {
   @Test
   void rootSaysWhoAnsweredAndWhatProxyHeadersItGot() {
     Deployed backend = backend(Map.of());
-    Http.Response response = Http.send(HttpRequest.newBuilder(URI.create(backend.url("/")))
-        .header("X-Forwarded-For", "203.0.113.7")
-        .header("X-Forwarded-Proto", "https")
-        .header("X-Forwarded-Host", "demo.example")
-        .header("Forwarded", "for=203.0.113.7;proto=https")
-        .header("X-Other", "not a proxy header"));
+    Http.Response response =
+        Http.send(
+            HttpRequest.newBuilder(URI.create(backend.url("/")))
+                .header("X-Forwarded-For", "203.0.113.7")
+                .header("X-Forwarded-Proto", "https")
+                .header("X-Forwarded-Host", "demo.example")
+                .header("Forwarded", "for=203.0.113.7;proto=https")
+                .header("X-Other", "not a proxy header"));
 
     assertThat(response.status()).isEqualTo(200);
     JsonObject body = response.json();
@@ -223,33 +251,39 @@ class BackendHttpTest {
     assertThat(body.getString("address")).isEqualTo("127.0.0.1:" + port);
     assertThat(body.getLong("served")).isEqualTo(1);
     assertThat(body.getInteger("inFlight")).isEqualTo(1);
-    assertThat(body.getJsonObject("forwarded")).isEqualTo(new JsonObject()
-        .put("x-forwarded-for", "203.0.113.7")
-        .put("x-forwarded-proto", "https")
-        .put("x-forwarded-host", "demo.example")
-        .put("forwarded", "for=203.0.113.7;proto=https"));
+    assertThat(body.getJsonObject("forwarded"))
+        .isEqualTo(
+            new JsonObject()
+                .put("x-forwarded-for", "203.0.113.7")
+                .put("x-forwarded-proto", "https")
+                .put("x-forwarded-host", "demo.example")
+                .put("forwarded", "for=203.0.113.7;proto=https"));
   }
 
   @Test
   void theWebSocketEchoesWhatItGets() throws Exception {
     Deployed backend = backend(Map.of());
     CompletableFuture<String> echoed = new CompletableFuture<>();
-    WebSocket ws = Http.client().newWebSocketBuilder()
-        .buildAsync(URI.create("ws://127.0.0.1:" + backend.verticle().actualPort() + "/ws"),
-            new WebSocket.Listener() {
-              private final StringBuilder text = new StringBuilder();
+    WebSocket ws =
+        Http.client()
+            .newWebSocketBuilder()
+            .buildAsync(
+                URI.create("ws://127.0.0.1:" + backend.verticle().actualPort() + "/ws"),
+                new WebSocket.Listener() {
+                  private final StringBuilder text = new StringBuilder();
 
-              @Override
-              public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
-                text.append(data);
-                if (last) {
-                  echoed.complete(text.toString());
-                }
-                socket.request(1);
-                return null;
-              }
-            })
-        .get(10, TimeUnit.SECONDS);
+                  @Override
+                  public CompletionStage<?> onText(
+                      WebSocket socket, CharSequence data, boolean last) {
+                    text.append(data);
+                    if (last) {
+                      echoed.complete(text.toString());
+                    }
+                    socket.request(1);
+                    return null;
+                  }
+                })
+            .get(10, TimeUnit.SECONDS);
     ws.sendText("hello, teller", true).get(10, TimeUnit.SECONDS);
 
     assertThat(echoed.get(10, TimeUnit.SECONDS)).isEqualTo("hello, teller");
@@ -259,8 +293,15 @@ class BackendHttpTest {
 
   @Test
   void registersOverRestHeartbeatsAndDefinesItsServiceWithTheRoute() throws Exception {
-    Deployed backend = backend(Map.of(BackendSettings.SERVICE, "rest-demo", BackendSettings.TTL, 1,
-        BackendSettings.ROUTE, "/demo"));
+    Deployed backend =
+        backend(
+            Map.of(
+                BackendSettings.SERVICE,
+                "rest-demo",
+                BackendSettings.TTL,
+                1,
+                BackendSettings.ROUTE,
+                "/demo"));
     String instanceUrl = registry.url("/v1/services/rest-demo/instances/" + backend.id());
 
     JsonObject first = Http.get(instanceUrl).json();
@@ -268,27 +309,45 @@ class BackendHttpTest {
     assertThat(first.getString("status")).isEqualTo("healthy");
     assertThat(first.getInteger("ttlSeconds")).isEqualTo(1);
     assertThat(first.containsKey("member")).isFalse();
-    assertThat(Http.get(registry.url("/v1/services/rest-demo")).json().getJsonArray("routes").getJsonObject(0)
-        .getString("pathPrefix")).isEqualTo("/demo");
+    assertThat(
+            Http.get(registry.url("/v1/services/rest-demo"))
+                .json()
+                .getJsonArray("routes")
+                .getJsonObject(0)
+                .getString("pathPrefix"))
+        .isEqualTo("/demo");
 
     // Heartbeats every 333 ms keep a 1 s TTL alive: the same registration, a later heartbeat.
     Instant registeredAt = Instant.parse(first.getString("registeredAt"));
-    Poll.until(Duration.ofSeconds(10), () -> {
-      JsonObject now = Http.get(instanceUrl).json();
-      assertThat(Instant.parse(now.getString("registeredAt"))).isEqualTo(registeredAt);
-      assertThat(Instant.parse(now.getString("lastHeartbeatAt"))).isAfter(registeredAt.plusMillis(2_000));
-    });
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> {
+          JsonObject now = Http.get(instanceUrl).json();
+          assertThat(Instant.parse(now.getString("registeredAt"))).isEqualTo(registeredAt);
+          assertThat(Instant.parse(now.getString("lastHeartbeatAt")))
+              .isAfter(registeredAt.plusMillis(2_000));
+        });
   }
 
   @Test
   void anExistingServiceKeepsItsOwnRoutes() {
-    assertThat(Http.put(registry.url("/v1/services/defined"),
-        "{\"routes\":[{\"pathPrefix\":\"/mine\"}]}").status()).isEqualTo(201);
+    assertThat(
+            Http.put(
+                    registry.url("/v1/services/defined"),
+                    "{\"routes\":[{\"pathPrefix\":\"/mine\"}]}")
+                .status())
+        .isEqualTo(201);
     Deployed backend = backend(Map.of(BackendSettings.SERVICE, "defined"));
 
-    assertThat(Http.get(registry.url("/v1/services/defined/instances/" + backend.id())).status()).isEqualTo(200);
-    assertThat(Http.get(registry.url("/v1/services/defined")).json().getJsonArray("routes").getJsonObject(0)
-        .getString("pathPrefix")).isEqualTo("/mine");
+    assertThat(Http.get(registry.url("/v1/services/defined/instances/" + backend.id())).status())
+        .isEqualTo(200);
+    assertThat(
+            Http.get(registry.url("/v1/services/defined"))
+                .json()
+                .getJsonArray("routes")
+                .getJsonObject(0)
+                .getString("pathPrefix"))
+        .isEqualTo("/mine");
   }
 
   @Test
@@ -296,18 +355,27 @@ class BackendHttpTest {
     Deployed backend = backend(Map.of(BackendSettings.SERVICE, "drain-rest"));
     assertThat(Http.get(backend.url("/health")).status()).isEqualTo(200);
     CompletableFuture<Http.Response> slow = Http.getAsync(backend.url("/work?ms=800"));
-    Poll.until(Duration.ofSeconds(5), () ->
-        assertThat(Http.get(backend.url("/stats")).json().getInteger("inFlight")).isEqualTo(1));
+    Poll.until(
+        Duration.ofSeconds(5),
+        () ->
+            assertThat(Http.get(backend.url("/stats")).json().getInteger("inFlight")).isEqualTo(1));
 
     Future<Void> undeployed = backend.undeploy();
-    Poll.until(Duration.ofSeconds(5), () -> {
-      Http.Response health = Http.get(backend.url("/health"));
-      assertThat(health.status()).isEqualTo(503);
-      assertThat(health.body()).isEqualTo("draining\n");
-    });
-    Poll.until(Duration.ofSeconds(5), () ->
-        assertThat(Http.get(registry.url("/v1/services/drain-rest/instances/" + backend.id())).json()
-            .getString("status")).isEqualTo("draining"));
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> {
+          Http.Response health = Http.get(backend.url("/health"));
+          assertThat(health.status()).isEqualTo(503);
+          assertThat(health.body()).isEqualTo("draining\n");
+        });
+    Poll.until(
+        Duration.ofSeconds(5),
+        () ->
+            assertThat(
+                    Http.get(registry.url("/v1/services/drain-rest/instances/" + backend.id()))
+                        .json()
+                        .getString("status"))
+                .isEqualTo("draining"));
     assertThat(slow.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
     Await.result(undeployed);
   }
@@ -318,19 +386,29 @@ class BackendHttpTest {
     String url = "http://127.0.0.1:" + port;
     try (LogLines log = new LogLines("teller.backend")) {
       Deployed backend = Backends.overRest(vertx, url, Map.of(BackendSettings.SERVICE, "late"));
-      Poll.until(Duration.ofSeconds(5), () ->
-          assertThat(log.containing("lost the registry at " + url)).hasSize(1));
+      Poll.until(
+          Duration.ofSeconds(5),
+          () -> assertThat(log.containing("lost the registry at " + url)).hasSize(1));
       // It serves meanwhile.
       assertThat(Http.get(backend.url("/")).status()).isEqualTo(200);
 
       registry.start(port);
-      Poll.until(Duration.ofSeconds(15), () ->
-          assertThat(Http.get(url + "/v1/services/late/instances/" + backend.id()).status()).isEqualTo(200));
-      Poll.until(Duration.ofSeconds(5), () ->
-          assertThat(log.containing("registry is back at " + url)).hasSize(1));
+      Poll.until(
+          Duration.ofSeconds(15),
+          () ->
+              assertThat(Http.get(url + "/v1/services/late/instances/" + backend.id()).status())
+                  .isEqualTo(200));
+      Poll.until(
+          Duration.ofSeconds(5),
+          () -> assertThat(log.containing("registry is back at " + url)).hasSize(1));
       assertThat(log.containing("lost the registry at " + url)).hasSize(1);
-      assertThat(log.containing("registered as " + backend.id() + " in service late at 127.0.0.1:"
-          + backend.verticle().actualPort())).hasSize(1);
+      assertThat(
+              log.containing(
+                  "registered as "
+                      + backend.id()
+                      + " in service late at 127.0.0.1:"
+                      + backend.verticle().actualPort()))
+          .hasSize(1);
     }
   }
 }

@@ -32,25 +32,39 @@ class BackendMainTest {
   @Test
   void theAdvertisedHostDefaultsToTheClusterHost() {
     assertThat(BackendVerticle.advertisedHost(Backends.config(Map.of()))).isEqualTo("127.0.0.1");
-    assertThat(BackendVerticle.advertisedHost(Backends.config(Map.of(BackendSettings.ADVERTISE_HOST, "backend-3"))))
+    assertThat(
+            BackendVerticle.advertisedHost(
+                Backends.config(Map.of(BackendSettings.ADVERTISE_HOST, "backend-3"))))
         .isEqualTo("backend-3");
   }
 
   @ParameterizedTest(name = "{0}={1}")
-  @CsvSource(delimiter = '|', value = {
-      "TELLER_SERVICE        | Sample_1         | must be a DNS label",
-      "TELLER_ADVERTISE_HOST | not_a_host       | must be a host name or an IP address",
-      "TELLER_BACKEND_ROUTE  | sample           | must start with /",
-      "TELLER_REGISTRY_URL   | registry:9000    | must be an http:// or https:// URL",
-      "TELLER_REGISTRY_URL   | ftp://registry   | must be an http:// or https:// URL",
-      "TELLER_REGISTRY_URL   | http://a b       | is not a URL",
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "TELLER_SERVICE        | Sample_1         | must be a DNS label",
+        "TELLER_ADVERTISE_HOST | not_a_host       | must be a host name or an IP address",
+        "TELLER_BACKEND_ROUTE  | sample           | must start with /",
+        "TELLER_REGISTRY_URL   | registry:9000    | must be an http:// or https:// URL",
+        "TELLER_REGISTRY_URL   | ftp://registry   | must be an http:// or https:// URL",
+        "TELLER_REGISTRY_URL   | http://a b       | is not a URL",
+      })
   void aBadValueIsNamedInOneLine(String variable, String value, String reason) {
-    Setting setting = BackendSettings.ALL.stream().filter(s -> s.env().equals(variable))
-        .findFirst().orElseThrow();
+    Setting setting =
+        BackendSettings.ALL.stream()
+            .filter(s -> s.env().equals(variable))
+            .findFirst()
+            .orElseThrow();
     assertThatThrownBy(() -> main.check(Backends.config(Map.of(setting, value))))
         .isInstanceOf(ConfigException.class)
-        .hasMessageContaining("bad configuration: " + variable + " (" + setting.path() + ") = \""
-            + value + "\": " + reason);
+        .hasMessageContaining(
+            "bad configuration: "
+                + variable
+                + " ("
+                + setting.path()
+                + ") = \""
+                + value
+                + "\": "
+                + reason);
   }
 }

@@ -14,7 +14,6 @@ import io.teller.common.testing.Poll;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,8 +28,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Self-registration over the clustered event bus: a real registry on a data node of a test
- * cluster, the backend on a lite member, as in production.
+ * Self-registration over the clustered event bus: a real registry on a data node of a test cluster,
+ * the backend on a lite member, as in production.
  */
 @Timeout(60)
 class SelfRegistrationClusterTest {
@@ -63,8 +62,9 @@ class SelfRegistrationClusterTest {
   }
 
   private Deployed backend(String service, int ttlSeconds) {
-    Deployed backend = Backends.overEventBus(lite,
-        Map.of(BackendSettings.SERVICE, service, BackendSettings.TTL, ttlSeconds));
+    Deployed backend =
+        Backends.overEventBus(
+            lite, Map.of(BackendSettings.SERVICE, service, BackendSettings.TTL, ttlSeconds));
     deployed.add(backend);
     return backend;
   }
@@ -85,11 +85,14 @@ class SelfRegistrationClusterTest {
 
     // Still the first registration well after its 2 s TTL: heartbeats (every 667 ms) kept it.
     Instant registeredAt = Instant.parse(first.getString("registeredAt"));
-    Poll.until(Duration.ofSeconds(15), () -> {
-      JsonObject now = Http.get(instanceUrl("bus-demo", backend.id())).json();
-      assertThat(Instant.parse(now.getString("registeredAt"))).isEqualTo(registeredAt);
-      assertThat(Instant.parse(now.getString("lastHeartbeatAt"))).isAfter(registeredAt.plusMillis(3_000));
-    });
+    Poll.until(
+        Duration.ofSeconds(15),
+        () -> {
+          JsonObject now = Http.get(instanceUrl("bus-demo", backend.id())).json();
+          assertThat(Instant.parse(now.getString("registeredAt"))).isEqualTo(registeredAt);
+          assertThat(Instant.parse(now.getString("lastHeartbeatAt")))
+              .isAfter(registeredAt.plusMillis(3_000));
+        });
   }
 
   @Test
@@ -101,12 +104,14 @@ class SelfRegistrationClusterTest {
     assertThat(Http.delete(url + "?drain=0").status()).isEqualTo(200);
 
     // The next heartbeat (within 333 ms) is told 404 and registers the same address again.
-    Poll.until(Duration.ofSeconds(10), () -> {
-      Http.Response again = Http.get(url);
-      assertThat(again.status()).isEqualTo(200);
-      assertThat(again.json().getString("id")).isEqualTo(backend.id());
-      assertThat(Instant.parse(again.json().getString("registeredAt"))).isAfter(registeredAt);
-    });
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> {
+          Http.Response again = Http.get(url);
+          assertThat(again.status()).isEqualTo(200);
+          assertThat(again.json().getString("id")).isEqualTo(backend.id());
+          assertThat(Instant.parse(again.json().getString("registeredAt"))).isAfter(registeredAt);
+        });
   }
 
   @Test
@@ -117,13 +122,15 @@ class SelfRegistrationClusterTest {
       registry.undeployFirst();
       try {
         // The next heartbeat (within 1 s) finds no handler; the later retries say nothing more.
-        Poll.until(Duration.ofSeconds(10), () ->
-            assertThat(log.containing("lost the registry on the event bus")).hasSize(1));
+        Poll.until(
+            Duration.ofSeconds(10),
+            () -> assertThat(log.containing("lost the registry on the event bus")).hasSize(1));
       } finally {
         registry.redeployFirst();
       }
-      Poll.until(Duration.ofSeconds(15), () ->
-          assertThat(log.containing("registry is back on the event bus")).hasSize(1));
+      Poll.until(
+          Duration.ofSeconds(15),
+          () -> assertThat(log.containing("registry is back on the event bus")).hasSize(1));
       assertThat(log.containing("lost the registry")).hasSize(1);
       Poll.until(Duration.ofSeconds(10), () -> assertThat(Http.get(url).status()).isEqualTo(200));
     }
@@ -131,18 +138,22 @@ class SelfRegistrationClusterTest {
 
   @Test
   void stopDeregistersWithDrainThenTheRegistryDropsIt() throws Exception {
-    assertThat(Http.put(registry.url("/v1/services/draining"), "{\"drainTimeoutMs\":1500}").status())
+    assertThat(
+            Http.put(registry.url("/v1/services/draining"), "{\"drainTimeoutMs\":1500}").status())
         .isEqualTo(201);
     Deployed backend = backend("draining", 10);
     String url = instanceUrl("draining", backend.id());
     assertThat(Http.get(url).json().getString("status")).isEqualTo("healthy");
     CompletableFuture<Http.Response> slow = Http.getAsync(backend.url("/work?ms=600"));
-    Poll.until(Duration.ofSeconds(5), () ->
-        assertThat(Http.get(backend.url("/stats")).json().getInteger("inFlight")).isEqualTo(1));
+    Poll.until(
+        Duration.ofSeconds(5),
+        () ->
+            assertThat(Http.get(backend.url("/stats")).json().getInteger("inFlight")).isEqualTo(1));
 
     Future<Void> undeployed = backend.undeploy();
-    Poll.until(Duration.ofSeconds(5), () ->
-        assertThat(Http.get(url).json().getString("status")).isEqualTo("draining"));
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> assertThat(Http.get(url).json().getString("status")).isEqualTo("draining"));
     assertThat(slow.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
     Await.result(undeployed);
     Poll.until(Duration.ofSeconds(10), () -> assertThat(Http.get(url).status()).isEqualTo(404));

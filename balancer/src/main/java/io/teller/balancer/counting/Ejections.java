@@ -7,13 +7,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * Passive ejection: an instance that fails several times in a row is left out of this balancer's
  * picks for a while, and comes back by itself. Two kinds of failure count, each against its own
  * threshold: connection failures (refused, reset before any answer, connect timeout) and server
- * errors (5xx answers, and response timeouts). The n-th ejection in a row lasts 1 s doubled
- * n-1 times, up to 30 s; a success ends the run of failures, and an instance that stays out of
- * trouble for 30 s after an ejection starts again from 1 s.
+ * errors (5xx answers, and response timeouts). The n-th ejection in a row lasts 1 s doubled n-1
+ * times, up to 30 s; a success ends the run of failures, and an instance that stays out of trouble
+ * for 30 s after an ejection starts again from 1 s.
  *
  * <p>Local to this balancer (the registry's own health checks and member-left removal act
- * cluster-wide, but take longer). Pickers skip ejected instances unless that would leave none:
- * then they use them all (panic threshold).
+ * cluster-wide, but take longer). Pickers skip ejected instances unless that would leave none: then
+ * they use them all (panic threshold).
  */
 public final class Ejections {
 
@@ -51,7 +51,8 @@ public final class Ejections {
    */
   public Ejections(int connectFailureThreshold, int serverErrorThreshold) {
     if (connectFailureThreshold < 1 || serverErrorThreshold < 0) {
-      throw new IllegalArgumentException("thresholds: connection failures >= 1, server errors >= 0");
+      throw new IllegalArgumentException(
+          "thresholds: connection failures >= 1, server errors >= 0");
     }
     this.connectFailureThreshold = connectFailureThreshold;
     this.serverErrorThreshold = serverErrorThreshold;
@@ -81,23 +82,26 @@ public final class Ejections {
   private boolean record(String endpointId, boolean connection) {
     long now = System.nanoTime();
     boolean[] ejected = new boolean[1];
-    states.compute(endpointId, (id, state) -> {
-      int ejections = state == null || state.forgottenAt(now) ? 0 : state.ejections();
-      if (state != null && state.ejectedAt(now)) {
-        // Already out (a request picked under the panic threshold, or already in flight).
-        return state;
-      }
-      int connectFailures = (state == null ? 0 : state.connectFailures()) + (connection ? 1 : 0);
-      int serverErrors = (state == null ? 0 : state.serverErrors()) + (connection ? 0 : 1);
-      if (connectFailures >= connectFailureThreshold
-          || (serverErrorThreshold > 0 && serverErrors >= serverErrorThreshold)) {
-        ejected[0] = true;
-        int nth = ejections + 1;
-        return new State(0, 0, nth, now + ejectionMillis(nth) * 1_000_000);
-      }
-      long until = state == null ? now : state.untilNanos();
-      return new State(connectFailures, serverErrors, ejections, until);
-    });
+    states.compute(
+        endpointId,
+        (id, state) -> {
+          int ejections = state == null || state.forgottenAt(now) ? 0 : state.ejections();
+          if (state != null && state.ejectedAt(now)) {
+            // Already out (a request picked under the panic threshold, or already in flight).
+            return state;
+          }
+          int connectFailures =
+              (state == null ? 0 : state.connectFailures()) + (connection ? 1 : 0);
+          int serverErrors = (state == null ? 0 : state.serverErrors()) + (connection ? 0 : 1);
+          if (connectFailures >= connectFailureThreshold
+              || (serverErrorThreshold > 0 && serverErrors >= serverErrorThreshold)) {
+            ejected[0] = true;
+            int nth = ejections + 1;
+            return new State(0, 0, nth, now + ejectionMillis(nth) * 1_000_000);
+          }
+          long until = state == null ? now : state.untilNanos();
+          return new State(connectFailures, serverErrors, ejections, until);
+        });
     return ejected[0];
   }
 
@@ -133,7 +137,10 @@ public final class Ejections {
     return state != null && state.ejectedAt(System.nanoTime());
   }
 
-  /** Whether anything is ejected or failing at all (the common case is no: picks then cost nothing more). */
+  /**
+   * Whether anything is ejected or failing at all (the common case is no: picks then cost nothing
+   * more).
+   */
   public boolean any() {
     return !states.isEmpty();
   }
@@ -173,8 +180,13 @@ public final class Ejections {
    */
   public void sweep(Set<String> known) {
     long now = System.nanoTime();
-    states.entrySet().removeIf(entry -> !known.contains(entry.getKey())
-        || (entry.getValue().forgottenAt(now) && entry.getValue().connectFailures() == 0
-            && entry.getValue().serverErrors() == 0));
+    states
+        .entrySet()
+        .removeIf(
+            entry ->
+                !known.contains(entry.getKey())
+                    || (entry.getValue().forgottenAt(now)
+                        && entry.getValue().connectFailures() == 0
+                        && entry.getValue().serverErrors() == 0));
   }
 }

@@ -8,15 +8,17 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * This balancer's exact count of requests in flight per endpoint. Every request takes a {@link
- * Lease} when its endpoint is picked and releases it exactly once: when the response has been
- * sent, when either connection fails, or when the request could not be sent at all. Counts are
- * read by the least-connection pickers without locking.
+ * Lease} when its endpoint is picked and releases it exactly once: when the response has been sent,
+ * when either connection fails, or when the request could not be sent at all. Counts are read by
+ * the least-connection pickers without locking.
  */
 public final class InFlight implements LoadCounts {
 
   private final ConcurrentHashMap<String, AtomicLong> counts = new ConcurrentHashMap<>();
+
   /** Grows with every change: lets the sharer see cheaply whether anything changed. */
   private final AtomicLong version = new AtomicLong();
+
   /** Wall-clock time of the oldest change not yet shared, or 0. */
   private final AtomicLong oldestUnshared = new AtomicLong();
 

@@ -39,7 +39,8 @@ public final class LoadSharing implements LoadCounts {
   private long timer = -1;
   private LoadFeed feed;
 
-  public LoadSharing(Vertx vertx, InFlight local, String member, HazelcastInstance hazelcast, long delayMillis) {
+  public LoadSharing(
+      Vertx vertx, InFlight local, String member, HazelcastInstance hazelcast, long delayMillis) {
     this.vertx = vertx;
     this.local = local;
     this.member = member;
@@ -49,9 +50,14 @@ public final class LoadSharing implements LoadCounts {
 
   /** Starts sharing; call on the event loop that will own the board. */
   public Future<Void> start() {
-    feed = new LoadFeed(vertx, hazelcast, member, board,
-        report -> sample(System.currentTimeMillis() - report.oldestChangeMillis()),
-        () -> fullNeeded = true);
+    feed =
+        new LoadFeed(
+            vertx,
+            hazelcast,
+            member,
+            board,
+            report -> sample(System.currentTimeMillis() - report.oldestChangeMillis()),
+            () -> fullNeeded = true);
     return feed.start().onSuccess(v -> timer = vertx.setPeriodic(delayMillis, t -> flush()));
   }
 
@@ -63,7 +69,9 @@ public final class LoadSharing implements LoadCounts {
   @Override
   public long inFlight(String endpointId) {
     // A lone balancer pays nothing for sharing on the request path.
-    return board.isEmpty() ? local.inFlight(endpointId) : local.inFlight(endpointId) + board.total(endpointId);
+    return board.isEmpty()
+        ? local.inFlight(endpointId)
+        : local.inFlight(endpointId) + board.total(endpointId);
   }
 
   /** This balancer's own exact counts. */
@@ -86,32 +94,44 @@ public final class LoadSharing implements LoadCounts {
     Map<String, Long> now = local.snapshot();
     Map<String, Long> report = new HashMap<>();
     if (fullNeeded) {
-      now.forEach((id, count) -> {
-        if (count > 0) {
-          report.put(id, count);
-        }
-      });
+      now.forEach(
+          (id, count) -> {
+            if (count > 0) {
+              report.put(id, count);
+            }
+          });
     } else {
-      now.forEach((id, count) -> {
-        if (!count.equals(lastSent.getOrDefault(id, 0L))) {
-          report.put(id, count);
-        }
-      });
+      now.forEach(
+          (id, count) -> {
+            if (!count.equals(lastSent.getOrDefault(id, 0L))) {
+              report.put(id, count);
+            }
+          });
     }
     boolean full = fullNeeded;
     fullNeeded = false;
     sentVersion = version;
     lastSent.clear();
-    now.forEach((id, count) -> {
-      if (count > 0) {
-        lastSent.put(id, count);
-      }
-    });
+    now.forEach(
+        (id, count) -> {
+          if (count > 0) {
+            lastSent.put(id, count);
+          }
+        });
     if (report.isEmpty() && !full) {
       return;
     }
-    vertx.eventBus().publish(LoadReport.ADDRESS, new LoadReport(member, ++sequence, full, report,
-        oldest == 0 ? System.currentTimeMillis() : oldest).toJson());
+    vertx
+        .eventBus()
+        .publish(
+            LoadReport.ADDRESS,
+            new LoadReport(
+                    member,
+                    ++sequence,
+                    full,
+                    report,
+                    oldest == 0 ? System.currentTimeMillis() : oldest)
+                .toJson());
   }
 
   private void sample(long millis) {
@@ -124,7 +144,8 @@ public final class LoadSharing implements LoadCounts {
     int n = Math.min(stalenessCount, STALENESS_SAMPLES);
     long[] copy = Arrays.copyOf(staleness, n);
     Arrays.sort(copy);
-    return new JsonObject().put("samples", stalenessCount)
+    return new JsonObject()
+        .put("samples", stalenessCount)
         .put("p50", n == 0 ? null : copy[n / 2])
         .put("p99", n == 0 ? null : copy[Math.min(n - 1, (int) (n * 0.99))]);
   }

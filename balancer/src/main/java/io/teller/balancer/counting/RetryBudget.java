@@ -6,13 +6,13 @@ import java.util.function.LongSupplier;
 /**
  * Caps retries at a share of traffic, so that when many instances fail at once retries cannot
  * multiply the load on those left (a retry storm). Over a sliding window of the last 10 seconds, a
- * retry is allowed while the retries in the window stay below {@code percent} of the requests
- * plus a floor of {@code minPerSecond} a second, which lets a quiet balancer still retry. The
- * same rule as Finagle's and Envoy's retry budgets.
+ * retry is allowed while the retries in the window stay below {@code percent} of the requests plus
+ * a floor of {@code minPerSecond} a second, which lets a quiet balancer still retry. The same rule
+ * as Finagle's and Envoy's retry budgets.
  *
- * <p>One per balancer, shared by its event loops: each request costs one increment of a slot;
- * only a retry reads the window. Slots are reused by second number; the window is approximate
- * at a second's edge, which a cap does not mind.
+ * <p>One per balancer, shared by its event loops: each request costs one increment of a slot; only
+ * a retry reads the window. Slots are reused by second number; the window is approximate at a
+ * second's edge, which a cap does not mind.
  */
 public final class RetryBudget {
 

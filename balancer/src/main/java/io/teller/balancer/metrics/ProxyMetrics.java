@@ -17,18 +17,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The balancer's request-path meters, in Prometheus terms:
+ *
  * <ul>
  *   <li>{@code teller_requests_total{service,instance,status_class}}: answers by status class
- *       ({@code instance="none"} when the balancer answered itself, e.g. no route);</li>
- *   <li>{@code teller_request_duration_seconds{service}}: a latency histogram;</li>
+ *       ({@code instance="none"} when the balancer answered itself, e.g. no route);
+ *   <li>{@code teller_request_duration_seconds{service}}: a latency histogram;
  *   <li>{@code teller_in_flight{service,instance}}: this balancer's requests and connections open
- *       per instance;</li>
+ *       per instance;
  *   <li>{@code teller_retries_total{service,outcome}}: retries made ({@code outcome="sent"}) and
- *       refused by the retry budget ({@code outcome="over_budget"});</li>
- *   <li>{@code teller_ejections_total{service,instance}}: passive ejections;</li>
+ *       refused by the retry budget ({@code outcome="over_budget"});
+ *   <li>{@code teller_ejections_total{service,instance}}: passive ejections;
  *   <li>{@code teller_upstream_failures_total{service,instance,kind}}: failures to get an answer
- *       from an instance, by kind ({@code connect}, {@code timeout}, {@code reset}).</li>
+ *       from an instance, by kind ({@code connect}, {@code timeout}, {@code reset}).
  * </ul>
+ *
  * Meters are looked up in maps keyed by service and instance, so the request path never builds
  * tags; {@link #retainOnly} drops the meters of instances that left.
  */
@@ -36,7 +38,9 @@ public final class ProxyMetrics {
 
   /** Why an instance gave no answer. */
   public enum FailureKind {
-    CONNECT, TIMEOUT, RESET;
+    CONNECT,
+    TIMEOUT,
+    RESET;
 
     final String label = name().toLowerCase(java.util.Locale.ROOT);
   }
@@ -45,10 +49,11 @@ public final class ProxyMetrics {
   public static final String NONE = "none";
 
   private static final Duration[] BUCKETS = {
-      Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
-      Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
-      Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
-      Duration.ofSeconds(10), Duration.ofSeconds(30)};
+    Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+    Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+    Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
+    Duration.ofSeconds(10), Duration.ofSeconds(30)
+  };
 
   private final MeterRegistry registry;
   private final LoadCounts inFlight;
@@ -105,13 +110,17 @@ public final class ProxyMetrics {
   public void retainOnly(Map<String, Set<String>> current) {
     current.forEach((service, ids) -> ids.forEach(id -> instance(service, id)));
     List<InstanceMeters> gone = new ArrayList<>();
-    instances.values().forEach(meters -> {
-      Set<String> ids = current.get(meters.service);
-      if (!meters.instance.equals(NONE) && (ids == null || !ids.contains(meters.instance))
-          && inFlight.inFlight(meters.instance) == 0) {
-        gone.add(meters);
-      }
-    });
+    instances
+        .values()
+        .forEach(
+            meters -> {
+              Set<String> ids = current.get(meters.service);
+              if (!meters.instance.equals(NONE)
+                  && (ids == null || !ids.contains(meters.instance))
+                  && inFlight.inFlight(meters.instance) == 0) {
+                gone.add(meters);
+              }
+            });
     for (InstanceMeters meters : gone) {
       instances.remove(key(meters.service, meters.instance), meters);
       meters.all.forEach(registry::remove);
@@ -126,7 +135,9 @@ public final class ProxyMetrics {
   private InstanceMeters instance(String service, String instance) {
     String key = key(service, instance);
     InstanceMeters meters = instances.get(key);
-    return meters != null ? meters : instances.computeIfAbsent(key, k -> new InstanceMeters(service, instance));
+    return meters != null
+        ? meters
+        : instances.computeIfAbsent(key, k -> new InstanceMeters(service, instance));
   }
 
   private static String key(String service, String instance) {
@@ -145,15 +156,22 @@ public final class ProxyMetrics {
     final Counter overBudget;
 
     ServiceMeters(String service) {
-      duration = Timer.builder("teller.request.duration")
-          .description("Time from a request's arrival to the end of its answer")
-          .tags("service", service)
-          .serviceLevelObjectives(BUCKETS)
-          .register(registry);
-      retries = Counter.builder("teller.retries").description("Retries to another instance")
-          .tags("service", service, "outcome", "sent").register(registry);
-      overBudget = Counter.builder("teller.retries").description("Retries to another instance")
-          .tags("service", service, "outcome", "over_budget").register(registry);
+      duration =
+          Timer.builder("teller.request.duration")
+              .description("Time from a request's arrival to the end of its answer")
+              .tags("service", service)
+              .serviceLevelObjectives(BUCKETS)
+              .register(registry);
+      retries =
+          Counter.builder("teller.retries")
+              .description("Retries to another instance")
+              .tags("service", service, "outcome", "sent")
+              .register(registry);
+      overBudget =
+          Counter.builder("teller.retries")
+              .description("Retries to another instance")
+              .tags("service", service, "outcome", "over_budget")
+              .register(registry);
     }
   }
 
@@ -170,20 +188,35 @@ public final class ProxyMetrics {
       this.instance = instance;
       Tags tags = Tags.of("service", service, "instance", instance);
       for (int i = 0; i < 5; i++) {
-        byStatusClass[i] = keep(Counter.builder("teller.requests").description("Answers to clients")
-            .tags(tags).tag("status_class", (i + 1) + "xx").register(registry));
+        byStatusClass[i] =
+            keep(
+                Counter.builder("teller.requests")
+                    .description("Answers to clients")
+                    .tags(tags)
+                    .tag("status_class", (i + 1) + "xx")
+                    .register(registry));
       }
       for (FailureKind kind : FailureKind.values()) {
-        failures[kind.ordinal()] = keep(Counter.builder("teller.upstream.failures")
-            .description("Failures to get an answer from an instance")
-            .tags(tags).tag("kind", kind.label).register(registry));
+        failures[kind.ordinal()] =
+            keep(
+                Counter.builder("teller.upstream.failures")
+                    .description("Failures to get an answer from an instance")
+                    .tags(tags)
+                    .tag("kind", kind.label)
+                    .register(registry));
       }
-      ejections = keep(Counter.builder("teller.ejections").description("Passive ejections")
-          .tags(tags).register(registry));
+      ejections =
+          keep(
+              Counter.builder("teller.ejections")
+                  .description("Passive ejections")
+                  .tags(tags)
+                  .register(registry));
       if (!instance.equals(NONE)) {
-        keep(Gauge.builder("teller.in.flight", inFlight, counts -> counts.inFlight(instance))
-            .description("This balancer's open requests and connections")
-            .tags(tags).register(registry));
+        keep(
+            Gauge.builder("teller.in.flight", inFlight, counts -> counts.inFlight(instance))
+                .description("This balancer's open requests and connections")
+                .tags(tags)
+                .register(registry));
       }
     }
 

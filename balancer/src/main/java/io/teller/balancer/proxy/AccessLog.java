@@ -6,8 +6,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One JSON line per request on the logger {@code teller.access}: off by default (a line per
- * request costs throughput), switched by the {@code access.log} setting at start and by the admin
+ * One JSON line per request on the logger {@code teller.access}: off by default (a line per request
+ * costs throughput), switched by the {@code access.log} setting at start and by the admin
  * listener's {@code PUT /access-log} at run time.
  */
 public final class AccessLog {
@@ -29,25 +29,37 @@ public final class AccessLog {
   }
 
   /** One request's line, with the fields named as in the README. */
-  public record Entry(long startMillis, String client, String method, String host, String uri,
-      String protocol, int status, String service, String instance, long bytesIn, long bytesOut,
-      long durationMicros, int attempts) {}
+  public record Entry(
+      long startMillis,
+      String client,
+      String method,
+      String host,
+      String uri,
+      String protocol,
+      int status,
+      String service,
+      String instance,
+      long bytesIn,
+      long bytesOut,
+      long durationMicros,
+      int attempts) {}
 
   void log(Entry entry) {
-    JsonObject line = new JsonObject()
-        .put("time", Instant.ofEpochMilli(entry.startMillis()).toString())
-        .put("client", entry.client())
-        .put("method", entry.method())
-        .put("host", entry.host())
-        .put("uri", entry.uri())
-        .put("protocol", entry.protocol())
-        .put("status", entry.status())
-        .put("service", entry.service())
-        .put("instance", entry.instance())
-        .put("bytesIn", entry.bytesIn())
-        .put("bytesOut", entry.bytesOut())
-        .put("durationMs", entry.durationMicros() / 1000.0)
-        .put("attempts", entry.attempts());
+    JsonObject line =
+        new JsonObject()
+            .put("time", Instant.ofEpochMilli(entry.startMillis()).toString())
+            .put("client", entry.client())
+            .put("method", entry.method())
+            .put("host", entry.host())
+            .put("uri", entry.uri())
+            .put("protocol", entry.protocol())
+            .put("status", entry.status())
+            .put("service", entry.service())
+            .put("instance", entry.instance())
+            .put("bytesIn", entry.bytesIn())
+            .put("bytesOut", entry.bytesOut())
+            .put("durationMs", entry.durationMicros() / 1000.0)
+            .put("attempts", entry.attempts());
     LOG.info(line.encode());
   }
 }

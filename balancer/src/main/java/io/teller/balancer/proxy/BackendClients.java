@@ -35,11 +35,18 @@ public final class BackendClients {
         return entry.client;
       }
     }
-    HttpClient client = vertx.createHttpClient(
-        new HttpClientOptions().setKeepAlive(true).setConnectTimeout(connectMillis)
-            .setIdleTimeout(idleMillis).setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
-            .setMaxRedirects(0).setDecompressionSupported(false),
-        new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS_PER_INSTANCE).setMaxWaitQueueSize(-1));
+    HttpClient client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setKeepAlive(true)
+                .setConnectTimeout(connectMillis)
+                .setIdleTimeout(idleMillis)
+                .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
+                .setMaxRedirects(0)
+                .setDecompressionSupported(false),
+            new PoolOptions()
+                .setHttp1MaxSize(MAX_CONNECTIONS_PER_INSTANCE)
+                .setMaxWaitQueueSize(-1));
     clients.add(new Entry(connectMillis, idleMillis, client));
     return client;
   }

@@ -9,13 +9,23 @@ import java.util.Set;
 final class Headers {
 
   /** Headers meaningful only for one connection, never forwarded in either direction. */
-  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive",
-      "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
-      "transfer-encoding", "upgrade");
+  private static final Set<String> HOP_BY_HOP =
+      Set.of(
+          "connection",
+          "keep-alive",
+          "proxy-authenticate",
+          "proxy-authorization",
+          "proxy-connection",
+          "te",
+          "trailer",
+          "transfer-encoding",
+          "upgrade");
 
   private Headers() {}
 
-  /** Copies {@code from} into {@code to} without hop-by-hop headers and those named in Connection. */
+  /**
+   * Copies {@code from} into {@code to} without hop-by-hop headers and those named in Connection.
+   */
   static void copyEndToEnd(MultiMap from, MultiMap to) {
     String connection = from.get(HttpHeaders.CONNECTION);
     Set<String> named = connection == null ? Set.of() : namedIn(connection);
@@ -44,7 +54,8 @@ final class Headers {
    * (appended to), {@code X-Forwarded-Proto}, {@code -Host}, {@code -Port} (set), and the RFC 7239
    * {@code Forwarded} header (appended to).
    */
-  static void addForwarding(MultiMap headers, String clientIp, String proto, String host, int port) {
+  static void addForwarding(
+      MultiMap headers, String clientIp, String proto, String host, int port) {
     String previous = headers.get("x-forwarded-for");
     headers.set("x-forwarded-for", previous == null ? clientIp : previous + ", " + clientIp);
     headers.set("x-forwarded-proto", proto);
@@ -63,6 +74,7 @@ final class Headers {
     }
     forwarded.append(";proto=").append(proto);
     String previousForwarded = headers.get("forwarded");
-    headers.set("forwarded", previousForwarded == null ? forwarded : previousForwarded + ", " + forwarded);
+    headers.set(
+        "forwarded", previousForwarded == null ? forwarded : previousForwarded + ", " + forwarded);
   }
 }

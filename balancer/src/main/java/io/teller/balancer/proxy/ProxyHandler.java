@@ -37,15 +37,14 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * The request path: matches a request to a service, picks an instance with the service's
- * strategy, and streams the request there and the response back, with back-pressure both ways.
- * Upgrades (WebSocket) become a tunnel of bytes once the instance agrees. It reads only the
- * latest {@link Routing} and this balancer's counters: no network call but the one to the chosen
- * instance.
+ * The request path: matches a request to a service, picks an instance with the service's strategy,
+ * and streams the request there and the response back, with back-pressure both ways. Upgrades
+ * (WebSocket) become a tunnel of bytes once the instance agrees. It reads only the latest {@link
+ * Routing} and this balancer's counters: no network call but the one to the chosen instance.
  *
  * <p>Written on the core HTTP client rather than vertx-http-proxy 5.0.7, whose error responses
- * bypass its interceptors (so an in-flight count could not be released exactly once), which has
- * no response-header timeout or retry to another origin, and which passes the backend's {@code
+ * bypass its interceptors (so an in-flight count could not be released exactly once), which has no
+ * response-header timeout or retry to another origin, and which passes the backend's {@code
  * Connection} header on to HTTP/2 clients (upstream issue #152). Instances are picked by Teller's
  * own strategies rather than core's {@code io.vertx.core.net.endpoint} balancers, because picks
  * need routes, exclusions on retry, sticky cookies and counts shared across balancers.
@@ -64,6 +63,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final RetryBudget budget;
   private final ProxyMetrics metrics;
   private final AccessLog accessLog;
+
   /**
    * Requests sent to an instance that has not answered yet, one set per response timeout in use,
    * each in deadline order (event-loop confined).
@@ -76,8 +76,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
    * @param inFlight this balancer's in-flight counts
    * @param scheme {@code https} or {@code http}: what clients used
    */
-  public ProxyHandler(BackendClients clients, Supplier<Routing> routing, InFlight inFlight, String scheme,
-      Defaults defaults, Ejections ejections, RetryBudget budget, ProxyMetrics metrics, AccessLog accessLog) {
+  public ProxyHandler(
+      BackendClients clients,
+      Supplier<Routing> routing,
+      InFlight inFlight,
+      String scheme,
+      Defaults defaults,
+      Ejections ejections,
+      RetryBudget budget,
+      ProxyMetrics metrics,
+      AccessLog accessLog) {
     this.clients = clients;
     this.routing = routing;
     this.inFlight = inFlight;
@@ -109,15 +117,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HttpServerResponse response = request.response();
     response.endHandler(v -> exchange.finish());
     // A client that goes away cancels the backend request and frees its connection.
-    response.closeHandler(v -> {
-      exchange.finish();
-      // Only an unanswered exchange is cancelled: resetting a completed request could close the
-      // pooled connection that already serves another one. (Vert.x may call the end handler on
-      // a close too, so "finished" cannot tell.)
-      if (!response.ended() && exchange.backend != null) {
-        exchange.backend.reset();
-      }
-    });
+    response.closeHandler(
+        v -> {
+          exchange.finish();
+          // Only an unanswered exchange is cancelled: resetting a completed request could close the
+          // pooled connection that already serves another one. (Vert.x may call the end handler on
+          // a close too, so "finished" cannot tell.)
+          if (!response.ended() && exchange.backend != null) {
+            exchange.backend.reset();
+          }
+        });
     attempt(exchange);
   }
 
@@ -139,89 +148,133 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     exchange.endpointId = endpoint.id();
     exchange.pick.tried(endpoint.id());
     exchange.lease = inFlight.acquire(endpoint.id());
-    RequestOptions options = new RequestOptions()
-        .setHost(endpoint.host())
-        .setPort(endpoint.port())
-        .setMethod(request.method())
-        .setURI(exchange.uri)
-        .setHeaders(exchange.headers)
-        // Bounds the wait for a pooled connection too, not only the TCP connect.
-        .setConnectTimeout(exchange.connectMillis);
-    clients.get(exchange.connectMillis, exchange.idleMillis).request(options).onComplete(connected -> {
-      if (connected.failed()) {
-        metrics.upstreamFailure(service.name(), endpoint.id(), FailureKind.CONNECT);
-        if (ejections.failed(endpoint.id())) {
-          metrics.ejected(service.name(), endpoint.id());
-        }
-        // Nothing reached the instance: always safe to try another.
-        failed(exchange, 502, "cannot connect to instance " + endpoint.id() + " of service "
-            + service.name() + ": " + Responses.reason(connected.cause()), true);
-        return;
-      }
-      HttpClientRequest backend = connected.result();
-      exchange.backend = backend;
-      if (request.response().closed()) {
-        backend.reset();
-        return;
-      }
-      Future<HttpClientResponse> sent;
-      if (exchange.upgrade || exchange.bodyless) {
-        waitFor(exchange);
-        request.resume();
-        sent = exchange.upgrade ? backend.connect() : backend.send();
-      } else {
-        // The response timeout starts once the body is sent: a long upload is not a slow answer
-        // (the idle timeout still cuts an upload that stalls).
-        sent = backend.response();
-        if (!exchange.headers.contains(HttpHeaders.CONTENT_LENGTH)) {
-          backend.setChunked(true);
-        }
-        request.pipe().endOnFailure(false).to(backend).onComplete(piped -> {
-          if (piped.failed()) {
-            backend.reset();
-          } else if (!exchange.headersIn) {
-            waitFor(exchange);
-          }
-        });
-      }
-      sent.onComplete(answered -> {
-        exchange.headersIn = true;
-        if (exchange.waiting != null) {
-          exchange.waiting.remove(exchange);
-          exchange.waiting = null;
-        }
-        if (answered.failed()) {
-          if (exchange.timedOut) {
-            metrics.upstreamFailure(service.name(), endpoint.id(), FailureKind.TIMEOUT);
-            serverError(service, endpoint);
-            failed(exchange, 504, "instance " + endpoint.id() + " of service " + service.name()
-                + " did not answer within " + exchange.responseMillis + " ms", false);
-          } else {
-            metrics.upstreamFailure(service.name(), endpoint.id(), FailureKind.RESET);
-            serverError(service, endpoint);
-            // It may have seen the request: replay only what is idempotent and has no body.
-            failed(exchange, 502, "instance " + endpoint.id() + " of service " + service.name()
-                + " failed: " + Responses.reason(answered.cause()), exchange.bodyless && exchange.idempotent);
-          }
-          return;
-        }
-        HttpClientResponse answer = answered.result();
-        if (answer.statusCode() >= 500) {
-          serverError(service, endpoint);
-        } else {
-          ejections.succeeded(endpoint.id());
-        }
-        if (service.stickyCookie() != null && !endpoint.id().equals(exchange.pick.stickyEndpointId())) {
-          request.response().addCookie(Cookie.cookie(service.stickyCookie(), endpoint.id())
-              .setPath("/").setHttpOnly(true).setSecure("https".equals(scheme)));
-        }
-        if (exchange.upgrade && answer.statusCode() == 101) {
-          tunnel(exchange, answer);
-        } else {
-          relay(request, answer);
-        }
-      });
-    });
+    RequestOptions options =
+        new RequestOptions()
+            .setHost(endpoint.host())
+            .setPort(endpoint.port())
+            .setMethod(request.method())
+            .setURI(exchange.uri)
+            .setHeaders(exchange.headers)
+            // Bounds the wait for a pooled connection too, not only the TCP connect.
+            .setConnectTimeout(exchange.connectMillis);
+    clients
+        .get(exchange.connectMillis, exchange.idleMillis)
+        .request(options)
+        .onComplete(
+            connected -> {
+              if (connected.failed()) {
+                metrics.upstreamFailure(service.name(), endpoint.id(), FailureKind.CONNECT);
+                if (ejections.failed(endpoint.id())) {
+                  metrics.ejected(service.name(), endpoint.id());
+                }
+                // Nothing reached the instance: always safe to try another.
+                failed(
+                    exchange,
+                    502,
+                    "cannot connect to instance "
+                        + endpoint.id()
+                        + " of service "
+                        + service.name()
+                        + ": "
+                        + Responses.reason(connected.cause()),
+                    true);
+                return;
+              }
+              HttpClientRequest backend = connected.result();
+              exchange.backend = backend;
+              if (request.response().closed()) {
+                backend.reset();
+                return;
+              }
+              Future<HttpClientResponse> sent;
+              if (exchange.upgrade || exchange.bodyless) {
+                waitFor(exchange);
+                request.resume();
+                sent = exchange.upgrade ? backend.connect() : backend.send();
+              } else {
+                // The response timeout starts once the body is sent: a long upload is not a slow
+                // answer
+                // (the idle timeout still cuts an upload that stalls).
+                sent = backend.response();
+                if (!exchange.headers.contains(HttpHeaders.CONTENT_LENGTH)) {
+                  backend.setChunked(true);
+                }
+                request
+                    .pipe()
+                    .endOnFailure(false)
+                    .to(backend)
+                    .onComplete(
+                        piped -> {
+                          if (piped.failed()) {
+                            backend.reset();
+                          } else if (!exchange.headersIn) {
+                            waitFor(exchange);
+                          }
+                        });
+              }
+              sent.onComplete(
+                  answered -> {
+                    exchange.headersIn = true;
+                    if (exchange.waiting != null) {
+                      exchange.waiting.remove(exchange);
+                      exchange.waiting = null;
+                    }
+                    if (answered.failed()) {
+                      if (exchange.timedOut) {
+                        metrics.upstreamFailure(service.name(), endpoint.id(), FailureKind.TIMEOUT);
+                        serverError(service, endpoint);
+                        failed(
+                            exchange,
+                            504,
+                            "instance "
+                                + endpoint.id()
+                                + " of service "
+                                + service.name()
+                                + " did not answer within "
+                                + exchange.responseMillis
+                                + " ms",
+                            false);
+                      } else {
+                        metrics.upstreamFailure(service.name(), endpoint.id(), FailureKind.RESET);
+                        serverError(service, endpoint);
+                        // It may have seen the request: replay only what is idempotent and has no
+                        // body.
+                        failed(
+                            exchange,
+                            502,
+                            "instance "
+                                + endpoint.id()
+                                + " of service "
+                                + service.name()
+                                + " failed: "
+                                + Responses.reason(answered.cause()),
+                            exchange.bodyless && exchange.idempotent);
+                      }
+                      return;
+                    }
+                    HttpClientResponse answer = answered.result();
+                    if (answer.statusCode() >= 500) {
+                      serverError(service, endpoint);
+                    } else {
+                      ejections.succeeded(endpoint.id());
+                    }
+                    if (service.stickyCookie() != null
+                        && !endpoint.id().equals(exchange.pick.stickyEndpointId())) {
+                      request
+                          .response()
+                          .addCookie(
+                              Cookie.cookie(service.stickyCookie(), endpoint.id())
+                                  .setPath("/")
+                                  .setHttpOnly(true)
+                                  .setSecure("https".equals(scheme)));
+                    }
+                    if (exchange.upgrade && answer.statusCode() == 101) {
+                      tunnel(exchange, answer);
+                    } else {
+                      relay(request, answer);
+                    }
+                  });
+            });
   }
 
   private void serverError(Service service, Endpoint endpoint) {
@@ -236,7 +289,9 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     exchange.lastStatus = status;
     exchange.lastFailure = reason;
     String service = exchange.pool.service().name();
-    if (retryable && exchange.retriesLeft > 0 && !exchange.request.response().closed()
+    if (retryable
+        && exchange.retriesLeft > 0
+        && !exchange.request.response().closed()
         && exchange.pool.endpoints().size() > exchange.attempts) {
       if (budget.tryRetry()) {
         exchange.retriesLeft--;
@@ -318,35 +373,57 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     long deadlineNanos;
     Waiting waiting;
     boolean timedOut;
+
     /** Whether the current attempt's response (or its failure) came in. */
     boolean headersIn;
+
     boolean finished;
     InFlight.Lease lease;
     HttpClientRequest backend;
     String lastFailure;
     int lastStatus;
 
-    Exchange(HttpServerRequest request, ServicePool pool, RouteTable.Match match, String host, long startedNanos) {
+    Exchange(
+        HttpServerRequest request,
+        ServicePool pool,
+        RouteTable.Match match,
+        String host,
+        long startedNanos) {
       this.request = request;
       this.pool = pool;
       this.startedNanos = startedNanos;
       Service service = pool.service();
       ServiceTimeouts timeouts = service.timeouts();
-      this.connectMillis = timeouts.connectMs() != null ? timeouts.connectMs() : defaults.connectMillis();
-      this.responseMillis = timeouts.responseMs() != null ? timeouts.responseMs() : defaults.responseMillis();
+      this.connectMillis =
+          timeouts.connectMs() != null ? timeouts.connectMs() : defaults.connectMillis();
+      this.responseMillis =
+          timeouts.responseMs() != null ? timeouts.responseMs() : defaults.responseMillis();
       this.idleMillis = timeouts.idleMs() != null ? timeouts.idleMs() : defaults.idleMillis();
       this.pick = new Pick(request, service.stickyCookie(), pool, ejections);
-      this.uri = service.stripPrefix() ? RouteTable.strip(match.pathPrefix(), request.uri()) : request.uri();
+      this.uri =
+          service.stripPrefix()
+              ? RouteTable.strip(match.pathPrefix(), request.uri())
+              : request.uri();
       this.upgrade = Upgrades.isUpgrade(request);
       this.headers = backendHeaders(request, host, upgrade);
       HttpMethod method = request.method();
-      this.idempotent = method == HttpMethod.GET || method == HttpMethod.HEAD || method == HttpMethod.OPTIONS
-          || method == HttpMethod.PUT || method == HttpMethod.DELETE || method == HttpMethod.TRACE;
+      this.idempotent =
+          method == HttpMethod.GET
+              || method == HttpMethod.HEAD
+              || method == HttpMethod.OPTIONS
+              || method == HttpMethod.PUT
+              || method == HttpMethod.DELETE
+              || method == HttpMethod.TRACE;
       String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-      boolean declaresBody = (length != null && !length.equals("0"))
-          || request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
-      boolean usuallyBodyless = method == HttpMethod.GET || method == HttpMethod.HEAD
-          || method == HttpMethod.OPTIONS || method == HttpMethod.DELETE || method == HttpMethod.TRACE;
+      boolean declaresBody =
+          (length != null && !length.equals("0"))
+              || request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+      boolean usuallyBodyless =
+          method == HttpMethod.GET
+              || method == HttpMethod.HEAD
+              || method == HttpMethod.OPTIONS
+              || method == HttpMethod.DELETE
+              || method == HttpMethod.TRACE;
       this.bodyless = "0".equals(length) || (usuallyBodyless && !declaresBody);
     }
 
@@ -362,18 +439,29 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     }
   }
 
-  private void finished(HttpServerRequest request, long startedNanos, String service, String instance, int attempts) {
+  private void finished(
+      HttpServerRequest request, long startedNanos, String service, String instance, int attempts) {
     long nanos = System.nanoTime() - startedNanos;
     HttpServerResponse response = request.response();
     int status = response.ended() ? response.getStatusCode() : 499;
     metrics.answered(service, instance, status, nanos);
     if (accessLog.enabled()) {
       SocketAddress remote = request.remoteAddress();
-      accessLog.log(new AccessLog.Entry(System.currentTimeMillis() - nanos / 1_000_000,
-          remote == null ? "" : remote.hostAddress(), request.method().name(),
-          request.authority() == null ? "" : request.authority().toString(), request.uri(),
-          request.version() == null ? "" : request.version().alpnName(), status, service, instance,
-          request.bytesRead(), response.bytesWritten(), nanos / 1_000, attempts));
+      accessLog.log(
+          new AccessLog.Entry(
+              System.currentTimeMillis() - nanos / 1_000_000,
+              remote == null ? "" : remote.hostAddress(),
+              request.method().name(),
+              request.authority() == null ? "" : request.authority().toString(),
+              request.uri(),
+              request.version() == null ? "" : request.version().alpnName(),
+              status,
+              service,
+              instance,
+              request.bytesRead(),
+              response.bytesWritten(),
+              nanos / 1_000,
+              attempts));
     }
   }
 
@@ -381,16 +469,24 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HttpServerResponse response = request.response();
     response.setStatusCode(backend.statusCode());
     Headers.copyEndToEnd(backend.headers(), response.headers());
-    if (request.version() != HttpVersion.HTTP_2 && !response.headers().contains(HttpHeaders.CONTENT_LENGTH)
-        && request.method() != HttpMethod.HEAD && backend.statusCode() != 204 && backend.statusCode() != 304) {
+    if (request.version() != HttpVersion.HTTP_2
+        && !response.headers().contains(HttpHeaders.CONTENT_LENGTH)
+        && request.method() != HttpMethod.HEAD
+        && backend.statusCode() != 204
+        && backend.statusCode() != 304) {
       response.setChunked(true);
     }
     // A body cut short must reach the client cut short: never end it as if it were complete.
-    backend.pipe().endOnFailure(false).to(response).onFailure(e -> {
-      if (!response.ended() && !response.closed()) {
-        response.reset();
-      }
-    });
+    backend
+        .pipe()
+        .endOnFailure(false)
+        .to(response)
+        .onFailure(
+            e -> {
+              if (!response.ended() && !response.closed()) {
+                response.reset();
+              }
+            });
   }
 
   /** The instance switched protocols: from now on, bytes both ways until either side closes. */
@@ -398,21 +494,26 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     HttpServerResponse response = exchange.request.response();
     Upgrades.copyHandshake(answer.headers(), response.headers());
     NetSocket toBackend = answer.netSocket();
-    exchange.request.toNetSocket().onComplete(upgraded -> {
-      if (upgraded.failed()) {
-        toBackend.close();
-        return;
-      }
-      NetSocket toClient = upgraded.result();
-      // The connection is no longer HTTP: the answer is counted when the tunnel closes.
-      toClient.closeHandler(v -> {
-        toBackend.close();
-        exchange.finish();
-      });
-      toBackend.closeHandler(v -> toClient.close());
-      toClient.pipeTo(toBackend);
-      toBackend.pipeTo(toClient);
-    });
+    exchange
+        .request
+        .toNetSocket()
+        .onComplete(
+            upgraded -> {
+              if (upgraded.failed()) {
+                toBackend.close();
+                return;
+              }
+              NetSocket toClient = upgraded.result();
+              // The connection is no longer HTTP: the answer is counted when the tunnel closes.
+              toClient.closeHandler(
+                  v -> {
+                    toBackend.close();
+                    exchange.finish();
+                  });
+              toBackend.closeHandler(v -> toClient.close());
+              toClient.pipeTo(toBackend);
+              toBackend.pipeTo(toClient);
+            });
   }
 
   private MultiMap backendHeaders(HttpServerRequest request, String host, boolean upgrade) {
@@ -427,7 +528,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       headers.set(HttpHeaders.HOST, authority);
     }
     SocketAddress remote = request.remoteAddress();
-    String clientIp = remote == null || remote.hostAddress() == null ? "unknown" : remote.hostAddress();
+    String clientIp =
+        remote == null || remote.hostAddress() == null ? "unknown" : remote.hostAddress();
     int port = request.localAddress() == null ? -1 : request.localAddress().port();
     Headers.addForwarding(headers, clientIp, scheme, authority, port);
     return headers;
@@ -444,7 +546,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
 
     Facts(HttpServerRequest request) {
       this.request = request;
-      this.host = request.authority() == null ? "" : request.authority().host().toLowerCase(Locale.ROOT);
+      this.host =
+          request.authority() == null ? "" : request.authority().host().toLowerCase(Locale.ROOT);
     }
 
     @Override
@@ -474,6 +577,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
     private final String sticky;
     private final ServicePool pool;
     private final Ejections ejections;
+
     /** Instances this request went to: one on the common path, so no set until a retry. */
     private Set<String> tried = Set.of();
 

@@ -4,7 +4,6 @@ import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.counting.RetryBudget;
 import io.teller.balancer.metrics.ProxyMetrics;
-
 import io.teller.balancer.routing.Routing;
 import io.teller.balancer.tls.CertificateWatcher;
 import io.teller.balancer.tls.TlsOptions;
@@ -27,12 +26,23 @@ public final class ProxyVerticle extends VerticleBase {
    *
    * @param clientIdleMillis how long a client connection may carry no byte before it is closed
    */
-  public record Listeners(String host, int httpsPort, int httpPort, boolean redirectHttp, TlsOptions tls,
-      ProxyHandler.Defaults defaults, int clientIdleMillis) {}
+  public record Listeners(
+      String host,
+      int httpsPort,
+      int httpPort,
+      boolean redirectHttp,
+      TlsOptions tls,
+      ProxyHandler.Defaults defaults,
+      int clientIdleMillis) {}
 
   /** What every event loop's proxy shares: counts, ejections, the retry budget, meters, the log. */
-  public record Shared(Supplier<Routing> routing, InFlight inFlight, Ejections ejections,
-      RetryBudget budget, ProxyMetrics metrics, AccessLog accessLog) {}
+  public record Shared(
+      Supplier<Routing> routing,
+      InFlight inFlight,
+      Ejections ejections,
+      RetryBudget budget,
+      ProxyMetrics metrics,
+      AccessLog accessLog) {}
 
   private final Listeners listeners;
   private final Shared shared;
@@ -55,37 +65,61 @@ public final class ProxyVerticle extends VerticleBase {
     // Response timeouts are checked on this event loop's one timer, not one timer per request;
     // a service's own shorter timeout is honoured to within this period.
     long period = Math.max(10, Math.min(100, listeners.defaults().responseMillis() / 10));
-    expiryTimer = vertx.setPeriodic(period, t -> {
-      httpsHandler.expire();
-      httpHandler.expire();
-    });
-    HttpServerOptions httpsOptions = serverOptions(listeners.tls().applyTo(new HttpServerOptions()));
-    Future<HttpServer> httpsListening = vertx.createHttpServer(httpsOptions)
-        .requestHandler(httpsHandler)
-        .listen(listeners.httpsPort(), listeners.host())
-        .compose(server -> CertificateWatcher.start(vertx, server, listeners.tls())
-            .map(w -> {
-              watcher = w;
-              return server;
-            }));
-    Future<HttpServer> httpListening = vertx.createHttpServer(serverOptions(new HttpServerOptions()))
-        .requestHandler(listeners.redirectHttp() ? new RedirectHandler(listeners.httpsPort())
-            : httpHandler)
-        .listen(listeners.httpPort(), listeners.host());
-    return Future.all(httpsListening, httpListening).onSuccess(all -> {
-      https = all.resultAt(0);
-      http = all.resultAt(1);
-    });
+    expiryTimer =
+        vertx.setPeriodic(
+            period,
+            t -> {
+              httpsHandler.expire();
+              httpHandler.expire();
+            });
+    HttpServerOptions httpsOptions =
+        serverOptions(listeners.tls().applyTo(new HttpServerOptions()));
+    Future<HttpServer> httpsListening =
+        vertx
+            .createHttpServer(httpsOptions)
+            .requestHandler(httpsHandler)
+            .listen(listeners.httpsPort(), listeners.host())
+            .compose(
+                server ->
+                    CertificateWatcher.start(vertx, server, listeners.tls())
+                        .map(
+                            w -> {
+                              watcher = w;
+                              return server;
+                            }));
+    Future<HttpServer> httpListening =
+        vertx
+            .createHttpServer(serverOptions(new HttpServerOptions()))
+            .requestHandler(
+                listeners.redirectHttp() ? new RedirectHandler(listeners.httpsPort()) : httpHandler)
+            .listen(listeners.httpPort(), listeners.host());
+    return Future.all(httpsListening, httpListening)
+        .onSuccess(
+            all -> {
+              https = all.resultAt(0);
+              http = all.resultAt(1);
+            });
   }
 
   private ProxyHandler handler(String scheme) {
-    return new ProxyHandler(clients, shared.routing(), shared.inFlight(), scheme, listeners.defaults(),
-        shared.ejections(), shared.budget(), shared.metrics(), shared.accessLog());
+    return new ProxyHandler(
+        clients,
+        shared.routing(),
+        shared.inFlight(),
+        scheme,
+        listeners.defaults(),
+        shared.ejections(),
+        shared.budget(),
+        shared.metrics(),
+        shared.accessLog());
   }
 
   private HttpServerOptions serverOptions(HttpServerOptions options) {
-    return options.setCompressionSupported(false).setHandle100ContinueAutomatically(false)
-        .setIdleTimeout(listeners.clientIdleMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+    return options
+        .setCompressionSupported(false)
+        .setHandle100ContinueAutomatically(false)
+        .setIdleTimeout(listeners.clientIdleMillis())
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
   }
 
   @Override

@@ -23,7 +23,10 @@ public final class RedirectHandler implements Handler<HttpServerRequest> {
       host = "[" + host + "]";
     }
     String location = "https://" + host + (httpsPort == 443 ? "" : ":" + httpsPort) + request.uri();
-    request.response().setStatusCode(308).putHeader("location", location)
+    request
+        .response()
+        .setStatusCode(308)
+        .putHeader("location", location)
         .putHeader("content-type", "text/plain; charset=utf-8")
         .end("use HTTPS: " + location + "\n");
   }

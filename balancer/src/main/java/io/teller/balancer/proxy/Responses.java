@@ -24,12 +24,14 @@ final class Responses {
     request.resume();
     if (!request.isEnded()) {
       String length = request.getHeader("content-length");
-      if ((length != null && !length.equals("0")) || request.headers().contains("transfer-encoding")) {
+      if ((length != null && !length.equals("0"))
+          || request.headers().contains("transfer-encoding")) {
         // A body was sent and not read: don't leave it in the connection for the next request.
         response.putHeader("connection", "close");
       }
     }
-    response.setStatusCode(status)
+    response
+        .setStatusCode(status)
         .putHeader("content-type", "text/plain; charset=utf-8")
         .putHeader("x-teller-error", "true")
         .end(reason + "\n");
@@ -43,6 +45,8 @@ final class Responses {
       return "timed out";
     }
     String message = failure.getMessage();
-    return message == null ? failure.getClass().getSimpleName() : message.lines().findFirst().orElse("");
+    return message == null
+        ? failure.getClass().getSimpleName()
+        : message.lines().findFirst().orElse("");
   }
 }

@@ -8,8 +8,8 @@ import java.util.Locale;
 
 /**
  * HTTP/1.1 protocol upgrades (RFC 9110 §7.8), WebSocket above all: the one case where {@code
- * Upgrade} and {@code Connection} must reach the instance, and its {@code 101} the client, for
- * the two to agree on switching protocols; from then on the balancer passes bytes.
+ * Upgrade} and {@code Connection} must reach the instance, and its {@code 101} the client, for the
+ * two to agree on switching protocols; from then on the balancer passes bytes.
  */
 final class Upgrades {
 
@@ -22,7 +22,9 @@ final class Upgrades {
     }
     String upgrade = request.getHeader(HttpHeaders.UPGRADE);
     String connection = request.getHeader(HttpHeaders.CONNECTION);
-    return upgrade != null && !upgrade.isBlank() && connection != null
+    return upgrade != null
+        && !upgrade.isBlank()
+        && connection != null
         && connection.toLowerCase(Locale.ROOT).contains("upgrade");
   }
 

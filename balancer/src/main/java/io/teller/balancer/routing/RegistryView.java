@@ -27,14 +27,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The balancer's local copy of the registry: applies every published change, reconciles against
- * the registry's full snapshot at start and periodically (so a missed change heals by itself),
- * and turns the state into a new immutable {@link Routing} after each batch of changes. The
- * request path only ever reads the latest {@code Routing}; it never asks the registry anything.
+ * The balancer's local copy of the registry: applies every published change, reconciles against the
+ * registry's full snapshot at start and periodically (so a missed change heals by itself), and
+ * turns the state into a new immutable {@link Routing} after each batch of changes. The request
+ * path only ever reads the latest {@code Routing}; it never asks the registry anything.
  *
  * <p>Confined to the event loop of the verticle that starts it. A change is applied only if it is
- * newer than what is known of that service or instance, so events and snapshots may arrive in
- * any order.
+ * newer than what is known of that service or instance, so events and snapshots may arrive in any
+ * order.
  */
 public final class RegistryView {
 
@@ -49,8 +49,10 @@ public final class RegistryView {
   private final Consumer<Routing> publish;
   private final Map<String, Service> services = new HashMap<>();
   private final Map<String, Instance> instances = new HashMap<>();
+
   /** Revision at which a service or instance was removed, so an older "stored" cannot revive it. */
   private final Map<String, Long> removedAt = new HashMap<>();
+
   private final Map<String, Strategy> strategies = new HashMap<>();
   private MessageConsumer<JsonObject> consumer;
   private long reconcileTimer = -1;
@@ -67,7 +69,11 @@ public final class RegistryView {
    * @param reconcileMillis how often to reconcile against the full snapshot
    * @param publish receives each new routing (called on this view's event loop)
    */
-  public RegistryView(Vertx vertx, LoadCounts localCounts, LoadCounts sharedCounts, long reconcileMillis,
+  public RegistryView(
+      Vertx vertx,
+      LoadCounts localCounts,
+      LoadCounts sharedCounts,
+      long reconcileMillis,
       Consumer<Routing> publish) {
     this.vertx = vertx;
     this.localCounts = localCounts;
@@ -78,8 +84,10 @@ public final class RegistryView {
 
   /** Subscribes to changes and asks for the first snapshot; does not wait for it. */
   public Future<Void> start() {
-    consumer = vertx.eventBus().consumer(RegistryContract.CHANGES,
-        message -> apply(Change.fromJson(message.body())));
+    consumer =
+        vertx
+            .eventBus()
+            .consumer(RegistryContract.CHANGES, message -> apply(Change.fromJson(message.body())));
     reconcileTimer = vertx.setPeriodic(reconcileMillis, t -> reconcile());
     return consumer.completion().onSuccess(v -> reconcile());
   }
@@ -96,29 +104,38 @@ public final class RegistryView {
 
   /** Asks the registry for its whole state and merges it in. */
   public void reconcile() {
-    vertx.eventBus().<JsonObject>request(RegistryContract.SNAPSHOT, new JsonObject(),
+    vertx
+        .eventBus()
+        .<JsonObject>request(
+            RegistryContract.SNAPSHOT,
+            new JsonObject(),
             new DeliveryOptions().setSendTimeout(SNAPSHOT_TIMEOUT_MS))
-        .onSuccess(reply -> {
-          if (registryLost) {
-            LOG.info("registry reachable again; reconciled");
-            registryLost = false;
-          }
-          apply(Snapshot.fromJson(reply.body()));
-        })
-        .onFailure(e -> {
-          if (!registryLost) {
-            LOG.warn("registry snapshot unavailable ({}); serving from what is known (revision {})",
-                e.getMessage(), revision);
-            registryLost = true;
-          }
-          if (!snapshotHeld) {
-            vertx.setTimer(1_000, t -> reconcile());
-          }
-        });
+        .onSuccess(
+            reply -> {
+              if (registryLost) {
+                LOG.info("registry reachable again; reconciled");
+                registryLost = false;
+              }
+              apply(Snapshot.fromJson(reply.body()));
+            })
+        .onFailure(
+            e -> {
+              if (!registryLost) {
+                LOG.warn(
+                    "registry snapshot unavailable ({}); serving from what is known (revision {})",
+                    e.getMessage(),
+                    revision);
+                registryLost = true;
+              }
+              if (!snapshotHeld) {
+                vertx.setTimer(1_000, t -> reconcile());
+              }
+            });
   }
 
   void apply(Change change) {
-    String key = key(change.kind(), change.kind().equals(Change.SERVICE) ? change.service() : change.id());
+    String key =
+        key(change.kind(), change.kind().equals(Change.SERVICE) ? change.service() : change.id());
     if (change.revision() <= known(key)) {
       return;
     }
@@ -158,13 +175,25 @@ public final class RegistryView {
       }
     }
     // Gone from the snapshot and not changed since it was taken: removed while we missed it.
-    changed |= services.values().removeIf(s -> !snapshotServices.containsKey(s.name()) && s.revision() <= snapshot.revision());
-    changed |= instances.values().removeIf(i -> !snapshotInstances.containsKey(i.id()) && i.revision() <= snapshot.revision());
+    changed |=
+        services
+            .values()
+            .removeIf(
+                s ->
+                    !snapshotServices.containsKey(s.name()) && s.revision() <= snapshot.revision());
+    changed |=
+        instances
+            .values()
+            .removeIf(
+                i -> !snapshotInstances.containsKey(i.id()) && i.revision() <= snapshot.revision());
     removedAt.values().removeIf(r -> r <= snapshot.revision());
     revision = Math.max(revision, snapshot.revision());
     if (!snapshotHeld) {
-      LOG.info("registry snapshot at revision {}: {} services, {} instances",
-          snapshot.revision(), services.size(), instances.size());
+      LOG.info(
+          "registry snapshot at revision {}: {} services, {} instances",
+          snapshot.revision(),
+          services.size(),
+          instances.size());
     }
     snapshotHeld = true;
     if (changed) {
@@ -201,12 +230,14 @@ public final class RegistryView {
     if (!rebuildScheduled) {
       rebuildScheduled = true;
       // Coalesces a burst of changes (a registration storm) into one rebuild.
-      vertx.setTimer(REBUILD_DELAY_MS, t -> {
-        rebuildScheduled = false;
-        changed = false;
-        last = build();
-        publish.accept(last);
-      });
+      vertx.setTimer(
+          REBUILD_DELAY_MS,
+          t -> {
+            rebuildScheduled = false;
+            changed = false;
+            last = build();
+            publish.accept(last);
+          });
     }
   }
 
@@ -219,7 +250,8 @@ public final class RegistryView {
     Map<String, List<Endpoint>> endpoints = new HashMap<>();
     for (Instance instance : instances.values()) {
       if (instance.takesTraffic() && services.containsKey(instance.service())) {
-        endpoints.computeIfAbsent(instance.service(), k -> new ArrayList<>())
+        endpoints
+            .computeIfAbsent(instance.service(), k -> new ArrayList<>())
             .add(new Endpoint(instance.id(), instance.host(), instance.port(), instance.weight()));
       }
     }
@@ -231,16 +263,29 @@ public final class RegistryView {
       Map<String, Endpoint> byId = new LinkedHashMap<>();
       list.forEach(e -> byId.put(e.id(), e));
       ServicePool previous = last.pools().get(service.name());
-      pools.put(service.name(), previous != null && previous.service().equals(service) && previous.endpoints().equals(byId)
-          ? previous : new ServicePool(service, byId,
-              strategy(service).picker(list, service.sharedCounts() ? sharedCounts : localCounts)));
+      pools.put(
+          service.name(),
+          previous != null
+                  && previous.service().equals(service)
+                  && previous.endpoints().equals(byId)
+              ? previous
+              : new ServicePool(
+                  service,
+                  byId,
+                  strategy(service)
+                      .picker(list, service.sharedCounts() ? sharedCounts : localCounts)));
     }
     return new Routing(RouteTable.build(routes), pools, revision);
   }
 
   private Strategy strategy(Service service) {
     String key = service.strategy() + "|" + service.hashOn();
-    return strategies.computeIfAbsent(key, k ->
-        Strategies.byName(service.strategy(), new StrategyOptions(Objects.requireNonNullElse(service.hashOn(), "client-address"))));
+    return strategies.computeIfAbsent(
+        key,
+        k ->
+            Strategies.byName(
+                service.strategy(),
+                new StrategyOptions(
+                    Objects.requireNonNullElse(service.hashOn(), "client-address"))));
   }
 }

@@ -10,12 +10,12 @@ import java.util.Map;
 /**
  * Matches a request to a service. Immutable; built from every service's routes.
  *
- * <p>Order of precedence: the most specific host first — routes naming the exact host, then
- * routes with a {@code *.suffix} wildcard (the longest suffix first), then routes with no host —
- * and within each, the longest path prefix, then the route with more header and method matchers.
- * Remaining ties go by service name, then by the route's position, so the same table always
- * answers the same way. A path prefix matches at a segment boundary: {@code /api} matches {@code
- * /api} and {@code /api/x}, not {@code /apix}.
+ * <p>Order of precedence: the most specific host first — routes naming the exact host, then routes
+ * with a {@code *.suffix} wildcard (the longest suffix first), then routes with no host — and
+ * within each, the longest path prefix, then the route with more header and method matchers.
+ * Remaining ties go by service name, then by the route's position, so the same table always answers
+ * the same way. A path prefix matches at a segment boundary: {@code /api} matches {@code /api} and
+ * {@code /api/x}, not {@code /apix}.
  */
 public final class RouteTable {
 
@@ -51,18 +51,21 @@ public final class RouteTable {
   /** A match: the service, and the path prefix that matched (for {@code stripPrefix}). */
   public record Match(String service, String pathPrefix) {}
 
-  private static final Comparator<Entry> WITHIN_HOST_CLASS = Comparator
-      .comparingInt(Entry::prefixLength).reversed()
-      .thenComparing(Comparator.comparingInt(Entry::matcherCount).reversed())
-      .thenComparing(Entry::service)
-      .thenComparingInt(Entry::index);
+  private static final Comparator<Entry> WITHIN_HOST_CLASS =
+      Comparator.comparingInt(Entry::prefixLength)
+          .reversed()
+          .thenComparing(Comparator.comparingInt(Entry::matcherCount).reversed())
+          .thenComparing(Entry::service)
+          .thenComparingInt(Entry::index);
 
   private final Map<String, List<Entry>> byExactHost;
   private final List<Map.Entry<String, List<Entry>>> byWildcard;
   private final List<Entry> anyHost;
 
-  private RouteTable(Map<String, List<Entry>> byExactHost,
-      List<Map.Entry<String, List<Entry>>> byWildcard, List<Entry> anyHost) {
+  private RouteTable(
+      Map<String, List<Entry>> byExactHost,
+      List<Map.Entry<String, List<Entry>>> byWildcard,
+      List<Entry> anyHost) {
     this.byExactHost = byExactHost;
     this.byWildcard = byWildcard;
     this.anyHost = anyHost;
@@ -78,32 +81,36 @@ public final class RouteTable {
     Map<String, List<Entry>> exact = new HashMap<>();
     Map<String, List<Entry>> wildcard = new HashMap<>();
     List<Entry> any = new ArrayList<>();
-    routesByService.forEach((service, routes) -> {
-      for (int i = 0; i < routes.size(); i++) {
-        Route route = routes.get(i);
-        Entry entry = new Entry(service, route, i);
-        if (route.hosts().isEmpty()) {
-          any.add(entry);
-        }
-        for (String host : route.hosts()) {
-          if (host.startsWith("*.")) {
-            wildcard.computeIfAbsent(host.substring(1), k -> new ArrayList<>()).add(entry);
-          } else {
-            exact.computeIfAbsent(host, k -> new ArrayList<>()).add(entry);
+    routesByService.forEach(
+        (service, routes) -> {
+          for (int i = 0; i < routes.size(); i++) {
+            Route route = routes.get(i);
+            Entry entry = new Entry(service, route, i);
+            if (route.hosts().isEmpty()) {
+              any.add(entry);
+            }
+            for (String host : route.hosts()) {
+              if (host.startsWith("*.")) {
+                wildcard.computeIfAbsent(host.substring(1), k -> new ArrayList<>()).add(entry);
+              } else {
+                exact.computeIfAbsent(host, k -> new ArrayList<>()).add(entry);
+              }
+            }
           }
-        }
-      }
-    });
+        });
     exact.values().forEach(list -> list.sort(WITHIN_HOST_CLASS));
     wildcard.values().forEach(list -> list.sort(WITHIN_HOST_CLASS));
     any.sort(WITHIN_HOST_CLASS);
     List<Map.Entry<String, List<Entry>>> wildcards = new ArrayList<>(wildcard.entrySet());
     // Longest suffix first: *.api.example.com before *.example.com.
-    wildcards.sort(Comparator.<Map.Entry<String, List<Entry>>>comparingInt(e -> e.getKey().length())
-        .reversed().thenComparing(Map.Entry::getKey));
+    wildcards.sort(
+        Comparator.<Map.Entry<String, List<Entry>>>comparingInt(e -> e.getKey().length())
+            .reversed()
+            .thenComparing(Map.Entry::getKey));
     Map<String, List<Entry>> frozenExact = new HashMap<>();
     exact.forEach((host, list) -> frozenExact.put(host, List.copyOf(list)));
-    return new RouteTable(Map.copyOf(frozenExact),
+    return new RouteTable(
+        Map.copyOf(frozenExact),
         wildcards.stream().map(e -> Map.entry(e.getKey(), List.copyOf(e.getValue()))).toList(),
         List.copyOf(any));
   }
@@ -148,7 +155,9 @@ public final class RouteTable {
     if (!path.startsWith(prefix)) {
       return false;
     }
-    return path.length() == prefix.length() || prefix.endsWith("/") || path.charAt(prefix.length()) == '/';
+    return path.length() == prefix.length()
+        || prefix.endsWith("/")
+        || path.charAt(prefix.length()) == '/';
   }
 
   /**

@@ -3,8 +3,8 @@ package io.teller.balancer.routing;
 import java.util.Map;
 
 /**
- * Everything the request path needs, at one registry revision: the route table and each
- * service's pool. Immutable; replaced as a whole.
+ * Everything the request path needs, at one registry revision: the route table and each service's
+ * pool. Immutable; replaced as a whole.
  *
  * @param table matches requests to services
  * @param pools each service's pool, by name

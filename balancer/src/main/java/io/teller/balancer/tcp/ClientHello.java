@@ -7,8 +7,8 @@ import java.util.Locale;
 /**
  * Reads the server name (SNI, RFC 6066) from the first bytes of a TLS connection, without
  * terminating TLS. The bytes are one or more TLS records of type handshake carrying a ClientHello
- * (RFC 8446 4.1.2, RFC 5246 7.4.1.2); the hello may span records, and is read whole (at most
- * {@link #MAX_HELLO_BYTES}) before it is judged.
+ * (RFC 8446 4.1.2, RFC 5246 7.4.1.2); the hello may span records, and is read whole (at most {@link
+ * #MAX_HELLO_BYTES}) before it is judged.
  *
  * <p>Written by hand because Netty's {@code SniHandler} needs the channel pipeline, which Vert.x
  * does not expose outside its internal packages. Pure: tests call it on byte arrays.
@@ -47,7 +47,9 @@ public final class ClientHello {
     int at = 0;
     while (true) {
       if (bytes.length() - at < RECORD_HEADER) {
-        return tooLong(bytes) ? new NotTls("ClientHello over " + MAX_HELLO_BYTES + " bytes") : NEED_MORE;
+        return tooLong(bytes)
+            ? new NotTls("ClientHello over " + MAX_HELLO_BYTES + " bytes")
+            : NEED_MORE;
       }
       int type = bytes.getUnsignedByte(at);
       int major = bytes.getUnsignedByte(at + 1);
@@ -59,7 +61,9 @@ public final class ClientHello {
         return new NotTls("bad TLS record length " + length);
       }
       if (bytes.length() - at - RECORD_HEADER < length) {
-        return tooLong(bytes) ? new NotTls("ClientHello over " + MAX_HELLO_BYTES + " bytes") : NEED_MORE;
+        return tooLong(bytes)
+            ? new NotTls("ClientHello over " + MAX_HELLO_BYTES + " bytes")
+            : NEED_MORE;
       }
       handshake.appendBuffer(bytes, at + RECORD_HEADER, length);
       at += RECORD_HEADER + length;
@@ -85,12 +89,12 @@ public final class ClientHello {
   /** Walks the ClientHello body to the server_name extension. */
   private static Result parse(Buffer hello) {
     try {
-      int at = 2 + 32;                                   // client_version, random
-      at += 1 + hello.getUnsignedByte(at);               // session_id
-      at += 2 + hello.getUnsignedShort(at);              // cipher_suites
-      at += 1 + hello.getUnsignedByte(at);               // compression_methods
+      int at = 2 + 32; // client_version, random
+      at += 1 + hello.getUnsignedByte(at); // session_id
+      at += 2 + hello.getUnsignedShort(at); // cipher_suites
+      at += 1 + hello.getUnsignedByte(at); // compression_methods
       if (at == hello.length()) {
-        return new Hello(null);                          // no extensions at all
+        return new Hello(null); // no extensions at all
       }
       int end = at + 2 + hello.getUnsignedShort(at);
       at += 2;
@@ -123,7 +127,8 @@ public final class ClientHello {
       int length = extension.getUnsignedShort(at + 1);
       at += 3;
       if (type == HOST_NAME) {
-        return new String(extension.getBytes(at, at + length), StandardCharsets.US_ASCII).toLowerCase(Locale.ROOT);
+        return new String(extension.getBytes(at, at + length), StandardCharsets.US_ASCII)
+            .toLowerCase(Locale.ROOT);
       }
       at += length;
     }

@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
  * @param origin {@code config} or {@code registry}: where the listener comes from
  * @param drainMillis how long open connections may go on once the listener is removed
  */
-public record ListenerSpec(int port, Kind kind, String service, String strategy, String origin, long drainMillis) {
+public record ListenerSpec(
+    int port, Kind kind, String service, String strategy, String origin, long drainMillis) {
 
   /** How a listener chooses the service of a connection. */
   public enum Kind {
@@ -37,9 +38,13 @@ public record ListenerSpec(int port, Kind kind, String service, String strategy,
 
   /** The word that makes a listener route by SNI; no service can be called so here. */
   public static final String SNI_WORD = "sni";
+
   public static final String FROM_CONFIG = "config";
   public static final String FROM_REGISTRY = "registry";
-  /** Configured listeners close only when the balancer stops, which closes their connections too. */
+
+  /**
+   * Configured listeners close only when the balancer stops, which closes their connections too.
+   */
   static final long CONFIG_DRAIN_MILLIS = 0;
 
   private static final Pattern SERVICE_NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
@@ -98,7 +103,12 @@ public record ListenerSpec(int port, Kind kind, String service, String strategy,
     }
     String strategy = parts.length == 3 ? parts[2].trim() : null;
     if (strategy != null && !Strategies.NAMES.contains(strategy)) {
-      throw bad(entry, "unknown strategy '" + strategy + "'; expected one of " + String.join(", ", Strategies.NAMES));
+      throw bad(
+          entry,
+          "unknown strategy '"
+              + strategy
+              + "'; expected one of "
+              + String.join(", ", Strategies.NAMES));
     }
     return new ListenerSpec(port, Kind.SERVICE, target, strategy, FROM_CONFIG, CONFIG_DRAIN_MILLIS);
   }
@@ -115,6 +125,8 @@ public record ListenerSpec(int port, Kind kind, String service, String strategy,
   /** As configuration writes it, e.g. {@code 15432:pg:least-connections}. */
   @Override
   public String toString() {
-    return kind == Kind.SNI ? port + ":" + SNI_WORD : port + ":" + service + (strategy == null ? "" : ":" + strategy);
+    return kind == Kind.SNI
+        ? port + ":" + SNI_WORD
+        : port + ":" + service + (strategy == null ? "" : ":" + strategy);
   }
 }

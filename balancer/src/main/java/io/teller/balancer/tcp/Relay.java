@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.LongAdder;
  * destination is ended once what was written to it is flushed.
  *
  * <p>Hand-written rather than {@code ReadStream.pipeTo} for the byte count, which a pipe does not
- * give, and because a pipe also closes its source when the destination fails, where here the
- * other direction must decide for itself.
+ * give, and because a pipe also closes its source when the destination fails, where here the other
+ * direction must decide for itself.
  */
 final class Relay {
 
@@ -33,13 +33,14 @@ final class Relay {
   /** Starts moving bytes; the source must be paused until now, so that nothing is missed. */
   void start() {
     to.drainHandler(v -> from.resume());
-    from.handler(buffer -> {
-      bytes.add(buffer.length());
-      to.write(buffer);
-      if (to.writeQueueFull()) {
-        from.pause();
-      }
-    });
+    from.handler(
+        buffer -> {
+          bytes.add(buffer.length());
+          to.write(buffer);
+          if (to.writeQueueFull()) {
+            from.pause();
+          }
+        });
     // Vert.x 5 has no half-close: ending a socket closes it, after a flush (see TcpConnection).
     from.endHandler(v -> to.end());
     from.resume();

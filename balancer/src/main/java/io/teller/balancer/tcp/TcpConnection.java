@@ -16,16 +16,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client connection's way through an L4 listener: (on an SNI listener, read the ClientHello
- * and find the service by its server name), pick an instance with the service's strategy, connect
- * to it — trying another instance, never the same twice, when one cannot be reached — then relay
- * bytes both ways until either side ends. A lease on the instance's in-flight count is held for
- * the connection's whole life, so least-connections counts open connections, shared with the
- * other balancers as request counts are.
+ * One client connection's way through an L4 listener: (on an SNI listener, read the ClientHello and
+ * find the service by its server name), pick an instance with the service's strategy, connect to it
+ * — trying another instance, never the same twice, when one cannot be reached — then relay bytes
+ * both ways until either side ends. A lease on the instance's in-flight count is held for the
+ * connection's whole life, so least-connections counts open connections, shared with the other
+ * balancers as request counts are.
  *
  * <p>Every callback runs on the event loop of the accepting {@link TcpVerticle}, which is also the
- * one of its {@link NetClient}: the state here needs no synchronisation. Nothing on this path
- * calls anything on the network but the chosen instance.
+ * one of its {@link NetClient}: the state here needs no synchronisation. Nothing on this path calls
+ * anything on the network but the chosen instance.
  *
  * <p>Half-close: Vert.x 5.0 reads a peer's FIN as the end of the connection and closes the socket
  * (Netty's {@code ALLOW_HALF_CLOSURE} is not exposed, and {@code NetSocket.end()} is {@code
@@ -36,8 +36,10 @@ import org.slf4j.LoggerFactory;
 final class TcpConnection {
 
   private static final Logger LOG = LoggerFactory.getLogger("teller.tcp");
+
   /** A fatal TLS alert, unrecognized_name (RFC 6066 section 3), as a TLS 1.2 record. */
-  private static final Buffer UNRECOGNIZED_NAME = Buffer.buffer(new byte[] {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70});
+  private static final Buffer UNRECOGNIZED_NAME =
+      Buffer.buffer(new byte[] {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70});
 
   private final Vertx vertx;
   private final NetSocket client;
@@ -60,8 +62,15 @@ final class TcpConnection {
   private boolean backendClosed;
   private boolean finished;
 
-  TcpConnection(Vertx vertx, NetSocket client, int port, TcpRouter router, NetClient connector, TcpOptions options,
-      InFlight inFlight, Ejections ejections) {
+  TcpConnection(
+      Vertx vertx,
+      NetSocket client,
+      int port,
+      TcpRouter router,
+      NetClient connector,
+      TcpOptions options,
+      InFlight inFlight,
+      Ejections ejections) {
     this.vertx = vertx;
     this.client = client;
     this.port = port;
@@ -79,15 +88,17 @@ final class TcpConnection {
     stats.accepted.increment();
     stats.open.increment();
     client.pause();
-    client.exceptionHandler(e -> LOG.debug("TCP port {}: client {}: {}", port, client.remoteAddress(), e.toString()));
-    client.closeHandler(v -> {
-      clientClosed = true;
-      if (backend == null) {
-        finish();
-      } else {
-        closed();
-      }
-    });
+    client.exceptionHandler(
+        e -> LOG.debug("TCP port {}: client {}: {}", port, client.remoteAddress(), e.toString()));
+    client.closeHandler(
+        v -> {
+          clientClosed = true;
+          if (backend == null) {
+            finish();
+          } else {
+            closed();
+          }
+        });
     TcpRoutes routes = router.routes();
     TcpRoutes.Listener listener = routes.listeners().get(port);
     if (listener == null) {
@@ -104,33 +115,37 @@ final class TcpConnection {
   /** SNI: gathers the first bytes until they hold the whole ClientHello, or the time is up. */
   private void readHello() {
     hello = Buffer.buffer();
-    helloTimer = vertx.setTimer(options.helloTimeoutMillis(), t -> {
-      helloTimer = -1;
-      fail("no TLS ClientHello within " + options.helloTimeoutMillis() + " ms");
-    });
-    client.handler(bytes -> {
-      hello.appendBuffer(bytes);
-      ClientHello.Result result = ClientHello.read(hello);
-      if (result instanceof ClientHello.NotTls notTls) {
-        cancelHelloTimer();
-        client.pause();
-        fail(notTls.reason());
-      } else if (result instanceof ClientHello.Hello found) {
-        cancelHelloTimer();
-        // What came after the hello stays queued until the relay starts.
-        client.pause();
-        TcpRoutes routes = router.routes();
-        String service = routes.sni().service(found.serverName());
-        TcpRoutes.Target target = service == null ? null : routes.pools().get(service);
-        if (target == null) {
-          LOG.debug("TCP port {}: no service for server name {}", port, found.serverName());
-          stats.failed.increment();
-          client.write(UNRECOGNIZED_NAME).onComplete(v -> client.close());
-        } else {
-          connect(target, hello);
-        }
-      }
-    });
+    helloTimer =
+        vertx.setTimer(
+            options.helloTimeoutMillis(),
+            t -> {
+              helloTimer = -1;
+              fail("no TLS ClientHello within " + options.helloTimeoutMillis() + " ms");
+            });
+    client.handler(
+        bytes -> {
+          hello.appendBuffer(bytes);
+          ClientHello.Result result = ClientHello.read(hello);
+          if (result instanceof ClientHello.NotTls notTls) {
+            cancelHelloTimer();
+            client.pause();
+            fail(notTls.reason());
+          } else if (result instanceof ClientHello.Hello found) {
+            cancelHelloTimer();
+            // What came after the hello stays queued until the relay starts.
+            client.pause();
+            TcpRoutes routes = router.routes();
+            String service = routes.sni().service(found.serverName());
+            TcpRoutes.Target target = service == null ? null : routes.pools().get(service);
+            if (target == null) {
+              LOG.debug("TCP port {}: no service for server name {}", port, found.serverName());
+              stats.failed.increment();
+              client.write(UNRECOGNIZED_NAME).onComplete(v -> client.close());
+            } else {
+              connect(target, hello);
+            }
+          }
+        });
     client.resume();
   }
 
@@ -149,51 +164,65 @@ final class TcpConnection {
     pick.excludedOf = target.pool().endpoints().keySet();
     Endpoint endpoint = target.picker().pick(pick);
     if (endpoint == null) {
-      fail(lastFailure != null ? lastFailure : "no available instance of service " + target.pool().service().name());
+      fail(
+          lastFailure != null
+              ? lastFailure
+              : "no available instance of service " + target.pool().service().name());
       return;
     }
     pick.tried.add(endpoint.id());
     pick.excluded = null;
     InFlight.Lease attempt = inFlight.acquire(endpoint.id());
-    connector.connect(endpoint.port(), endpoint.host()).onComplete(connected -> {
-      if (connected.failed()) {
-        attempt.release();
-        ejections.failed(endpoint.id());
-        stats.connectFailures.increment();
-        lastFailure = "cannot connect to instance " + endpoint.id() + " of service " + target.pool().service().name()
-            + ": " + connected.cause().getMessage();
-        LOG.debug("TCP port {}: {}", port, lastFailure);
-        if (retriesLeft-- > 0) {
-          connect(target, first);
-        } else {
-          fail(lastFailure);
-        }
-        return;
-      }
-      ejections.succeeded(endpoint.id());
-      NetSocket socket = connected.result();
-      if (clientClosed) {
-        attempt.release();
-        socket.close();
-        return;
-      }
-      lease = attempt;
-      backend = socket;
-      openToInstance = stats.instance(endpoint.id());
-      openToInstance.increment();
-      backend.pause();
-      backend.exceptionHandler(e -> LOG.debug("TCP port {}: instance {}: {}", port, endpoint.id(), e.toString()));
-      backend.closeHandler(v -> {
-        backendClosed = true;
-        closed();
-      });
-      if (first != null && first.length() > 0) {
-        stats.bytesToInstances.add(first.length());
-        backend.write(first);
-      }
-      new Relay(client, backend, stats.bytesToInstances).start();
-      new Relay(backend, client, stats.bytesToClients).start();
-    });
+    connector
+        .connect(endpoint.port(), endpoint.host())
+        .onComplete(
+            connected -> {
+              if (connected.failed()) {
+                attempt.release();
+                ejections.failed(endpoint.id());
+                stats.connectFailures.increment();
+                lastFailure =
+                    "cannot connect to instance "
+                        + endpoint.id()
+                        + " of service "
+                        + target.pool().service().name()
+                        + ": "
+                        + connected.cause().getMessage();
+                LOG.debug("TCP port {}: {}", port, lastFailure);
+                if (retriesLeft-- > 0) {
+                  connect(target, first);
+                } else {
+                  fail(lastFailure);
+                }
+                return;
+              }
+              ejections.succeeded(endpoint.id());
+              NetSocket socket = connected.result();
+              if (clientClosed) {
+                attempt.release();
+                socket.close();
+                return;
+              }
+              lease = attempt;
+              backend = socket;
+              openToInstance = stats.instance(endpoint.id());
+              openToInstance.increment();
+              backend.pause();
+              backend.exceptionHandler(
+                  e ->
+                      LOG.debug("TCP port {}: instance {}: {}", port, endpoint.id(), e.toString()));
+              backend.closeHandler(
+                  v -> {
+                    backendClosed = true;
+                    closed();
+                  });
+              if (first != null && first.length() > 0) {
+                stats.bytesToInstances.add(first.length());
+                backend.write(first);
+              }
+              new Relay(client, backend, stats.bytesToInstances).start();
+              new Relay(backend, client, stats.bytesToClients).start();
+            });
   }
 
   /** Closes the client without having reached an instance. */

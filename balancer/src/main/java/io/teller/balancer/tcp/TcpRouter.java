@@ -29,10 +29,15 @@ public final class TcpRouter {
   private final LoadCounts shared;
   private final TcpStats stats = new TcpStats();
   private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
+
   /** Ports that failed to bind, so that the event loops log it once between successes. */
   private final Set<Integer> bindFailures = ConcurrentHashMap.newKeySet();
+
   private volatile TcpRoutes routes;
-  /** Conflicts already logged, so that each is logged once while it lasts (view's event loop only). */
+
+  /**
+   * Conflicts already logged, so that each is logged once while it lasts (view's event loop only).
+   */
   private Set<String> conflicts = Set.of();
 
   private record Subscriber(Context context, Consumer<TcpRoutes> onChange) {}
@@ -43,7 +48,8 @@ public final class TcpRouter {
    * @param local this balancer's own in-flight counts
    * @param shared every balancer's in-flight counts
    */
-  public TcpRouter(List<ListenerSpec> configured, Set<Integer> reserved, LoadCounts local, LoadCounts shared) {
+  public TcpRouter(
+      List<ListenerSpec> configured, Set<Integer> reserved, LoadCounts local, LoadCounts shared) {
     this.configured = List.copyOf(configured);
     this.reserved = Set.copyOf(reserved);
     this.local = local;
@@ -70,28 +76,43 @@ public final class TcpRouter {
   public void update(Routing routing) {
     TcpRoutes previous = routes;
     Set<String> seen = new HashSet<>();
-    TcpRoutes next = TcpRoutes.build(routing, configured, reserved, previous, local, shared, conflict -> {
-      seen.add(conflict);
-      if (!conflicts.contains(conflict)) {
-        LOG.warn(conflict);
-      }
-    });
+    TcpRoutes next =
+        TcpRoutes.build(
+            routing,
+            configured,
+            reserved,
+            previous,
+            local,
+            shared,
+            conflict -> {
+              seen.add(conflict);
+              if (!conflicts.contains(conflict)) {
+                LOG.warn(conflict);
+              }
+            });
     conflicts = seen;
     routes = next;
     Map<Integer, ListenerSpec> before = previous.specs();
     Map<Integer, ListenerSpec> after = next.specs();
     if (!before.equals(after)) {
-      after.forEach((port, spec) -> {
-        if (!spec.equals(before.get(port)) && spec.origin().equals(ListenerSpec.FROM_REGISTRY)) {
-          LOG.info("TCP listener on port {} for service {} (its tcpPort)", port, spec.service());
-        }
-      });
-      before.forEach((port, spec) -> {
-        if (!after.containsKey(port)) {
-          LOG.info("TCP listener on port {} ({}) closes; open connections may go on for {} ms", port, spec,
-              spec.drainMillis());
-        }
-      });
+      after.forEach(
+          (port, spec) -> {
+            if (!spec.equals(before.get(port))
+                && spec.origin().equals(ListenerSpec.FROM_REGISTRY)) {
+              LOG.info(
+                  "TCP listener on port {} for service {} (its tcpPort)", port, spec.service());
+            }
+          });
+      before.forEach(
+          (port, spec) -> {
+            if (!after.containsKey(port)) {
+              LOG.info(
+                  "TCP listener on port {} ({}) closes; open connections may go on for {} ms",
+                  port,
+                  spec,
+                  spec.drainMillis());
+            }
+          });
       subscribers.forEach(s -> s.context().runOnContext(v -> s.onChange().accept(next)));
     }
   }

@@ -20,9 +20,9 @@ import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
- * What the L4 path needs at one registry revision: the listeners the balancer should have, by
- * port, and for each the way from a connection to a service's pool and picker. Immutable; built
- * from each new {@link Routing} and replaced as a whole, as the L7 routing is.
+ * What the L4 path needs at one registry revision: the listeners the balancer should have, by port,
+ * and for each the way from a connection to a service's pool and picker. Immutable; built from each
+ * new {@link Routing} and replaced as a whole, as the L7 routing is.
  *
  * @param listeners every listener, by port
  * @param pools every service's pool, by name
@@ -66,53 +66,94 @@ public record TcpRoutes(Map<Integer, Listener> listeners, Map<String, Target> po
    * @param shared every balancer's counts
    * @param conflict told once per build of each registry tcpPort that cannot be had, and why
    */
-  public static TcpRoutes build(Routing routing, List<ListenerSpec> configured, Set<Integer> reserved,
-      TcpRoutes previous, LoadCounts local, LoadCounts shared, Consumer<String> conflict) {
+  public static TcpRoutes build(
+      Routing routing,
+      List<ListenerSpec> configured,
+      Set<Integer> reserved,
+      TcpRoutes previous,
+      LoadCounts local,
+      LoadCounts shared,
+      Consumer<String> conflict) {
     Map<String, Target> pools = new HashMap<>();
-    routing.pools().forEach((name, pool) -> pools.put(name, new Target(pool, pool.picker(), pool.service().strategy())));
+    routing
+        .pools()
+        .forEach(
+            (name, pool) ->
+                pools.put(name, new Target(pool, pool.picker(), pool.service().strategy())));
 
     Map<Integer, Listener> listeners = new LinkedHashMap<>();
     for (ListenerSpec spec : configured) {
-      listeners.put(spec.port(), new Listener(spec, spec.kind() == ListenerSpec.Kind.SNI ? null
-          : target(spec, pools.get(spec.service()), previous, local, shared)));
+      listeners.put(
+          spec.port(),
+          new Listener(
+              spec,
+              spec.kind() == ListenerSpec.Kind.SNI
+                  ? null
+                  : target(spec, pools.get(spec.service()), previous, local, shared)));
     }
     routing.pools().values().stream()
         .map(ServicePool::service)
         .filter(service -> service.tcpPort() != null)
         .sorted(Comparator.comparing(Service::name))
-        .forEach(service -> {
-          int port = service.tcpPort();
-          Listener taken = listeners.get(port);
-          if (taken != null) {
-            conflict.accept("service " + service.name() + " asks for TCP port " + port + ", which tcp.listeners gives to "
-                + taken.spec() + "; the configured listener stays");
-          } else if (reserved.contains(port)) {
-            conflict.accept("service " + service.name() + " asks for TCP port " + port
-                + ", which the balancer uses for HTTP(S) or admin; no TCP listener there");
-          } else {
-            listeners.put(port, new Listener(ListenerSpec.fromRegistry(port, service.name(), service.drainTimeoutMs()),
-                pools.get(service.name())));
-          }
-        });
-    return new TcpRoutes(listeners, pools, SniTable.build(routing.pools().values().stream().map(ServicePool::service).toList()));
+        .forEach(
+            service -> {
+              int port = service.tcpPort();
+              Listener taken = listeners.get(port);
+              if (taken != null) {
+                conflict.accept(
+                    "service "
+                        + service.name()
+                        + " asks for TCP port "
+                        + port
+                        + ", which tcp.listeners gives to "
+                        + taken.spec()
+                        + "; the configured listener stays");
+              } else if (reserved.contains(port)) {
+                conflict.accept(
+                    "service "
+                        + service.name()
+                        + " asks for TCP port "
+                        + port
+                        + ", which the balancer uses for HTTP(S) or admin; no TCP listener there");
+              } else {
+                listeners.put(
+                    port,
+                    new Listener(
+                        ListenerSpec.fromRegistry(port, service.name(), service.drainTimeoutMs()),
+                        pools.get(service.name())));
+              }
+            });
+    return new TcpRoutes(
+        listeners,
+        pools,
+        SniTable.build(routing.pools().values().stream().map(ServicePool::service).toList()));
   }
 
-  /** The target of a configured one-service listener: the service's own picker, or one of the listener's strategy. */
-  private static Target target(ListenerSpec spec, Target own, TcpRoutes previous, LoadCounts local, LoadCounts shared) {
+  /**
+   * The target of a configured one-service listener: the service's own picker, or one of the
+   * listener's strategy.
+   */
+  private static Target target(
+      ListenerSpec spec, Target own, TcpRoutes previous, LoadCounts local, LoadCounts shared) {
     if (own == null || spec.strategy() == null || spec.strategy().equals(own.strategy())) {
       return own;
     }
     Listener before = previous == null ? null : previous.listeners().get(spec.port());
-    if (before != null && before.target() != null && before.target().pool() == own.pool()
+    if (before != null
+        && before.target() != null
+        && before.target().pool() == own.pool()
         && Objects.equals(before.target().strategy(), spec.strategy())) {
       return before.target();
     }
     Service service = own.pool().service();
     List<Endpoint> endpoints = new ArrayList<>(own.pool().endpoints().values());
     endpoints.sort(Comparator.comparing(Endpoint::id));
-    Picker picker = Strategies.byName(spec.strategy(),
-            new StrategyOptions(Objects.requireNonNullElse(service.hashOn(), Service.DEFAULT_HASH_ON)))
-        .picker(endpoints, service.sharedCounts() ? shared : local);
+    Picker picker =
+        Strategies.byName(
+                spec.strategy(),
+                new StrategyOptions(
+                    Objects.requireNonNullElse(service.hashOn(), Service.DEFAULT_HASH_ON)))
+            .picker(endpoints, service.sharedCounts() ? shared : local);
     return new Target(own.pool(), picker, spec.strategy());
   }
 }

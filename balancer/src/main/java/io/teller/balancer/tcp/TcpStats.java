@@ -20,16 +20,22 @@ public final class TcpStats {
   public static final class Listener {
     /** Connections accepted from clients. */
     public final LongAdder accepted = new LongAdder();
+
     /** Connections open now (client side). */
     public final LongAdder open = new LongAdder();
+
     /** Connections closed without reaching an instance: no service, no instance, none reachable. */
     public final LongAdder failed = new LongAdder();
+
     /** Attempts to reach an instance that failed (another was tried if any was left). */
     public final LongAdder connectFailures = new LongAdder();
+
     /** Bytes from clients to instances. */
     public final LongAdder bytesToInstances = new LongAdder();
+
     /** Bytes from instances to clients. */
     public final LongAdder bytesToClients = new LongAdder();
+
     private final ConcurrentHashMap<String, LongAdder> openByInstance = new ConcurrentHashMap<>();
 
     /** The counter of connections open to {@code instance}. */
@@ -77,20 +83,22 @@ public final class TcpStats {
     JsonObject out = new JsonObject();
     Map<Integer, Listener> all = listeners();
     specs.keySet().forEach(port -> all.computeIfAbsent(port, this::listener));
-    all.forEach((port, figures) -> {
-      ListenerSpec spec = specs.get(port);
-      JsonObject json = figures.toJson().put("listening", spec != null);
-      if (spec != null) {
-        json.put("kind", spec.kind().name().toLowerCase(java.util.Locale.ROOT)).put("origin", spec.origin());
-        if (spec.service() != null) {
-          json.put("service", spec.service());
-        }
-        if (spec.strategy() != null) {
-          json.put("strategy", spec.strategy());
-        }
-      }
-      out.put(String.valueOf(port), json);
-    });
+    all.forEach(
+        (port, figures) -> {
+          ListenerSpec spec = specs.get(port);
+          JsonObject json = figures.toJson().put("listening", spec != null);
+          if (spec != null) {
+            json.put("kind", spec.kind().name().toLowerCase(java.util.Locale.ROOT))
+                .put("origin", spec.origin());
+            if (spec.service() != null) {
+              json.put("service", spec.service());
+            }
+            if (spec.strategy() != null) {
+              json.put("strategy", spec.strategy());
+            }
+          }
+          out.put(String.valueOf(port), json);
+        });
     return new JsonObject().put("listeners", out);
   }
 }

@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One event loop's share of the L4 data plane: a listener on every port of the current {@link
  * TcpRoutes} (Vert.x spreads each port's connections over every instance of this verticle) and a
- * client to the instances, so that a connection and its instance connection stay on one event
- * loop. Listeners open and close as the routes change, without a restart; a removed listener stops
+ * client to the instances, so that a connection and its instance connection stay on one event loop.
+ * Listeners open and close as the routes change, without a restart; a removed listener stops
  * accepting at once and leaves its open connections their drain time.
  */
 public final class TcpVerticle extends VerticleBase {
@@ -33,7 +33,7 @@ public final class TcpVerticle extends VerticleBase {
   private final Ejections ejections;
   private final Map<Integer, Open> open = new HashMap<>();
   private NetClient connector;
-  private Runnable unsubscribe = () -> { };
+  private Runnable unsubscribe = () -> {};
 
   /** A listener of this verticle, and the spec it was opened for. */
   private record Open(ListenerSpec spec, Future<NetServer> server) {}
@@ -47,15 +47,19 @@ public final class TcpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    connector = vertx.createNetClient(new NetClientOptions()
-        .setConnectTimeout(options.connectTimeoutMillis())
-        .setIdleTimeout(options.idleTimeoutMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
-        .setTcpNoDelay(true));
+    connector =
+        vertx.createNetClient(
+            new NetClientOptions()
+                .setConnectTimeout(options.connectTimeoutMillis())
+                .setIdleTimeout(options.idleTimeoutMillis())
+                .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+                .setTcpNoDelay(true));
     unsubscribe = router.subscribe(context, this::apply);
     // Configured listeners must bind, as the HTTPS port must: a port in use fails the start.
     List<Future<NetServer>> configured = new ArrayList<>();
     apply(router.routes());
-    open.values().stream().filter(o -> o.spec().origin().equals(ListenerSpec.FROM_CONFIG))
+    open.values().stream()
+        .filter(o -> o.spec().origin().equals(ListenerSpec.FROM_CONFIG))
         .forEach(o -> configured.add(o.server()));
     return Future.all(configured);
   }
@@ -63,47 +67,68 @@ public final class TcpVerticle extends VerticleBase {
   /** Opens the listeners that are new, closes the ones that are gone. */
   private void apply(TcpRoutes routes) {
     Map<Integer, ListenerSpec> wanted = routes.specs();
-    open.entrySet().removeIf(entry -> {
-      if (wanted.containsKey(entry.getKey())) {
-        return false;
-      }
-      long drain = entry.getValue().spec().drainMillis();
-      entry.getValue().server().onSuccess(server -> server.shutdown(drain, TimeUnit.MILLISECONDS));
-      return true;
-    });
-    wanted.forEach((port, spec) -> {
-      if (!open.containsKey(port)) {
-        open.put(port, new Open(spec, listen(port, spec)));
-      }
-    });
+    open.entrySet()
+        .removeIf(
+            entry -> {
+              if (wanted.containsKey(entry.getKey())) {
+                return false;
+              }
+              long drain = entry.getValue().spec().drainMillis();
+              entry
+                  .getValue()
+                  .server()
+                  .onSuccess(server -> server.shutdown(drain, TimeUnit.MILLISECONDS));
+              return true;
+            });
+    wanted.forEach(
+        (port, spec) -> {
+          if (!open.containsKey(port)) {
+            open.put(port, new Open(spec, listen(port, spec)));
+          }
+        });
   }
 
   private Future<NetServer> listen(int port, ListenerSpec spec) {
-    NetServerOptions serverOptions = new NetServerOptions()
-        .setHost(options.host()).setPort(port)
-        .setIdleTimeout(options.idleTimeoutMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
-        .setTcpNoDelay(true);
-    return vertx.createNetServer(serverOptions)
-        .connectHandler(socket -> new TcpConnection(vertx, socket, port, router, connector, options, inFlight,
-            ejections).start())
+    NetServerOptions serverOptions =
+        new NetServerOptions()
+            .setHost(options.host())
+            .setPort(port)
+            .setIdleTimeout(options.idleTimeoutMillis())
+            .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+            .setTcpNoDelay(true);
+    return vertx
+        .createNetServer(serverOptions)
+        .connectHandler(
+            socket ->
+                new TcpConnection(
+                        vertx, socket, port, router, connector, options, inFlight, ejections)
+                    .start())
         .listen()
         .onSuccess(server -> router.bindFailures().remove(port))
-        .onFailure(e -> {
-          if (router.bindFailures().add(port)) {
-            LOG.error("TCP listener {} cannot listen on {}:{}: {}", spec, options.host(), port, e.getMessage());
-          }
-          // Forget it, so that the next change of the routes tries again.
-          if (open.containsKey(port) && open.get(port).spec().equals(spec)) {
-            open.remove(port);
-          }
-        });
+        .onFailure(
+            e -> {
+              if (router.bindFailures().add(port)) {
+                LOG.error(
+                    "TCP listener {} cannot listen on {}:{}: {}",
+                    spec,
+                    options.host(),
+                    port,
+                    e.getMessage());
+              }
+              // Forget it, so that the next change of the routes tries again.
+              if (open.containsKey(port) && open.get(port).spec().equals(spec)) {
+                open.remove(port);
+              }
+            });
   }
 
   @Override
   public Future<?> stop() {
     unsubscribe.run();
     List<Future<Void>> closing = new ArrayList<>();
-    open.values().forEach(o -> closing.add(o.server().compose(NetServer::close, e -> Future.succeededFuture())));
+    open.values()
+        .forEach(
+            o -> closing.add(o.server().compose(NetServer::close, e -> Future.succeededFuture())));
     open.clear();
     if (connector != null) {
       closing.add(connector.close());

@@ -16,20 +16,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reloads the HTTPS listener's certificates when their files are replaced, without a restart:
- * new handshakes get the new certificate, open connections carry on with the one they
- * negotiated.
+ * Reloads the HTTPS listener's certificates when their files are replaced, without a restart: new
+ * handshakes get the new certificate, open connections carry on with the one they negotiated.
  *
- * <p>Every interval (1 s by default) it compares each certificate and key file's modification
- * time and size with what it saw last. On a change it reads all files, checks that each key
- * matches its certificate, and hands the contents to {@code HttpServer.updateSSLOptions}. All of
- * it is asynchronous: files through {@code vertx.fileSystem()}, parsing on a worker thread; the
- * event loop never blocks. Polling rather than a file-system watch service, because it also sees
- * files replaced through symlinks (Kubernetes secrets) and on network file systems.
+ * <p>Every interval (1 s by default) it compares each certificate and key file's modification time
+ * and size with what it saw last. On a change it reads all files, checks that each key matches its
+ * certificate, and hands the contents to {@code HttpServer.updateSSLOptions}. All of it is
+ * asynchronous: files through {@code vertx.fileSystem()}, parsing on a worker thread; the event
+ * loop never blocks. Polling rather than a file-system watch service, because it also sees files
+ * replaced through symlinks (Kubernetes secrets) and on network file systems.
  *
- * <p>A reload logs one line. A file that is missing, half written, or a key that does not match
- * its certificate (one file of a pair is often replaced a moment before the other) is logged once
- * and changes nothing: the current certificate stays until the files change again and load.
+ * <p>A reload logs one line. A file that is missing, half written, or a key that does not match its
+ * certificate (one file of a pair is often replaced a moment before the other) is logged once and
+ * changes nothing: the current certificate stays until the files change again and load.
  */
 public final class CertificateWatcher {
 
@@ -61,8 +60,8 @@ public final class CertificateWatcher {
   }
 
   /**
-   * Starts watching the files of {@code tls} for {@code server}, which must have been started
-   * with the same {@code tls} ({@link TlsOptions#applyTo}), checking every second.
+   * Starts watching the files of {@code tls} for {@code server}, which must have been started with
+   * the same {@code tls} ({@link TlsOptions#applyTo}), checking every second.
    *
    * @return the watcher, once it has noted the files' current state
    */
@@ -102,37 +101,42 @@ public final class CertificateWatcher {
     }
     checking = true;
     stamps(vertx, files)
-        .compose(now -> {
-          if (now.equals(seen)) {
-            return Future.succeededFuture();
-          }
-          // Noted before loading, so that files that fail to load are reported once, and tried
-          // again as soon as they change.
-          seen = now;
-          return reload();
-        })
+        .compose(
+            now -> {
+              if (now.equals(seen)) {
+                return Future.succeededFuture();
+              }
+              // Noted before loading, so that files that fail to load are reported once, and tried
+              // again as soon as they change.
+              seen = now;
+              return reload();
+            })
         .onComplete(ar -> checking = false);
   }
 
   private Future<Void> reload() {
-    List<Future<Buffer>> reads = files.stream()
-        .map(file -> vertx.fileSystem().readFile(file.toString()))
-        .toList();
+    List<Future<Buffer>> reads =
+        files.stream().map(file -> vertx.fileSystem().readFile(file.toString())).toList();
     return Future.all(reads)
         .compose(all -> vertx.executeBlocking(() -> load(all.<Buffer>list())))
-        .compose(loaded -> update(loaded).map(changed -> {
-          if (changed) {
-            reloads.incrementAndGet();
-            LOG.info("TLS certificate reloaded: {}", describe(loaded.leaves()));
-          } else {
-            LOG.debug("TLS certificate files changed, their content did not");
-          }
-          return (Void) null;
-        }))
-        .onFailure(e -> {
-          failures.incrementAndGet();
-          LOG.warn("TLS certificate not reloaded, the current one stays: {}", e.getMessage());
-        });
+        .compose(
+            loaded ->
+                update(loaded)
+                    .map(
+                        changed -> {
+                          if (changed) {
+                            reloads.incrementAndGet();
+                            LOG.info("TLS certificate reloaded: {}", describe(loaded.leaves()));
+                          } else {
+                            LOG.debug("TLS certificate files changed, their content did not");
+                          }
+                          return (Void) null;
+                        }))
+        .onFailure(
+            e -> {
+              failures.incrementAndGet();
+              LOG.warn("TLS certificate not reloaded, the current one stays: {}", e.getMessage());
+            });
   }
 
   /**
@@ -159,8 +163,9 @@ public final class CertificateWatcher {
 
   private Future<Boolean> update(Loaded loaded) {
     // updateSSLOptions throws rather than fails when the server is not listening.
-    return Future.<Void>succeededFuture().compose(v ->
-        server.updateSSLOptions(tls.sslOptions(loaded.certificates(), loaded.keys())));
+    return Future.<Void>succeededFuture()
+        .compose(
+            v -> server.updateSSLOptions(tls.sslOptions(loaded.certificates(), loaded.keys())));
   }
 
   /** The files' contents, in the order of the pairs, and the parsed leaf certificates. */
@@ -169,8 +174,13 @@ public final class CertificateWatcher {
 
   private static String describe(List<X509Certificate> leaves) {
     return leaves.stream()
-        .map(c -> c.getSubjectX500Principal().getName() + " serial "
-            + c.getSerialNumber().toString(16) + " valid until " + c.getNotAfter().toInstant())
+        .map(
+            c ->
+                c.getSubjectX500Principal().getName()
+                    + " serial "
+                    + c.getSerialNumber().toString(16)
+                    + " valid until "
+                    + c.getNotAfter().toInstant())
         .collect(Collectors.joining("; "));
   }
 
@@ -185,11 +195,11 @@ public final class CertificateWatcher {
   }
 
   private static Future<List<Stamp>> stamps(Vertx vertx, List<Path> files) {
-    List<Future<Stamp>> stamps = files.stream()
-        .map(f -> vertx.fileSystem().props(f.toString())
-            .map(Stamp::of)
-            .otherwise(Stamp.MISSING))
-        .toList();
+    List<Future<Stamp>> stamps =
+        files.stream()
+            .map(
+                f -> vertx.fileSystem().props(f.toString()).map(Stamp::of).otherwise(Stamp.MISSING))
+            .toList();
     return Future.all(stamps).map(all -> all.<Stamp>list());
   }
 

@@ -41,14 +41,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The self-signed certificate the balancer serves HTTPS with when none is configured, so that the
- * listener works on first start. It is for {@code localhost} only (DNS {@code localhost}, IP
- * {@code 127.0.0.1} and {@code ::1}), an EC P-256 key (generated in milliseconds, where RSA 2048
- * would add a noticeable pause to the first start), valid for one year. It lives under the data
- * directory as {@code tls/localhost-cert.pem} and {@code tls/localhost-key.pem} (PKCS#8, mode 0600;
- * the {@code tls} directory is 0700).
+ * listener works on first start. It is for {@code localhost} only (DNS {@code localhost}, IP {@code
+ * 127.0.0.1} and {@code ::1}), an EC P-256 key (generated in milliseconds, where RSA 2048 would add
+ * a noticeable pause to the first start), valid for one year. It lives under the data directory as
+ * {@code tls/localhost-cert.pem} and {@code tls/localhost-key.pem} (PKCS#8, mode 0600; the {@code
+ * tls} directory is 0700).
  *
- * <p>{@link #ensure} reuses the files while they are readable, belong together and are within
- * their validity; otherwise (missing, damaged, expired) it makes new ones. Each file is written
+ * <p>{@link #ensure} reuses the files while they are readable, belong together and are within their
+ * validity; otherwise (missing, damaged, expired) it makes new ones. Each file is written
  * atomically, key first, so a crash leaves either the old pair, or a new key with an old
  * certificate, which the next start sees as a mismatch and replaces.
  *
@@ -68,6 +68,7 @@ public record DevelopmentCertificate(Path certPath, Path keyPath, boolean genera
 
   /** The directory under the data directory, and the two file names in it. */
   public static final String DIRECTORY = "tls";
+
   public static final String CERT_FILE = "localhost-cert.pem";
   public static final String KEY_FILE = "localhost-key.pem";
 
@@ -80,8 +81,8 @@ public record DevelopmentCertificate(Path certPath, Path keyPath, boolean genera
   }
 
   /**
-   * Returns the development certificate under {@code dataDir}, generating it when missing,
-   * damaged or expired.
+   * Returns the development certificate under {@code dataDir}, generating it when missing, damaged
+   * or expired.
    *
    * <p>Blocking (file I/O, key generation): call it from {@code vertx.executeBlocking(...)} or
    * before Vert.x starts, never on an event loop, where it throws.
@@ -108,8 +109,12 @@ public record DevelopmentCertificate(Path certPath, Path keyPath, boolean genera
       }
       createPrivateDirectory(dir);
       X509Certificate certificate = generate(certPath, keyPath, clock.instant());
-      LOG.info("generated a self-signed TLS certificate for {} ({}): {}, valid until {}",
-          HOST, reason, certPath, certificate.getNotAfter().toInstant());
+      LOG.info(
+          "generated a self-signed TLS certificate for {} ({}): {}, valid until {}",
+          HOST,
+          reason,
+          certPath,
+          certificate.getNotAfter().toInstant());
       return new DevelopmentCertificate(certPath, keyPath, true);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the development certificate under " + dir, e);
@@ -125,8 +130,8 @@ public record DevelopmentCertificate(Path certPath, Path keyPath, boolean genera
     } catch (NoSuchFileException e) {
       return "none yet";
     } catch (IllegalArgumentException e) {
-      LOG.warn("development certificate {} is unusable, replacing it: {}",
-          certPath, e.getMessage());
+      LOG.warn(
+          "development certificate {} is unusable, replacing it: {}", certPath, e.getMessage());
       return "the old one was unusable";
     }
     if (!now.isBefore(leaf.getNotAfter().toInstant())) {
@@ -145,8 +150,9 @@ public record DevelopmentCertificate(Path certPath, Path keyPath, boolean genera
     Files.createDirectories(dir.toAbsolutePath().getParent());
     try {
       if (FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
-        Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(
-            PosixFilePermissions.fromString("rwx------")));
+        Files.createDirectory(
+            dir,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
       } else {
         Files.createDirectory(dir);
       }
@@ -164,30 +170,47 @@ public record DevelopmentCertificate(Path certPath, Path keyPath, boolean genera
       X500Name subject = new X500Name("CN=" + HOST + ",O=Teller development");
       // 159 random bits: unique, positive, and within RFC 5280's 20 octets.
       BigInteger serial = new BigInteger(159, new SecureRandom());
-      X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(subject, serial,
-          Date.from(now.minus(BACKDATE)), Date.from(now.plus(VALIDITY)), subject,
-          keys.getPublic());
+      X509v3CertificateBuilder builder =
+          new JcaX509v3CertificateBuilder(
+              subject,
+              serial,
+              Date.from(now.minus(BACKDATE)),
+              Date.from(now.plus(VALIDITY)),
+              subject,
+              keys.getPublic());
       JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
-      builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(
-          new GeneralName[] {
-              new GeneralName(GeneralName.dNSName, HOST),
-              new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
-              new GeneralName(GeneralName.iPAddress, "::1")
-          }));
+      builder.addExtension(
+          Extension.subjectAlternativeName,
+          false,
+          new GeneralNames(
+              new GeneralName[] {
+                new GeneralName(GeneralName.dNSName, HOST),
+                new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+                new GeneralName(GeneralName.iPAddress, "::1")
+              }));
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-      builder.addExtension(Extension.extendedKeyUsage, false,
-          new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
-      builder.addExtension(Extension.subjectKeyIdentifier, false,
+      builder.addExtension(
+          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+      builder.addExtension(
+          Extension.subjectKeyIdentifier,
+          false,
           extensions.createSubjectKeyIdentifier(keys.getPublic()));
-      X509Certificate certificate = new JcaX509CertificateConverter().getCertificate(
-          builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())));
+      X509Certificate certificate =
+          new JcaX509CertificateConverter()
+              .getCertificate(
+                  builder.build(
+                      new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())));
       // Key first: a crash before the certificate is written leaves a mismatch, which the next
       // start detects and repairs, never a certificate whose key is lost.
-      Pem.writeAtomically(keyPath,
-          Pem.encodePrivateKey(keys.getPrivate()).getBytes(StandardCharsets.US_ASCII), true);
-      Pem.writeAtomically(certPath,
-          Pem.encodeCertificates(List.of(certificate)).getBytes(StandardCharsets.US_ASCII), false);
+      Pem.writeAtomically(
+          keyPath,
+          Pem.encodePrivateKey(keys.getPrivate()).getBytes(StandardCharsets.US_ASCII),
+          true);
+      Pem.writeAtomically(
+          certPath,
+          Pem.encodeCertificates(List.of(certificate)).getBytes(StandardCharsets.US_ASCII),
+          false);
       return certificate;
     } catch (GeneralSecurityException | OperatorCreationException e) {
       throw new IllegalStateException("cannot generate the development certificate", e);

@@ -34,8 +34,8 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 /**
  * PEM files as the TLS listener uses them: certificate chains, private keys (PKCS#8, PKCS#1 RSA,
  * SEC1 EC, unencrypted: what Vert.x's {@code PemKeyCertOptions} reads) and atomic, owner-only
- * writes. Parsing here is strict on purpose: a truncated or half-written file must fail here
- * rather than later in a TLS handshake.
+ * writes. Parsing here is strict on purpose: a truncated or half-written file must fail here rather
+ * than later in a TLS handshake.
  */
 public final class Pem {
 
@@ -50,9 +50,14 @@ public final class Pem {
 
   /** {@code -----BEGIN type-----}, the DER in Base64 lines of 64, {@code -----END type-----}. */
   public static String encode(String type, byte[] der) {
-    return "-----BEGIN " + type + "-----\n"
-        + BASE64.encodeToString(der) + "\n"
-        + "-----END " + type + "-----\n";
+    return "-----BEGIN "
+        + type
+        + "-----\n"
+        + BASE64.encodeToString(der)
+        + "\n"
+        + "-----END "
+        + type
+        + "-----\n";
   }
 
   /** A private key as an unencrypted PKCS#8 {@code PRIVATE KEY} block. */
@@ -119,8 +124,8 @@ public final class Pem {
   }
 
   /**
-   * Parses a certificate file and a key file that belong together and proves that they do: the
-   * key signs a random challenge that the leaf certificate's public key verifies. A certificate
+   * Parses a certificate file and a key file that belong together and proves that they do: the key
+   * signs a random challenge that the leaf certificate's public key verifies. A certificate
    * replaced before its key (the usual order of a renewal) fails here.
    *
    * @return the leaf certificate
@@ -129,12 +134,14 @@ public final class Pem {
   public static X509Certificate checkPair(byte[] certificatePem, byte[] keyPem) {
     X509Certificate leaf = certificates(certificatePem).get(0);
     PrivateKey key = privateKey(keyPem);
-    String algorithm = switch (key.getAlgorithm()) {
-      case "RSA" -> "SHA256withRSA";
-      case "EC" -> "SHA256withECDSA";
-      default -> throw new IllegalArgumentException(
-          "unsupported key algorithm " + key.getAlgorithm() + " (RSA or EC expected)");
-    };
+    String algorithm =
+        switch (key.getAlgorithm()) {
+          case "RSA" -> "SHA256withRSA";
+          case "EC" -> "SHA256withECDSA";
+          default ->
+              throw new IllegalArgumentException(
+                  "unsupported key algorithm " + key.getAlgorithm() + " (RSA or EC expected)");
+        };
     byte[] challenge = new byte[32];
     new SecureRandom().nextBytes(challenge);
     try {
@@ -156,11 +163,11 @@ public final class Pem {
   }
 
   /**
-   * Writes a file so that readers see either the old content or the whole new one: a temporary
-   * file in the same directory, flushed to disk, then moved over the target. With
-   * {@code ownerOnly} the file is readable by its owner alone (0600) from its creation on, so a
-   * key is never briefly readable by others; otherwise it is 0644. Permissions apply where the
-   * file system is POSIX. Blocking.
+   * Writes a file so that readers see either the old content or the whole new one: a temporary file
+   * in the same directory, flushed to disk, then moved over the target. With {@code ownerOnly} the
+   * file is readable by its owner alone (0600) from its creation on, so a key is never briefly
+   * readable by others; otherwise it is 0644. Permissions apply where the file system is POSIX.
+   * Blocking.
    */
   public static void writeAtomically(Path file, byte[] content, boolean ownerOnly)
       throws IOException {

@@ -6,10 +6,10 @@ import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.SSLEngineOptions;
 
 /**
- * The TLS implementation behind the listener. OpenSSL (BoringSSL from
- * {@code netty-tcnative-boringssl-static}) is preferred: measured ~10% more requests per second
- * than the JDK's engine and half its p99 on this proxy. The JDK engine is the fallback wherever
- * the native library is missing (another platform, or a build without it).
+ * The TLS implementation behind the listener. OpenSSL (BoringSSL from {@code
+ * netty-tcnative-boringssl-static}) is preferred: measured ~10% more requests per second than the
+ * JDK's engine and half its p99 on this proxy. The JDK engine is the fallback wherever the native
+ * library is missing (another platform, or a build without it).
  */
 public enum TlsEngine {
 

@@ -19,17 +19,16 @@ import org.slf4j.LoggerFactory;
  * TLS termination settings for the balancer's HTTPS listener, after Mozilla's "intermediate"
  * profile (version 5): TLS 1.2 and 1.3 only; for TLS 1.2 only forward-secret AEAD suites (ECDHE
  * with ECDSA or RSA and AES-GCM or ChaCha20-Poly1305, then DHE-RSA with the same); the TLS 1.3
- * suites are the standard three that both engines enable by default. ALPN offers {@code h2}
- * first, then {@code http/1.1}. The engine is OpenSSL where available, else the JDK's
- * ({@link TlsEngine}).
+ * suites are the standard three that both engines enable by default. ALPN offers {@code h2} first,
+ * then {@code http/1.1}. The engine is OpenSSL where available, else the JDK's ({@link TlsEngine}).
  *
- * <p>With several certificate pairs the listener uses SNI: a client naming a server gets the
- * pair whose leaf carries that DNS name (exact or {@code *.} wildcard); a client naming none, or
- * a name no leaf carries, gets the first pair.
+ * <p>With several certificate pairs the listener uses SNI: a client naming a server gets the pair
+ * whose leaf carries that DNS name (exact or {@code *.} wildcard); a client naming none, or a name
+ * no leaf carries, gets the first pair.
  *
- * <p>Instances are immutable. {@link #applyTo} configures a server before it listens;
- * {@link #sslOptions(List, List)} gives the options for {@code HttpServer.updateSSLOptions} when
- * the files change (see {@link CertificateWatcher}).
+ * <p>Instances are immutable. {@link #applyTo} configures a server before it listens; {@link
+ * #sslOptions(List, List)} gives the options for {@code HttpServer.updateSSLOptions} when the files
+ * change (see {@link CertificateWatcher}).
  */
 public final class TlsOptions {
 
@@ -39,26 +38,25 @@ public final class TlsOptions {
   public static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
 
   /** The TLS 1.3 suites, the defaults of both engines (BoringSSL cannot change them anyway). */
-  public static final List<String> TLS13_CIPHER_SUITES = List.of(
-      "TLS_AES_128_GCM_SHA256",
-      "TLS_AES_256_GCM_SHA384",
-      "TLS_CHACHA20_POLY1305_SHA256");
+  public static final List<String> TLS13_CIPHER_SUITES =
+      List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256");
 
   /**
    * Mozilla intermediate's TLS 1.2 suites by their IANA (JSSE) names, which netty translates for
-   * OpenSSL. The order is not a server preference: Vert.x keeps enabled suites in a hash set,
-   * and the intermediate profile leaves the choice among these to the client anyway.
+   * OpenSSL. The order is not a server preference: Vert.x keeps enabled suites in a hash set, and
+   * the intermediate profile leaves the choice among these to the client anyway.
    */
-  public static final List<String> TLS12_CIPHER_SUITES = List.of(
-      "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-      "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-      "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-      "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-      "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-      "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-      "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-      "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-      "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+  public static final List<String> TLS12_CIPHER_SUITES =
+      List.of(
+          "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+          "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+          "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+          "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+          "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+          "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+          "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+          "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+          "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
 
   /** ALPN, in the server's order of preference. */
   public static final List<HttpVersion> ALPN_VERSIONS =
@@ -78,8 +76,8 @@ public final class TlsOptions {
   }
 
   /**
-   * Certificates chosen by server name (SNI); the first is the default. The engine is
-   * {@link TlsEngine#best()}.
+   * Certificates chosen by server name (SNI); the first is the default. The engine is {@link
+   * TlsEngine#best()}.
    */
   public static TlsOptions of(List<CertificatePair> pairs) {
     if (pairs.isEmpty()) {
@@ -125,14 +123,15 @@ public final class TlsOptions {
   }
 
   /**
-   * Turns {@code options} into a TLS listener with these settings and the certificate files;
-   * Vert.x reads the files when the server starts listening. Logs the engine once per call.
+   * Turns {@code options} into a TLS listener with these settings and the certificate files; Vert.x
+   * reads the files when the server starts listening. Logs the engine once per call.
    *
    * @return {@code options}
    */
   public HttpServerOptions applyTo(HttpServerOptions options) {
     ServerSSLOptions ssl = sslOptions();
-    options.setSsl(true)
+    options
+        .setSsl(true)
         .setSslEngineOptions(engine.sslEngineOptions())
         .setKeyCertOptions(ssl.getKeyCertOptions())
         .setSni(ssl.isSni())
@@ -143,9 +142,14 @@ public final class TlsOptions {
       options.removeEnabledCipherSuite(suite);
     }
     ssl.getEnabledCipherSuites().forEach(options::addEnabledCipherSuite);
-    LOG.info("TLS with the {}: {}, ALPN {}, {} cipher suites, {} certificate(s){}",
-        engine.description(), String.join("/", PROTOCOLS), alpnNames(), cipherSuites().size(),
-        pairs.size(), sni() ? " chosen by SNI" : "");
+    LOG.info(
+        "TLS with the {}: {}, ALPN {}, {} cipher suites, {} certificate(s){}",
+        engine.description(),
+        String.join("/", PROTOCOLS),
+        alpnNames(),
+        cipherSuites().size(),
+        pairs.size(),
+        sni() ? " chosen by SNI" : "");
     return options;
   }
 
@@ -159,10 +163,10 @@ public final class TlsOptions {
   }
 
   /**
-   * The SSL options for the given file contents, one certificate and one key per pair in the
-   * order of {@link #pairs()}: what {@code HttpServer.updateSSLOptions} needs on a reload.
-   * Contents rather than paths, because Vert.x caches the loaded key material by these options:
-   * the same paths would give the old certificate back.
+   * The SSL options for the given file contents, one certificate and one key per pair in the order
+   * of {@link #pairs()}: what {@code HttpServer.updateSSLOptions} needs on a reload. Contents
+   * rather than paths, because Vert.x caches the loaded key material by these options: the same
+   * paths would give the old certificate back.
    */
   public ServerSSLOptions sslOptions(List<Buffer> certificates, List<Buffer> keys) {
     if (certificates.size() != pairs.size() || keys.size() != pairs.size()) {
@@ -178,11 +182,12 @@ public final class TlsOptions {
   // Everything, not only the keys: updateSSLOptions replaces the whole SSL configuration, and
   // options left out (suites, protocols) would fall back to Vert.x's defaults.
   private ServerSSLOptions sslOptions(PemKeyCertOptions keyCert) {
-    ServerSSLOptions ssl = new ServerSSLOptions()
-        .setKeyCertOptions(keyCert)
-        .setSni(sni())
-        .setUseAlpn(true)
-        .setEnabledSecureTransportProtocols(new LinkedHashSet<>(PROTOCOLS));
+    ServerSSLOptions ssl =
+        new ServerSSLOptions()
+            .setKeyCertOptions(keyCert)
+            .setSni(sni())
+            .setUseAlpn(true)
+            .setEnabledSecureTransportProtocols(new LinkedHashSet<>(PROTOCOLS));
     cipherSuites().forEach(ssl::addEnabledCipherSuite);
     return ssl;
   }
@@ -211,9 +216,9 @@ public final class TlsOptions {
   }
 
   /**
-   * PEM key/certificate options whose default pair (for clients that send no server name, or
-   * one no certificate carries) is the first. Plain {@link PemKeyCertOptions} leaves that choice
-   * to a JDK key manager over all pairs, which picks by key type and hash order, not by position.
+   * PEM key/certificate options whose default pair (for clients that send no server name, or one no
+   * certificate carries) is the first. Plain {@link PemKeyCertOptions} leaves that choice to a JDK
+   * key manager over all pairs, which picks by key type and hash order, not by position.
    */
   static final class DefaultFirstPemKeyCertOptions extends PemKeyCertOptions {
 

@@ -54,11 +54,24 @@ class BalancerTest {
   @BeforeAll
   static void start() {
     harness = new BalancerHarness(dir, true);
-    h1 = harness.backendVertx().createHttpClient(new HttpClientOptions().setSsl(true)
-        .setTrustOptions(harness.certificates().trustOptions()).setKeepAlive(true),
-        new PoolOptions().setHttp1MaxSize(32));
-    h2 = harness.backendVertx().createHttpClient(new HttpClientOptions().setSsl(true).setUseAlpn(true)
-        .setProtocolVersion(HttpVersion.HTTP_2).setTrustOptions(harness.certificates().trustOptions()));
+    h1 =
+        harness
+            .backendVertx()
+            .createHttpClient(
+                new HttpClientOptions()
+                    .setSsl(true)
+                    .setTrustOptions(harness.certificates().trustOptions())
+                    .setKeepAlive(true),
+                new PoolOptions().setHttp1MaxSize(32));
+    h2 =
+        harness
+            .backendVertx()
+            .createHttpClient(
+                new HttpClientOptions()
+                    .setSsl(true)
+                    .setUseAlpn(true)
+                    .setProtocolVersion(HttpVersion.HTTP_2)
+                    .setTrustOptions(harness.certificates().trustOptions()));
   }
 
   @AfterAll
@@ -67,11 +80,27 @@ class BalancerTest {
   }
 
   static Future<Answer> call(HttpClient client, RequestOptions options, Buffer body) {
-    return io.teller.common.testing.OnContext.run(harness.backendVertx(), () -> client.request(options.setHost("127.0.0.1").setPort(options.getPort() == null
-            ? harness.httpsPort() : options.getPort()))
-        .compose(request -> body == null ? request.send() : request.send(body))
-        .compose(response -> response.body().map(b -> new Answer(response.statusCode(),
-            response.headers(), b.toString(), response.version()))));
+    return io.teller.common.testing.OnContext.run(
+        harness.backendVertx(),
+        () ->
+            client
+                .request(
+                    options
+                        .setHost("127.0.0.1")
+                        .setPort(
+                            options.getPort() == null ? harness.httpsPort() : options.getPort()))
+                .compose(request -> body == null ? request.send() : request.send(body))
+                .compose(
+                    response ->
+                        response
+                            .body()
+                            .map(
+                                b ->
+                                    new Answer(
+                                        response.statusCode(),
+                                        response.headers(),
+                                        b.toString(),
+                                        response.version()))));
   }
 
   static Answer get(String uri) {
@@ -86,20 +115,23 @@ class BalancerTest {
 
   /** Waits until the balancer routes {@code uri} to a backend (the registry change arrived). */
   static void awaitRouted(String uri, Map<String, String> headers, int backends) throws Exception {
-    Poll.until(Duration.ofSeconds(5), () -> {
-      List<String> seen = new ArrayList<>();
-      for (int i = 0; i < backends * 4; i++) {
-        Answer answer = get(uri, headers);
-        assertThat(answer.status()).isEqualTo(200);
-        seen.add(answer.backend());
-      }
-      assertThat(seen.stream().distinct().count()).isEqualTo(backends);
-    });
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> {
+          List<String> seen = new ArrayList<>();
+          for (int i = 0; i < backends * 4; i++) {
+            Answer answer = get(uri, headers);
+            assertThat(answer.status()).isEqualTo(200);
+            seen.add(answer.backend());
+          }
+          assertThat(seen.stream().distinct().count()).isEqualTo(backends);
+        });
   }
 
   @Test
   void roundRobinRotatesStrictly() throws Exception {
-    harness.defineService("rr", "{\"routes\": [{\"pathPrefix\": \"/rr\"}], \"strategy\": \"round-robin\"}");
+    harness.defineService(
+        "rr", "{\"routes\": [{\"pathPrefix\": \"/rr\"}], \"strategy\": \"round-robin\"}");
     for (String name : List.of("rr-a", "rr-b", "rr-c")) {
       harness.register("rr", harness.namedBackend(name), 1);
     }
@@ -116,7 +148,9 @@ class BalancerTest {
 
   @Test
   void weightedRoundRobinInterleavesInExactProportions() throws Exception {
-    harness.defineService("wrr", "{\"routes\": [{\"pathPrefix\": \"/wrr\"}], \"strategy\": \"weighted-round-robin\"}");
+    harness.defineService(
+        "wrr",
+        "{\"routes\": [{\"pathPrefix\": \"/wrr\"}], \"strategy\": \"weighted-round-robin\"}");
     harness.register("wrr", harness.namedBackend("heavy"), 5);
     harness.register("wrr", harness.namedBackend("light-1"), 1);
     harness.register("wrr", harness.namedBackend("light-2"), 1);
@@ -137,15 +171,23 @@ class BalancerTest {
 
   @Test
   void leastConnectionsStarvesTheSlowBackend() throws Exception {
-    harness.defineService("lc", "{\"routes\": [{\"pathPrefix\": \"/lc\"}], \"strategy\": \"least-connections\"}");
+    harness.defineService(
+        "lc", "{\"routes\": [{\"pathPrefix\": \"/lc\"}], \"strategy\": \"least-connections\"}");
     Map<String, AtomicInteger> served = new HashMap<>();
     for (String name : List.of("slow", "fast-1", "fast-2")) {
       served.put(name, new AtomicInteger());
       int delay = name.equals("slow") ? 200 : 1;
-      harness.register("lc", harness.backend(request -> {
-        served.get(name).incrementAndGet();
-        harness.backendVertx().setTimer(delay, t -> request.response().putHeader("x-backend", name).end(name));
-      }), 1);
+      harness.register(
+          "lc",
+          harness.backend(
+              request -> {
+                served.get(name).incrementAndGet();
+                harness
+                    .backendVertx()
+                    .setTimer(
+                        delay, t -> request.response().putHeader("x-backend", name).end(name));
+              }),
+          1);
     }
     awaitRouted("/lc", Map.of(), 3);
     served.values().forEach(c -> c.set(0));
@@ -166,30 +208,45 @@ class BalancerTest {
     if (System.nanoTime() > until) {
       return Future.succeededFuture();
     }
-    return call(h1, new RequestOptions().setURI("/lc"), null).compose(answer -> {
-      assertThat(answer.status()).isEqualTo(200);
-      return loop(until);
-    });
+    return call(h1, new RequestOptions().setURI("/lc"), null)
+        .compose(
+            answer -> {
+              assertThat(answer.status()).isEqualTo(200);
+              return loop(until);
+            });
   }
 
   @Test
   void routesByHostPathHeaderAndMethodAndStripsThePrefix() throws Exception {
-    harness.defineService("by-host", "{\"routes\": [{\"hosts\": [\"shop.test\"], \"pathPrefix\": \"/\"}]}");
+    harness.defineService(
+        "by-host", "{\"routes\": [{\"hosts\": [\"shop.test\"], \"pathPrefix\": \"/\"}]}");
     harness.defineService("by-wild", "{\"routes\": [{\"hosts\": [\"*.test\"]}]}");
-    harness.defineService("by-header", "{\"routes\": [{\"pathPrefix\": \"/app\", \"headers\": {\"X-Env\": \"beta\"}}]}");
-    harness.defineService("by-method", "{\"routes\": [{\"pathPrefix\": \"/app\", \"methods\": [\"POST\"]}]}");
-    harness.defineService("app", "{\"routes\": [{\"pathPrefix\": \"/app\"}], \"stripPrefix\": true}");
+    harness.defineService(
+        "by-header",
+        "{\"routes\": [{\"pathPrefix\": \"/app\", \"headers\": {\"X-Env\": \"beta\"}}]}");
+    harness.defineService(
+        "by-method", "{\"routes\": [{\"pathPrefix\": \"/app\", \"methods\": [\"POST\"]}]}");
+    harness.defineService(
+        "app", "{\"routes\": [{\"pathPrefix\": \"/app\"}], \"stripPrefix\": true}");
     for (String service : List.of("by-host", "by-wild", "by-header", "by-method", "app")) {
       harness.register(service, harness.namedBackend(service), 1);
     }
     awaitRouted("/app/ping", Map.of(), 1);
-    Poll.until(Duration.ofSeconds(5), () -> {
-      assertThat(get("/", Map.of("host", "shop.test")).backend()).isEqualTo("by-host");
-      assertThat(get("/", Map.of("host", "blog.test")).backend()).isEqualTo("by-wild");
-      assertThat(get("/app/x", Map.of("x-env", "beta")).backend()).isEqualTo("by-header");
-      assertThat(await(call(h1, new RequestOptions().setMethod(HttpMethod.POST).setURI("/app/x"),
-          Buffer.buffer("{}"))).backend()).isEqualTo("by-method");
-    });
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> {
+          assertThat(get("/", Map.of("host", "shop.test")).backend()).isEqualTo("by-host");
+          assertThat(get("/", Map.of("host", "blog.test")).backend()).isEqualTo("by-wild");
+          assertThat(get("/app/x", Map.of("x-env", "beta")).backend()).isEqualTo("by-header");
+          assertThat(
+                  await(
+                          call(
+                              h1,
+                              new RequestOptions().setMethod(HttpMethod.POST).setURI("/app/x"),
+                              Buffer.buffer("{}")))
+                      .backend())
+              .isEqualTo("by-method");
+        });
     Answer stripped = get("/app/users?page=2");
     assertThat(stripped.backend()).isEqualTo("app");
     assertThat(stripped.json().getString("uri")).isEqualTo("/users?page=2");
@@ -210,32 +267,43 @@ class BalancerTest {
   @Test
   void hopByHopHeadersAreRemovedAndForwardingHeadersSet() throws Exception {
     harness.defineService("hops", "{\"routes\": [{\"pathPrefix\": \"/hops\"}]}");
-    harness.register("hops", harness.backend(request -> request.response()
-        .putHeader("connection", "keep-alive, x-backend-hop")
-        .putHeader("keep-alive", "timeout=5")
-        .putHeader("x-backend-hop", "secret")
-        .putHeader("x-end-to-end", "kept")
-        .putHeader("content-type", "application/json")
-        .end(new JsonObject().put("headers", headersOf(request.headers())).encode())), 1);
+    harness.register(
+        "hops",
+        harness.backend(
+            request ->
+                request
+                    .response()
+                    .putHeader("connection", "keep-alive, x-backend-hop")
+                    .putHeader("keep-alive", "timeout=5")
+                    .putHeader("x-backend-hop", "secret")
+                    .putHeader("x-end-to-end", "kept")
+                    .putHeader("content-type", "application/json")
+                    .end(new JsonObject().put("headers", headersOf(request.headers())).encode())),
+        1);
     Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/hops").status()).isEqualTo(200));
 
-    Answer answer = get("/hops", Map.of(
-        "connection", "keep-alive, x-client-hop",
-        "x-client-hop", "1",
-        "keep-alive", "timeout=10",
-        "te", "trailers",
-        "proxy-authorization", "Basic abc",
-        "x-forwarded-for", "203.0.113.7",
-        "x-end-to-end", "yes"));
+    Answer answer =
+        get(
+            "/hops",
+            Map.of(
+                "connection", "keep-alive, x-client-hop",
+                "x-client-hop", "1",
+                "keep-alive", "timeout=10",
+                "te", "trailers",
+                "proxy-authorization", "Basic abc",
+                "x-forwarded-for", "203.0.113.7",
+                "x-end-to-end", "yes"));
     JsonObject seen = answer.json().getJsonObject("headers");
-    assertThat(seen.fieldNames()).doesNotContain("x-client-hop", "keep-alive", "te", "proxy-authorization");
+    assertThat(seen.fieldNames())
+        .doesNotContain("x-client-hop", "keep-alive", "te", "proxy-authorization");
     assertThat(seen.getString("connection")).isNotEqualTo("keep-alive, x-client-hop");
     assertThat(seen.getString("x-end-to-end")).isEqualTo("yes");
     assertThat(seen.getString("x-forwarded-for")).isEqualTo("203.0.113.7, 127.0.0.1");
     assertThat(seen.getString("x-forwarded-proto")).isEqualTo("https");
     assertThat(seen.getString("x-forwarded-host")).isEqualTo("127.0.0.1:" + harness.httpsPort());
     assertThat(seen.getString("x-forwarded-port")).isEqualTo(String.valueOf(harness.httpsPort()));
-    assertThat(seen.getString("forwarded")).isEqualTo("for=127.0.0.1;host=\"127.0.0.1:" + harness.httpsPort() + "\";proto=https");
+    assertThat(seen.getString("forwarded"))
+        .isEqualTo("for=127.0.0.1;host=\"127.0.0.1:" + harness.httpsPort() + "\";proto=https");
     assertThat(seen.getString("host")).isEqualTo("127.0.0.1:" + harness.httpsPort());
 
     assertThat(answer.headers().get("x-backend-hop")).isNull();
@@ -246,9 +314,15 @@ class BalancerTest {
   @Test
   void http2ClientsAreServedAndBackendsGetHttp11() throws Exception {
     harness.defineService("h2", "{\"routes\": [{\"pathPrefix\": \"/h2\"}]}");
-    harness.register("h2", harness.backend(request -> request.response()
-        .putHeader("connection", "keep-alive")
-        .end(request.version().name() + " " + request.getHeader("host"))), 1);
+    harness.register(
+        "h2",
+        harness.backend(
+            request ->
+                request
+                    .response()
+                    .putHeader("connection", "keep-alive")
+                    .end(request.version().name() + " " + request.getHeader("host"))),
+        1);
     Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/h2").status()).isEqualTo(200));
     Answer answer = await(call(h2, new RequestOptions().setURI("/h2"), null));
     assertThat(answer.version()).isEqualTo(HttpVersion.HTTP_2);
@@ -264,17 +338,26 @@ class BalancerTest {
     harness.register("upload", harness.namedBackend("upload"), 1);
     Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/upload").status()).isEqualTo(200));
     Buffer body = Buffer.buffer(new byte[3 * 1024 * 1024]);
-    Answer answer = await(call(h1, new RequestOptions().setMethod(HttpMethod.POST).setURI("/upload"), body));
+    Answer answer =
+        await(call(h1, new RequestOptions().setMethod(HttpMethod.POST).setURI("/upload"), body));
     assertThat(answer.json().getInteger("bodyLength")).isEqualTo(body.length());
   }
 
   @Test
   void plainHttpRedirectsToHttpsWith308() {
     HttpClient plain = harness.backendVertx().createHttpClient();
-    Answer answer = await(call(plain, new RequestOptions().setPort(harness.httpPort())
-        .setURI("/some/path?q=1").putHeader("host", "shop.test"), null));
+    Answer answer =
+        await(
+            call(
+                plain,
+                new RequestOptions()
+                    .setPort(harness.httpPort())
+                    .setURI("/some/path?q=1")
+                    .putHeader("host", "shop.test"),
+                null));
     assertThat(answer.status()).isEqualTo(308);
-    assertThat(answer.headers().get("location")).isEqualTo("https://shop.test:" + harness.httpsPort() + "/some/path?q=1");
+    assertThat(answer.headers().get("location"))
+        .isEqualTo("https://shop.test:" + harness.httpsPort() + "/some/path?q=1");
     await(plain.close());
   }
 
@@ -287,7 +370,8 @@ class BalancerTest {
     long registeredAt = System.nanoTime();
     String id = harness.register("live", port, 1);
     Poll.until(Duration.ofSeconds(1), () -> assertThat(get("/live").status()).isEqualTo(200));
-    assertThat(Duration.ofNanos(System.nanoTime() - registeredAt)).isLessThan(Duration.ofSeconds(1));
+    assertThat(Duration.ofNanos(System.nanoTime() - registeredAt))
+        .isLessThan(Duration.ofSeconds(1));
 
     long removedAt = System.nanoTime();
     harness.remove("live", id);
@@ -297,23 +381,28 @@ class BalancerTest {
 
   @Test
   void drainingAndZeroWeightInstancesGetNoNewRequests() throws Exception {
-    harness.defineService("drain", "{\"routes\": [{\"pathPrefix\": \"/drain\"}], \"drainTimeoutMs\": 60000}");
+    harness.defineService(
+        "drain", "{\"routes\": [{\"pathPrefix\": \"/drain\"}], \"drainTimeoutMs\": 60000}");
     String keep = harness.register("drain", harness.namedBackend("drain-keep"), 1);
     String going = harness.register("drain", harness.namedBackend("drain-going"), 1);
     harness.register("drain", harness.namedBackend("drain-zero"), 0);
     awaitRouted("/drain", Map.of(), 2);
-    io.teller.registry.testing.Http.delete(harness.registry().url("/v1/services/drain/instances/" + going));
-    Poll.until(Duration.ofSeconds(2), () -> {
-      for (int i = 0; i < 10; i++) {
-        assertThat(get("/drain").backend()).isEqualTo("drain-keep");
-      }
-    });
+    io.teller.registry.testing.Http.delete(
+        harness.registry().url("/v1/services/drain/instances/" + going));
+    Poll.until(
+        Duration.ofSeconds(2),
+        () -> {
+          for (int i = 0; i < 10; i++) {
+            assertThat(get("/drain").backend()).isEqualTo("drain-keep");
+          }
+        });
     assertThat(keep).isNotEqualTo(going);
   }
 
   @Test
   void anInstanceThatRefusesIsRetriedElsewhereAndEjected() throws Exception {
-    harness.defineService("refuse", "{\"routes\": [{\"pathPrefix\": \"/refuse\"}], \"strategy\": \"round-robin\"}");
+    harness.defineService(
+        "refuse", "{\"routes\": [{\"pathPrefix\": \"/refuse\"}], \"strategy\": \"round-robin\"}");
     harness.register("refuse", harness.namedBackend("refuse-ok"), 1);
     int dead = io.teller.common.testing.TestClusters.freePort(); // nothing listens there
     harness.register("refuse", dead, 1);
@@ -323,10 +412,14 @@ class BalancerTest {
       assertThat(answer.status()).isEqualTo(200);
       assertThat(answer.backend()).isEqualTo("refuse-ok");
     }
-    JsonObject counts = new JsonObject(io.teller.registry.testing.Http.get(
-        "http://127.0.0.1:" + harness.adminPort() + "/counts").body());
+    JsonObject counts =
+        new JsonObject(
+            io.teller.registry.testing.Http.get(
+                    "http://127.0.0.1:" + harness.adminPort() + "/counts")
+                .body());
     String deadId = io.teller.common.model.Instance.idFor("refuse", "127.0.0.1", dead);
-    assertThat(counts.getJsonObject("instances").getJsonObject(deadId).getBoolean("ejected")).isTrue();
+    assertThat(counts.getJsonObject("instances").getJsonObject(deadId).getBoolean("ejected"))
+        .isTrue();
   }
 
   @Test
@@ -337,24 +430,32 @@ class BalancerTest {
     // Panic threshold: the only instance is ejected, yet still tried, and the reason is given.
     Answer answer = get("/allgone");
     assertThat(answer.status()).isEqualTo(502);
-    assertThat(answer.body()).startsWith("cannot connect to instance allgone-").contains("connection refused");
+    assertThat(answer.body())
+        .startsWith("cannot connect to instance allgone-")
+        .contains("connection refused");
   }
 
   @Test
   void anInstanceThatDoesNotAnswerInTimeGives504WithAReason() throws Exception {
     harness.defineService("silent", "{\"routes\": [{\"pathPrefix\": \"/silent\"}]}");
-    harness.register("silent", harness.backend(request -> {
-      if (request.path().equals("/silent/ping")) {
-        request.response().end("pong");
-      }
-      // Anything else: never answered.
-    }), 1);
-    Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/silent/ping").status()).isEqualTo(200));
+    harness.register(
+        "silent",
+        harness.backend(
+            request -> {
+              if (request.path().equals("/silent/ping")) {
+                request.response().end("pong");
+              }
+              // Anything else: never answered.
+            }),
+        1);
+    Poll.until(
+        Duration.ofSeconds(5), () -> assertThat(get("/silent/ping").status()).isEqualTo(200));
     long started = System.nanoTime();
     Answer answer = get("/silent/wait");
     long tookMillis = (System.nanoTime() - started) / 1_000_000;
     assertThat(answer.status()).isEqualTo(504);
-    assertThat(answer.body()).matches("instance silent-[0-9a-f]+ of service silent did not answer within 3000 ms\n");
+    assertThat(answer.body())
+        .matches("instance silent-[0-9a-f]+ of service silent did not answer within 3000 ms\n");
     // The harness's response timeout is 3 s; the check runs every 100 ms.
     assertThat(tookMillis).isBetween(2_900L, 5_000L);
   }
@@ -364,5 +465,4 @@ class BalancerTest {
     headers.forEach(h -> json.put(h.getKey().toLowerCase(), h.getValue()));
     return json;
   }
-
 }

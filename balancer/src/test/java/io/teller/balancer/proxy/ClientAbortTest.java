@@ -33,16 +33,17 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A client that goes away cancels its request at the backend: the backend holds every request
- * open, the client closes its connection (or resets its HTTP/2 stream), and the backend must see
- * its own connection closed, and the balancer's in-flight count for the instance must fall back to
- * 0, well before any timeout would have done it.
+ * A client that goes away cancels its request at the backend: the backend holds every request open,
+ * the client closes its connection (or resets its HTTP/2 stream), and the backend must see its own
+ * connection closed, and the balancer's in-flight count for the instance must fall back to 0, well
+ * before any timeout would have done it.
  */
 @Timeout(120)
 class ClientAbortTest {
 
   /** Far beyond the deadlines below: only the client's leaving can explain a prompt close. */
   static final int RESPONSE_TIMEOUT_MS = 60_000;
+
   static final Duration DEADLINE = Duration.ofSeconds(5);
 
   @TempDir static Path dir;
@@ -64,27 +65,39 @@ class ClientAbortTest {
 
   @BeforeAll
   static void start() throws Exception {
-    harness = new BalancerHarness(dir, true, Map.of(BalancerSettings.RESPONSE_TIMEOUT_MS, RESPONSE_TIMEOUT_MS));
-    int port = harness.backend(request -> {
-      String requestId = request.getHeader("x-request-id");
-      if (requestId == null) {
-        // The routing probe: answered at once.
-        request.response().end("ready");
-        return;
-      }
-      Held h = held(requestId);
-      // Fires when the connection to the balancer closes, the response unanswered.
-      request.response().closeHandler(v -> h.closed.complete(null));
-      request.handler(chunk -> h.bodyBytes.addAndGet(chunk.length()));
-      h.arrived.complete(null);
-      // Never answers.
-    });
+    harness =
+        new BalancerHarness(
+            dir, true, Map.of(BalancerSettings.RESPONSE_TIMEOUT_MS, RESPONSE_TIMEOUT_MS));
+    int port =
+        harness.backend(
+            request -> {
+              String requestId = request.getHeader("x-request-id");
+              if (requestId == null) {
+                // The routing probe: answered at once.
+                request.response().end("ready");
+                return;
+              }
+              Held h = held(requestId);
+              // Fires when the connection to the balancer closes, the response unanswered.
+              request.response().closeHandler(v -> h.closed.complete(null));
+              request.handler(chunk -> h.bodyBytes.addAndGet(chunk.length()));
+              h.arrived.complete(null);
+              // Never answers.
+            });
     harness.defineService("abort", "{\"routes\": [{\"pathPrefix\": \"/abort\"}]}");
     instanceId = harness.register("abort", port, 1);
     HttpClient probe = client(HttpVersion.HTTP_1_1);
     try {
-      Poll.until(Duration.ofSeconds(10), () -> assertThat(await(probe.request(options(HttpMethod.GET, null))
-          .compose(HttpClientRequest::send).map(HttpClientResponse::statusCode))).isEqualTo(200));
+      Poll.until(
+          Duration.ofSeconds(10),
+          () ->
+              assertThat(
+                      await(
+                          probe
+                              .request(options(HttpMethod.GET, null))
+                              .compose(HttpClientRequest::send)
+                              .map(HttpClientResponse::statusCode)))
+                  .isEqualTo(200));
     } finally {
       await(probe.close());
     }
@@ -103,8 +116,8 @@ class ClientAbortTest {
   }
 
   static HttpClient client(HttpVersion version) {
-    HttpClientOptions options = new HttpClientOptions().setSsl(true)
-        .setTrustOptions(harness.certificates().trustOptions());
+    HttpClientOptions options =
+        new HttpClientOptions().setSsl(true).setTrustOptions(harness.certificates().trustOptions());
     if (version == HttpVersion.HTTP_2) {
       options.setUseAlpn(true).setProtocolVersion(HttpVersion.HTTP_2);
     }
@@ -112,8 +125,12 @@ class ClientAbortTest {
   }
 
   static RequestOptions options(HttpMethod method, String requestId) {
-    RequestOptions options = new RequestOptions().setMethod(method).setHost("127.0.0.1")
-        .setPort(harness.httpsPort()).setURI("/abort/hold");
+    RequestOptions options =
+        new RequestOptions()
+            .setMethod(method)
+            .setHost("127.0.0.1")
+            .setPort(harness.httpsPort())
+            .setURI("/abort/hold");
     if (requestId != null) {
       options.putHeader("x-request-id", requestId);
     }
@@ -122,8 +139,9 @@ class ClientAbortTest {
 
   /** This balancer's in-flight count for the instance (0 once it is no longer listed). */
   static long inFlight() {
-    JsonObject instances = new JsonObject(Http.get("http://127.0.0.1:" + harness.adminPort() + "/counts").body())
-        .getJsonObject("instances");
+    JsonObject instances =
+        new JsonObject(Http.get("http://127.0.0.1:" + harness.adminPort() + "/counts").body())
+            .getJsonObject("instances");
     JsonObject entry = instances.getJsonObject(instanceId);
     return entry == null ? 0 : entry.getLong("local");
   }
@@ -170,16 +188,21 @@ class ClientAbortTest {
   void aClientLeavingMidUploadClosesTheBackendConnection() throws Exception {
     String requestId = UUID.randomUUID().toString();
     client = client(HttpVersion.HTTP_1_1);
-    HttpClientRequest request = await(client.request(options(HttpMethod.POST, requestId)
-        .putHeader("content-length", String.valueOf(10 * 1024 * 1024))));
+    HttpClientRequest request =
+        await(
+            client.request(
+                options(HttpMethod.POST, requestId)
+                    .putHeader("content-length", String.valueOf(10 * 1024 * 1024))));
     Future<Void> written = request.write(Buffer.buffer(new byte[256 * 1024]));
     await(written);
     Held h = held(requestId);
     h.arrived.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-    Poll.until(DEADLINE, () -> {
-      assertThat(h.bodyBytes.get()).isPositive();
-      assertThat(inFlight()).isEqualTo(1);
-    });
+    Poll.until(
+        DEADLINE,
+        () -> {
+          assertThat(h.bodyBytes.get()).isPositive();
+          assertThat(inFlight()).isEqualTo(1);
+        });
 
     await(request.connection().close());
 

@@ -20,7 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A balancer whose retry budget is empty: a retryable failure reaches the client, and is counted. */
+/**
+ * A balancer whose retry budget is empty: a retryable failure reaches the client, and is counted.
+ */
 @Timeout(120)
 class RetryBudgetLimitTest {
 
@@ -30,11 +32,20 @@ class RetryBudgetLimitTest {
 
   @BeforeAll
   static void start() {
-    harness = new BalancerHarness(dir, true, Map.of(
-        BalancerSettings.RETRY_BUDGET_PERCENT, 0,
-        BalancerSettings.RETRY_BUDGET_MIN_PER_SECOND, 0));
-    client = harness.backendVertx().createHttpClient(new HttpClientOptions().setSsl(true)
-        .setTrustOptions(harness.certificates().trustOptions()));
+    harness =
+        new BalancerHarness(
+            dir,
+            true,
+            Map.of(
+                BalancerSettings.RETRY_BUDGET_PERCENT, 0,
+                BalancerSettings.RETRY_BUDGET_MIN_PER_SECOND, 0));
+    client =
+        harness
+            .backendVertx()
+            .createHttpClient(
+                new HttpClientOptions()
+                    .setSsl(true)
+                    .setTrustOptions(harness.certificates().trustOptions()));
   }
 
   @AfterAll
@@ -45,27 +56,43 @@ class RetryBudgetLimitTest {
   record Answer(int status, String body) {}
 
   static Answer get(String uri) {
-    return await(io.teller.common.testing.OnContext.run(harness.backendVertx(), () -> client.request(
-            new RequestOptions().setHost("127.0.0.1").setPort(harness.httpsPort()).setURI(uri))
-        .compose(request -> request.send())
-        .compose(response -> response.body().map(body -> new Answer(response.statusCode(), body.toString())))));
+    return await(
+        io.teller.common.testing.OnContext.run(
+            harness.backendVertx(),
+            () ->
+                client
+                    .request(
+                        new RequestOptions()
+                            .setHost("127.0.0.1")
+                            .setPort(harness.httpsPort())
+                            .setURI(uri))
+                    .compose(request -> request.send())
+                    .compose(
+                        response ->
+                            response
+                                .body()
+                                .map(body -> new Answer(response.statusCode(), body.toString())))));
   }
 
   @Test
   void withNoBudgetARefusedConnectionIsNotRetried() throws Exception {
-    harness.defineService("frugal", "{\"routes\": [{\"pathPrefix\": \"/frugal\"}], \"strategy\": \"round-robin\"}");
+    harness.defineService(
+        "frugal", "{\"routes\": [{\"pathPrefix\": \"/frugal\"}], \"strategy\": \"round-robin\"}");
     harness.register("frugal", harness.namedBackend("frugal-ok"), 1);
     Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/frugal").status()).isEqualTo(200));
     harness.register("frugal", TestClusters.freePort(), 1); // nothing listens there
     // Until the refusing instance is picked: with retries, the client would never see its failure.
-    Poll.until(Duration.ofSeconds(5), () -> {
-      Answer answer = get("/frugal");
-      assertThat(answer.status()).isEqualTo(502);
-      assertThat(answer.body()).contains("connection refused");
-    });
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> {
+          Answer answer = get("/frugal");
+          assertThat(answer.status()).isEqualTo(502);
+          assertThat(answer.body()).contains("connection refused");
+        });
     String metrics = Http.get("http://127.0.0.1:" + harness.adminPort() + "/metrics").body();
-    assertThat(metrics).containsPattern(
-        "teller_retries_total\\{outcome=\"over_budget\",service=\"frugal\"} [1-9]");
+    assertThat(metrics)
+        .containsPattern(
+            "teller_retries_total\\{outcome=\"over_budget\",service=\"frugal\"} [1-9]");
     assertThat(metrics).contains("teller_retries_total{outcome=\"sent\",service=\"frugal\"} 0.0");
   }
 }

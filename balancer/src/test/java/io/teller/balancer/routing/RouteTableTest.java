@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 
 class RouteTableTest {
 
-  record Req(String host, String path, String method, Map<String, String> headers) implements RequestFacts {
+  record Req(String host, String path, String method, Map<String, String> headers)
+      implements RequestFacts {
     static Req of(String host, String path) {
       return new Req(host, path, "GET", Map.of());
     }
@@ -21,7 +22,8 @@ class RouteTableTest {
     }
   }
 
-  static Route route(List<String> hosts, String prefix, Map<String, String> headers, List<String> methods) {
+  static Route route(
+      List<String> hosts, String prefix, Map<String, String> headers, List<String> methods) {
     return new Route(hosts, prefix, headers, methods);
   }
 
@@ -35,7 +37,8 @@ class RouteTableTest {
     Map<String, List<Route>> routes = new LinkedHashMap<>();
     routes.put("any", List.of(route(List.of(), "/", Map.of(), List.of())));
     routes.put("wild", List.of(route(List.of("*.example.com"), "/", Map.of(), List.of())));
-    routes.put("deeper-wild", List.of(route(List.of("*.api.example.com"), "/", Map.of(), List.of())));
+    routes.put(
+        "deeper-wild", List.of(route(List.of("*.api.example.com"), "/", Map.of(), List.of())));
     routes.put("exact", List.of(route(List.of("shop.example.com"), "/", Map.of(), List.of())));
     RouteTable table = RouteTable.build(routes);
 
@@ -51,11 +54,13 @@ class RouteTableTest {
   @Test
   void aHostRouteThatDoesNotMatchOnPathFallsThroughToLessSpecificHosts() {
     Map<String, List<Route>> routes = new LinkedHashMap<>();
-    routes.put("exact-api", List.of(route(List.of("shop.example.com"), "/api", Map.of(), List.of())));
+    routes.put(
+        "exact-api", List.of(route(List.of("shop.example.com"), "/api", Map.of(), List.of())));
     routes.put("fallback", List.of(route(List.of(), "/", Map.of(), List.of())));
     RouteTable table = RouteTable.build(routes);
     assertThat(serviceFor(table, Req.of("shop.example.com", "/api/cart"))).isEqualTo("exact-api");
-    assertThat(serviceFor(table, Req.of("shop.example.com", "/images/a.png"))).isEqualTo("fallback");
+    assertThat(serviceFor(table, Req.of("shop.example.com", "/images/a.png")))
+        .isEqualTo("fallback");
   }
 
   @Test
@@ -81,8 +86,10 @@ class RouteTableTest {
     routes.put("writes", List.of(route(List.of(), "/app", Map.of(), List.of("POST", "PUT"))));
     RouteTable table = RouteTable.build(routes);
     assertThat(serviceFor(table, Req.of("h", "/app"))).isEqualTo("stable");
-    assertThat(serviceFor(table, new Req("h", "/app", "GET", Map.of("x-env", "beta")))).isEqualTo("beta");
-    assertThat(serviceFor(table, new Req("h", "/app", "GET", Map.of("x-env", "prod")))).isEqualTo("stable");
+    assertThat(serviceFor(table, new Req("h", "/app", "GET", Map.of("x-env", "beta"))))
+        .isEqualTo("beta");
+    assertThat(serviceFor(table, new Req("h", "/app", "GET", Map.of("x-env", "prod"))))
+        .isEqualTo("stable");
     assertThat(serviceFor(table, new Req("h", "/app", "POST", Map.of()))).isEqualTo("writes");
   }
 
@@ -91,7 +98,8 @@ class RouteTableTest {
     for (int attempt = 0; attempt < 5; attempt++) {
       Map<String, List<Route>> routes = new LinkedHashMap<>();
       // Inserted in a different order each time.
-      List<String> names = attempt % 2 == 0 ? List.of("zeta", "alpha", "mid") : List.of("mid", "zeta", "alpha");
+      List<String> names =
+          attempt % 2 == 0 ? List.of("zeta", "alpha", "mid") : List.of("mid", "zeta", "alpha");
       names.forEach(n -> routes.put(n, List.of(route(List.of(), "/same", Map.of(), List.of()))));
       assertThat(serviceFor(RouteTable.build(routes), Req.of("h", "/same"))).isEqualTo("alpha");
     }
@@ -99,7 +107,8 @@ class RouteTableTest {
 
   @Test
   void noRouteIsNull() {
-    Map<String, List<Route>> routes = Map.of("api", List.of(route(List.of("a.com"), "/api", Map.of(), List.of())));
+    Map<String, List<Route>> routes =
+        Map.of("api", List.of(route(List.of("a.com"), "/api", Map.of(), List.of())));
     assertThat(RouteTable.build(routes).match(Req.of("b.com", "/api"))).isNull();
     assertThat(RouteTable.empty().match(Req.of("a.com", "/"))).isNull();
   }

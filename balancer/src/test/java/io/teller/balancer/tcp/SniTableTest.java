@@ -10,15 +10,19 @@ import org.junit.jupiter.api.Test;
 class SniTableTest {
 
   static Service service(String name, String... hosts) {
-    return Service.fromJson(new JsonObject().put("routes", List.of(new JsonObject().put("hosts", List.of(hosts)))), name);
+    return Service.fromJson(
+        new JsonObject().put("routes", List.of(new JsonObject().put("hosts", List.of(hosts)))),
+        name);
   }
 
   @Test
   void exactBeforeWildcardLongestSuffixFirst() {
-    SniTable table = SniTable.build(List.of(
-        service("any", "*.example.com"),
-        service("api", "*.api.example.com"),
-        service("shop", "shop.example.com")));
+    SniTable table =
+        SniTable.build(
+            List.of(
+                service("any", "*.example.com"),
+                service("api", "*.api.example.com"),
+                service("shop", "shop.example.com")));
     assertThat(table.service("shop.example.com")).isEqualTo("shop");
     assertThat(table.service("v1.api.example.com")).isEqualTo("api");
     assertThat(table.service("a.b.example.com")).isEqualTo("any");

@@ -63,8 +63,10 @@ class TcpForwardingTest {
   @BeforeAll
   static void start() {
     Map<Setting, Object> tcp = new HashMap<>();
-    tcp.put(BalancerSettings.TCP_LISTENERS,
-        ListenerSpec.parseAll(RR_PORT + ":tcp-rr," + WRR_PORT + ":tcp-w:weighted-round-robin," + SNI_PORT + ":sni"));
+    tcp.put(
+        BalancerSettings.TCP_LISTENERS,
+        ListenerSpec.parseAll(
+            RR_PORT + ":tcp-rr," + WRR_PORT + ":tcp-w:weighted-round-robin," + SNI_PORT + ":sni"));
     harness = new BalancerHarness(dir, true, tcp);
   }
 
@@ -81,12 +83,17 @@ class TcpForwardingTest {
   }
 
   static int listen(NetServerOptions options, String name) {
-    NetServer server = await(harness.backendVertx().createNetServer(options)
-        .connectHandler(socket -> {
-          socket.write(name + "\n");
-          socket.pipeTo(socket);
-        })
-        .listen(0, "127.0.0.1"));
+    NetServer server =
+        await(
+            harness
+                .backendVertx()
+                .createNetServer(options)
+                .connectHandler(
+                    socket -> {
+                      socket.write(name + "\n");
+                      socket.pipeTo(socket);
+                    })
+                .listen(0, "127.0.0.1"));
     return server.actualPort();
   }
 
@@ -155,8 +162,11 @@ class TcpForwardingTest {
 
   /** Waits until connections to {@code port} reach all of {@code instances}. */
   static void awaitRouted(int port, int instances) throws Exception {
-    Poll.until(Duration.ofSeconds(10), () ->
-        assertThat(greetings(port, instances * 4).stream().distinct().count()).isEqualTo(instances));
+    Poll.until(
+        Duration.ofSeconds(10),
+        () ->
+            assertThat(greetings(port, instances * 4).stream().distinct().count())
+                .isEqualTo(instances));
   }
 
   static boolean refused(int port) {
@@ -171,7 +181,9 @@ class TcpForwardingTest {
   }
 
   static JsonObject tcpFigures(int adminPort, int port) {
-    return Http.get("http://127.0.0.1:" + adminPort + "/tcp").json().getJsonObject("listeners")
+    return Http.get("http://127.0.0.1:" + adminPort + "/tcp")
+        .json()
+        .getJsonObject("listeners")
         .getJsonObject(String.valueOf(port));
   }
 
@@ -207,13 +219,25 @@ class TcpForwardingTest {
     assertThat(figures.getString("strategy")).isEqualTo("weighted-round-robin");
     assertThat(figures.getLong("accepted")).isGreaterThanOrEqualTo(8);
     // The same figures in Prometheus text (meters are bound within the 5 s sweep).
-    Poll.until(Duration.ofSeconds(10), () -> {
-      String metrics = io.teller.registry.testing.Http.get(
-          "http://127.0.0.1:" + harness.adminPort() + "/metrics").body();
-      assertThat(metrics).containsPattern("teller_tcp_connections_total\\{listener=\"" + WRR_PORT + "\"} ([8-9]|[1-9][0-9])");
-      assertThat(metrics).containsPattern("teller_tcp_bytes_total\\{direction=\"to_clients\",listener=\"" + WRR_PORT + "\"} [1-9]");
-      assertThat(metrics).contains("teller_tcp_open_by_instance{instance=\"tcp-w-");
-    });
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> {
+          String metrics =
+              io.teller.registry.testing.Http.get(
+                      "http://127.0.0.1:" + harness.adminPort() + "/metrics")
+                  .body();
+          assertThat(metrics)
+              .containsPattern(
+                  "teller_tcp_connections_total\\{listener=\""
+                      + WRR_PORT
+                      + "\"} ([8-9]|[1-9][0-9])");
+          assertThat(metrics)
+              .containsPattern(
+                  "teller_tcp_bytes_total\\{direction=\"to_clients\",listener=\""
+                      + WRR_PORT
+                      + "\"} [1-9]");
+          assertThat(metrics).contains("teller_tcp_open_by_instance{instance=\"tcp-w-");
+        });
   }
 
   @Test
@@ -221,7 +245,8 @@ class TcpForwardingTest {
     int port = TestClusters.freePort();
     defineTcpService("bulk", "round-robin", port);
     harness.register("bulk", echo("bulk-1"), 1);
-    Poll.until(Duration.ofSeconds(10), () -> assertThat(greetings(port, 1)).containsExactly("bulk-1"));
+    Poll.until(
+        Duration.ofSeconds(10), () -> assertThat(greetings(port, 1)).containsExactly("bulk-1"));
 
     long total = 100L * 1024 * 1024;
     try (Socket socket = new Socket("127.0.0.1", port)) {
@@ -229,19 +254,21 @@ class TcpForwardingTest {
       assertThat(readLine(socket.getInputStream())).isEqualTo("bulk-1");
       CRC32 sent = new CRC32();
       long started = System.nanoTime();
-      CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
-        Random random = new Random(42);
-        byte[] chunk = new byte[64 * 1024];
-        try {
-          for (long written = 0; written < total; written += chunk.length) {
-            random.nextBytes(chunk);
-            sent.update(chunk);
-            socket.getOutputStream().write(chunk);
-          }
-        } catch (IOException e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      CompletableFuture<Void> writing =
+          CompletableFuture.runAsync(
+              () -> {
+                Random random = new Random(42);
+                byte[] chunk = new byte[64 * 1024];
+                try {
+                  for (long written = 0; written < total; written += chunk.length) {
+                    random.nextBytes(chunk);
+                    sent.update(chunk);
+                    socket.getOutputStream().write(chunk);
+                  }
+                } catch (IOException e) {
+                  throw new IllegalStateException(e);
+                }
+              });
       CRC32 received = new CRC32();
       byte[] buffer = new byte[64 * 1024];
       long read = 0;
@@ -254,8 +281,10 @@ class TcpForwardingTest {
       }
       writing.get(60, TimeUnit.SECONDS);
       double seconds = (System.nanoTime() - started) / 1e9;
-      LOG.info("100 MiB each way through the balancer in {} s ({} MiB/s each way)",
-          String.format("%.2f", seconds), String.format("%.0f", 100 / seconds));
+      LOG.info(
+          "100 MiB each way through the balancer in {} s ({} MiB/s each way)",
+          String.format("%.2f", seconds),
+          String.format("%.0f", 100 / seconds));
       assertThat(read).isEqualTo(total);
       assertThat(received.getValue()).isEqualTo(sent.getValue());
     }
@@ -271,18 +300,25 @@ class TcpForwardingTest {
     defineTcpService("ends-up", "round-robin", up);
     Map<String, CompletableFuture<String>> received = new ConcurrentHashMap<>();
     AtomicInteger connections = new AtomicInteger();
-    NetServer sink = await(harness.backendVertx().createNetServer()
-        .connectHandler(socket -> {
-          String id = "conn-" + connections.incrementAndGet();
-          CompletableFuture<String> ended = received.computeIfAbsent(id, k -> new CompletableFuture<>());
-          Buffer got = Buffer.buffer();
-          socket.handler(got::appendBuffer);
-          socket.endHandler(v -> ended.complete(got.toString()));
-          socket.write(id + "\n");
-        })
-        .listen(0, "127.0.0.1"));
+    NetServer sink =
+        await(
+            harness
+                .backendVertx()
+                .createNetServer()
+                .connectHandler(
+                    socket -> {
+                      String id = "conn-" + connections.incrementAndGet();
+                      CompletableFuture<String> ended =
+                          received.computeIfAbsent(id, k -> new CompletableFuture<>());
+                      Buffer got = Buffer.buffer();
+                      socket.handler(got::appendBuffer);
+                      socket.endHandler(v -> ended.complete(got.toString()));
+                      socket.write(id + "\n");
+                    })
+                .listen(0, "127.0.0.1"));
     harness.register("ends-up", sink.actualPort(), 1);
-    Poll.until(Duration.ofSeconds(10), () -> assertThat(greetings(up, 1).get(0)).startsWith("conn-"));
+    Poll.until(
+        Duration.ofSeconds(10), () -> assertThat(greetings(up, 1).get(0)).startsWith("conn-"));
     String payload = "a request, then FIN. ".repeat(5_000);
     try (Socket socket = new Socket("127.0.0.1", up)) {
       socket.setSoTimeout(5_000);
@@ -295,19 +331,27 @@ class TcpForwardingTest {
       assertThat(socket.getInputStream().read()).isEqualTo(-1);
     }
 
-    // Instance to client: an instance that answers and closes; the client gets every byte, then EOF.
+    // Instance to client: an instance that answers and closes; the client gets every byte, then
+    // EOF.
     int down = TestClusters.freePort();
     defineTcpService("ends-down", "round-robin", down);
     String answer = "an answer, then FIN. ".repeat(50_000);
-    NetServer talker = await(harness.backendVertx().createNetServer()
-        .connectHandler(socket -> socket.write("talker\n" + answer).onComplete(v -> socket.end()))
-        .listen(0, "127.0.0.1"));
+    NetServer talker =
+        await(
+            harness
+                .backendVertx()
+                .createNetServer()
+                .connectHandler(
+                    socket -> socket.write("talker\n" + answer).onComplete(v -> socket.end()))
+                .listen(0, "127.0.0.1"));
     harness.register("ends-down", talker.actualPort(), 1);
-    Poll.until(Duration.ofSeconds(10), () -> assertThat(greetings(down, 1)).containsExactly("talker"));
+    Poll.until(
+        Duration.ofSeconds(10), () -> assertThat(greetings(down, 1)).containsExactly("talker"));
     try (Socket socket = new Socket("127.0.0.1", down)) {
       socket.setSoTimeout(5_000);
       assertThat(readLine(socket.getInputStream())).isEqualTo("talker");
-      assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(answer);
+      assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+          .isEqualTo(answer);
     }
   }
 
@@ -316,22 +360,34 @@ class TcpForwardingTest {
     int port = TestClusters.freePort();
     defineTcpService("idle", "round-robin", null);
     AtomicInteger instanceClosed = new AtomicInteger();
-    NetServer server = await(harness.backendVertx().createNetServer()
-        .connectHandler(socket -> {
-          socket.write("idle-1\n");
-          socket.closeHandler(v -> instanceClosed.incrementAndGet());
-          socket.pipeTo(socket);
-        })
-        .listen(0, "127.0.0.1"));
+    NetServer server =
+        await(
+            harness
+                .backendVertx()
+                .createNetServer()
+                .connectHandler(
+                    socket -> {
+                      socket.write("idle-1\n");
+                      socket.closeHandler(v -> instanceClosed.incrementAndGet());
+                      socket.pipeTo(socket);
+                    })
+                .listen(0, "127.0.0.1"));
     harness.register("idle", server.actualPort(), 1);
     // A balancer of its own with a short idle timeout, listening for this service alone.
-    BalancerHarness.Extra extra = harness.startBalancer("idle-balancer", Map.of(
-        BalancerSettings.TCP_LISTENERS, ListenerSpec.parseAll(port + ":idle"),
-        BalancerSettings.TCP_IDLE_TIMEOUT_MS, 400));
+    BalancerHarness.Extra extra =
+        harness.startBalancer(
+            "idle-balancer",
+            Map.of(
+                BalancerSettings.TCP_LISTENERS,
+                ListenerSpec.parseAll(port + ":idle"),
+                BalancerSettings.TCP_IDLE_TIMEOUT_MS,
+                400));
     try {
-      Poll.until(Duration.ofSeconds(10), () -> assertThat(greetings(port, 1)).containsExactly("idle-1"));
+      Poll.until(
+          Duration.ofSeconds(10), () -> assertThat(greetings(port, 1)).containsExactly("idle-1"));
       Poll.until(Duration.ofSeconds(5), () -> assertThat(instanceClosed.get()).isEqualTo(1));
-      try (Conn busy = Conn.open(port); Conn quiet = Conn.open(port)) {
+      try (Conn busy = Conn.open(port);
+          Conn quiet = Conn.open(port)) {
         long opened = System.nanoTime();
         // A connection with traffic more often than the timeout stays open...
         for (int i = 0; i < 8; i++) {
@@ -340,11 +396,14 @@ class TcpForwardingTest {
         }
         // ...one without is closed, the client's side and the instance's.
         assertThat(quiet.socket().getInputStream().read()).isEqualTo(-1);
-        assertThat(Duration.ofNanos(System.nanoTime() - opened)).isGreaterThanOrEqualTo(Duration.ofMillis(390));
+        assertThat(Duration.ofNanos(System.nanoTime() - opened))
+            .isGreaterThanOrEqualTo(Duration.ofMillis(390));
         Poll.until(Duration.ofSeconds(5), () -> assertThat(instanceClosed.get()).isEqualTo(2));
         assertThat(busy.echo("still here")).isEqualTo("still here");
       }
-      Poll.until(Duration.ofSeconds(5), () -> assertThat(tcpFigures(extra.adminPort(), port).getLong("open")).isZero());
+      Poll.until(
+          Duration.ofSeconds(5),
+          () -> assertThat(tcpFigures(extra.adminPort(), port).getLong("open")).isZero());
     } finally {
       harness.stop(extra);
     }
@@ -356,7 +415,8 @@ class TcpForwardingTest {
     defineTcpService("retry", "round-robin", port);
     harness.register("retry", refusingPort(), 1);
     harness.register("retry", echo("alive"), 1);
-    Poll.until(Duration.ofSeconds(10), () -> assertThat(greetings(port, 1)).containsExactly("alive"));
+    Poll.until(
+        Duration.ofSeconds(10), () -> assertThat(greetings(port, 1)).containsExactly("alive"));
     assertThat(greetings(port, 10)).containsOnly("alive");
     assertThat(tcpFigures(harness.adminPort(), port).getLong("connectFailures")).isPositive();
 
@@ -383,7 +443,9 @@ class TcpForwardingTest {
     }
     awaitRouted(port, 3);
     // The probes' connections are closed by the balancer a moment after the client closes them.
-    Poll.until(Duration.ofSeconds(5), () -> assertThat(tcpFigures(harness.adminPort(), port).getLong("open")).isZero());
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> assertThat(tcpFigures(harness.adminPort(), port).getLong("open")).isZero());
     List<Conn> open = new ArrayList<>();
     try {
       for (int i = 0; i < 6; i++) {
@@ -393,9 +455,12 @@ class TcpForwardingTest {
       assertThat(first).allSatisfy(name -> assertThat(count(first, name)).isEqualTo(2));
       JsonObject byInstance = tcpFigures(harness.adminPort(), port).getJsonObject("openByInstance");
       ids.values().forEach(id -> assertThat(byInstance.getLong(id)).isEqualTo(2));
-      JsonObject counts = Http.get("http://127.0.0.1:" + harness.adminPort() + "/counts").json()
-          .getJsonObject("instances");
-      ids.values().forEach(id -> assertThat(counts.getJsonObject(id).getLong("local")).isEqualTo(2));
+      JsonObject counts =
+          Http.get("http://127.0.0.1:" + harness.adminPort() + "/counts")
+              .json()
+              .getJsonObject("instances");
+      ids.values()
+          .forEach(id -> assertThat(counts.getJsonObject(id).getLong("local")).isEqualTo(2));
 
       // Two connections of lc-x end: the next two go there, where the fewest are open.
       for (Conn conn : List.copyOf(open)) {
@@ -404,8 +469,14 @@ class TcpForwardingTest {
           open.remove(conn);
         }
       }
-      Poll.until(Duration.ofSeconds(5), () -> assertThat(tcpFigures(harness.adminPort(), port)
-          .getJsonObject("openByInstance").getLong(ids.get("lc-x"))).isZero());
+      Poll.until(
+          Duration.ofSeconds(5),
+          () ->
+              assertThat(
+                      tcpFigures(harness.adminPort(), port)
+                          .getJsonObject("openByInstance")
+                          .getLong(ids.get("lc-x")))
+                  .isZero());
       open.add(Conn.open(port));
       open.add(Conn.open(port));
       assertThat(open.subList(4, 6)).extracting(Conn::instance).containsExactly("lc-x", "lc-x");
@@ -426,11 +497,13 @@ class TcpForwardingTest {
     harness.register("sni-a", listen(tls(a), "sni-a-1"), 1);
     harness.register("sni-b", listen(tls(b), "sni-b-1"), 1);
 
-    Poll.until(Duration.ofSeconds(10), () -> {
-      try (TlsConn conn = TlsConn.open(SNI_PORT, "a.sni.test")) {
-        assertThat(conn.instance()).isEqualTo("sni-a-1");
-      }
-    });
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> {
+          try (TlsConn conn = TlsConn.open(SNI_PORT, "a.sni.test")) {
+            assertThat(conn.instance()).isEqualTo("sni-a-1");
+          }
+        });
     for (int i = 0; i < 3; i++) {
       try (TlsConn conn = TlsConn.open(SNI_PORT, "a.sni.test")) {
         assertThat(conn.instance()).isEqualTo("sni-a-1");
@@ -440,16 +513,20 @@ class TcpForwardingTest {
       }
       try (TlsConn conn = TlsConn.open(SNI_PORT, "x.b.sni.test")) {
         assertThat(conn.instance()).isEqualTo("sni-b-1");
-        assertThat(conn.socket().getSession().getPeerPrincipal().getName()).contains("x.b.sni.test");
+        assertThat(conn.socket().getSession().getPeerPrincipal().getName())
+            .contains("x.b.sni.test");
         assertThat(conn.echo("pong")).isEqualTo("pong");
       }
     }
     // A name no service claims: the handshake fails (a TLS alert), nothing is forwarded.
-    assertThatThrownBy(() -> TlsConn.open(SNI_PORT, "nobody.test").close()).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> TlsConn.open(SNI_PORT, "nobody.test").close())
+        .isInstanceOf(IOException.class);
     // Plain text on an SNI port is closed.
     try (Socket socket = new Socket("127.0.0.1", SNI_PORT)) {
       socket.setSoTimeout(5_000);
-      socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: a.sni.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      socket
+          .getOutputStream()
+          .write("GET / HTTP/1.1\r\nHost: a.sni.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       assertThat(socket.getInputStream().read()).isEqualTo(-1);
     }
     // A client that never sends its ClientHello is closed after tcp.hello.timeout.ms (2 s here).
@@ -457,7 +534,8 @@ class TcpForwardingTest {
       socket.setSoTimeout(10_000);
       long started = System.nanoTime();
       assertThat(socket.getInputStream().read()).isEqualTo(-1);
-      assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(1_900));
+      assertThat(Duration.ofNanos(System.nanoTime() - started))
+          .isGreaterThanOrEqualTo(Duration.ofMillis(1_900));
     }
     JsonObject figures = tcpFigures(harness.adminPort(), SNI_PORT);
     assertThat(figures.getString("kind")).isEqualTo("sni");
@@ -465,8 +543,12 @@ class TcpForwardingTest {
   }
 
   static NetServerOptions tls(TestCertificates.Issued leaf) {
-    return new NetServerOptions().setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
-        .setCertPath(leaf.certPath().toString()).setKeyPath(leaf.keyPath().toString()));
+    return new NetServerOptions()
+        .setSsl(true)
+        .setKeyCertOptions(
+            new PemKeyCertOptions()
+                .setCertPath(leaf.certPath().toString())
+                .setKeyPath(leaf.keyPath().toString()));
   }
 
   /** A TLS client connection through the SNI port, server name and host name checked. */
@@ -476,8 +558,13 @@ class TcpForwardingTest {
       Socket plain = new Socket();
       plain.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
       plain.setSoTimeout(5_000);
-      SSLSocket socket = (SSLSocket) harness.certificates().clientContext().getSocketFactory()
-          .createSocket(plain, serverName, port, true);
+      SSLSocket socket =
+          (SSLSocket)
+              harness
+                  .certificates()
+                  .clientContext()
+                  .getSocketFactory()
+                  .createSocket(plain, serverName, port, true);
       SSLParameters parameters = socket.getSSLParameters();
       parameters.setEndpointIdentificationAlgorithm("HTTPS");
       socket.setSSLParameters(parameters);
@@ -508,7 +595,8 @@ class TcpForwardingTest {
     defineTcpService("dyn", "round-robin", null);
     harness.register("dyn", echo("dyn-1"), 1);
     defineTcpService("dyn", "round-robin", port);
-    Poll.until(Duration.ofSeconds(10), () -> assertThat(greetings(port, 1)).containsExactly("dyn-1"));
+    Poll.until(
+        Duration.ofSeconds(10), () -> assertThat(greetings(port, 1)).containsExactly("dyn-1"));
     JsonObject figures = tcpFigures(harness.adminPort(), port);
     assertThat(figures.getString("origin")).isEqualTo("registry");
     assertThat(figures.getString("service")).isEqualTo("dyn");

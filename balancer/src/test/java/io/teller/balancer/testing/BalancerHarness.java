@@ -72,7 +72,10 @@ public final class BalancerHarness implements AutoCloseable {
       httpsPort = TestClusters.freePort();
       httpPort = TestClusters.freePort();
       adminPort = TestClusters.freePort();
-      balancer = new BalancerVerticle(config(balancerNode, httpsPort, httpPort, adminPort, "balancer", overrides), balancerNode);
+      balancer =
+          new BalancerVerticle(
+              config(balancerNode, httpsPort, httpPort, adminPort, "balancer", overrides),
+              balancerNode);
       try {
         await(balancerNode.vertx().deployVerticle(balancer));
         return;
@@ -94,7 +97,8 @@ public final class BalancerHarness implements AutoCloseable {
   }
 
   /** Another balancer of the same cluster, on a node and ports of its own. */
-  public record Extra(TellerCluster node, BalancerVerticle verticle, int httpsPort, int adminPort) {}
+  public record Extra(
+      TellerCluster node, BalancerVerticle verticle, int httpsPort, int adminPort) {}
 
   /** Starts another balancer (a lite member of its own); it is stopped by {@link #close()}. */
   public Extra startBalancer(String name) {
@@ -106,8 +110,9 @@ public final class BalancerHarness implements AutoCloseable {
     TellerCluster node = registry.clusters().start(ClusterRole.LITE);
     int https = TestClusters.freePort();
     int admin = TestClusters.freePort();
-    BalancerVerticle verticle = new BalancerVerticle(config(node, https, TestClusters.freePort(), admin, name, extra),
-        node);
+    BalancerVerticle verticle =
+        new BalancerVerticle(
+            config(node, https, TestClusters.freePort(), admin, name, extra), node);
     await(node.vertx().deployVerticle(verticle));
     return new Extra(node, verticle, https, admin);
   }
@@ -117,7 +122,12 @@ public final class BalancerHarness implements AutoCloseable {
     registry.clusters().stop(extra.node());
   }
 
-  private TellerConfig config(TellerCluster node, int httpsPort, int httpPort, int adminPort, String name,
+  private TellerConfig config(
+      TellerCluster node,
+      int httpsPort,
+      int httpPort,
+      int adminPort,
+      String name,
       Map<Setting, Object> extra) {
     Map<Setting, Object> values = new LinkedHashMap<>();
     values.put(CommonSettings.CLUSTER_NAME, registry.clusters().name());
@@ -190,7 +200,9 @@ public final class BalancerHarness implements AutoCloseable {
 
   /** Starts a backend on a free port with the given handler; returns its port. */
   public int backend(Consumer<HttpServerRequest> handler) {
-    HttpServer server = await(backendVertx.createHttpServer().requestHandler(handler::accept).listen(0, "127.0.0.1"));
+    HttpServer server =
+        await(
+            backendVertx.createHttpServer().requestHandler(handler::accept).listen(0, "127.0.0.1"));
     synchronized (backends) {
       backends.add(server);
     }
@@ -199,16 +211,27 @@ public final class BalancerHarness implements AutoCloseable {
 
   /** A backend that answers its own name and echoes the request's headers as JSON. */
   public int namedBackend(String name) {
-    return backend(request -> {
-      JsonObject headers = new JsonObject();
-      request.headers().forEach(h -> headers.put(h.getKey().toLowerCase(), h.getValue()));
-      request.body().onSuccess(body -> request.response()
-          .putHeader("content-type", "application/json")
-          .putHeader("x-backend", name)
-          .end(new JsonObject().put("backend", name).put("uri", request.uri())
-              .put("method", request.method().name()).put("headers", headers)
-              .put("bodyLength", body.length()).encode()));
-    });
+    return backend(
+        request -> {
+          JsonObject headers = new JsonObject();
+          request.headers().forEach(h -> headers.put(h.getKey().toLowerCase(), h.getValue()));
+          request
+              .body()
+              .onSuccess(
+                  body ->
+                      request
+                          .response()
+                          .putHeader("content-type", "application/json")
+                          .putHeader("x-backend", name)
+                          .end(
+                              new JsonObject()
+                                  .put("backend", name)
+                                  .put("uri", request.uri())
+                                  .put("method", request.method().name())
+                                  .put("headers", headers)
+                                  .put("bodyLength", body.length())
+                                  .encode()));
+        });
   }
 
   /** Defines a service through the registry's REST API. */
@@ -221,8 +244,14 @@ public final class BalancerHarness implements AutoCloseable {
 
   /** Registers an instance through the registry's REST API; returns its id. */
   public String register(String service, int port, int weight) {
-    Http.Response response = Http.post(registryNode.url("/v1/services/" + service + "/instances"),
-        new JsonObject().put("host", "127.0.0.1").put("port", port).put("weight", weight).encode());
+    Http.Response response =
+        Http.post(
+            registryNode.url("/v1/services/" + service + "/instances"),
+            new JsonObject()
+                .put("host", "127.0.0.1")
+                .put("port", port)
+                .put("weight", weight)
+                .encode());
     if (response.status() >= 300) {
       throw new IllegalStateException(response.status() + " " + response.body());
     }

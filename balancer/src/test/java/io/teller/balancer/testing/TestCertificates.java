@@ -100,13 +100,20 @@ public final class TestCertificates {
     X500Name name = new X500Name("CN=Teller Test CA " + RANDOM.nextInt(1_000_000));
     Instant now = Instant.now();
     try {
-      X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(name, serial(),
-          Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(VALIDITY)), name,
-          keys.getPublic());
+      X509v3CertificateBuilder builder =
+          new JcaX509v3CertificateBuilder(
+              name,
+              serial(),
+              Date.from(now.minus(Duration.ofMinutes(5))),
+              Date.from(now.plus(VALIDITY)),
+              name,
+              keys.getPublic());
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
-      builder.addExtension(Extension.keyUsage, true,
-          new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-      builder.addExtension(Extension.subjectKeyIdentifier, false,
+      builder.addExtension(
+          Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+      builder.addExtension(
+          Extension.subjectKeyIdentifier,
+          false,
           new JcaX509ExtensionUtils().createSubjectKeyIdentifier(keys.getPublic()));
       X509Certificate certificate = sign(builder, keys.getPrivate());
       Path path = dir.resolve("test-ca-cert.pem");
@@ -157,8 +164,10 @@ public final class TestCertificates {
   /** A leaf with a key of {@code type} for {@code names}, in new files in the directory. */
   public Issued issue(KeyType type, String... names) {
     String base = names[0].replaceAll("[^A-Za-z0-9.-]", "_") + "-" + issued.incrementAndGet();
-    return issueTo(new CertificatePair(dir.resolve(base + "-cert.pem"),
-        dir.resolve(base + "-key.pem")), type, names);
+    return issueTo(
+        new CertificatePair(dir.resolve(base + "-cert.pem"), dir.resolve(base + "-key.pem")),
+        type,
+        names);
   }
 
   /**
@@ -172,25 +181,37 @@ public final class TestCertificates {
     KeyPair keys = keyPair(type);
     Instant now = Instant.now();
     try {
-      X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(caCertificate, serial(),
-          Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(VALIDITY)),
-          new X500Principal("CN=" + names[0]), keys.getPublic());
+      X509v3CertificateBuilder builder =
+          new JcaX509v3CertificateBuilder(
+              caCertificate,
+              serial(),
+              Date.from(now.minus(Duration.ofMinutes(5))),
+              Date.from(now.plus(VALIDITY)),
+              new X500Principal("CN=" + names[0]),
+              keys.getPublic());
       GeneralName[] alternativeNames = new GeneralName[names.length];
       for (int i = 0; i < names.length; i++) {
-        alternativeNames[i] = isIpAddress(names[i])
-            ? new GeneralName(GeneralName.iPAddress, names[i])
-            : new GeneralName(GeneralName.dNSName, names[i]);
+        alternativeNames[i] =
+            isIpAddress(names[i])
+                ? new GeneralName(GeneralName.iPAddress, names[i])
+                : new GeneralName(GeneralName.dNSName, names[i]);
       }
       JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
-      builder.addExtension(Extension.subjectAlternativeName, false,
-          new GeneralNames(alternativeNames));
+      builder.addExtension(
+          Extension.subjectAlternativeName, false, new GeneralNames(alternativeNames));
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-      builder.addExtension(Extension.keyUsage, true, new KeyUsage(type == KeyType.RSA
-          ? KeyUsage.digitalSignature | KeyUsage.keyEncipherment
-          : KeyUsage.digitalSignature));
-      builder.addExtension(Extension.extendedKeyUsage, false,
-          new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
-      builder.addExtension(Extension.authorityKeyIdentifier, false,
+      builder.addExtension(
+          Extension.keyUsage,
+          true,
+          new KeyUsage(
+              type == KeyType.RSA
+                  ? KeyUsage.digitalSignature | KeyUsage.keyEncipherment
+                  : KeyUsage.digitalSignature));
+      builder.addExtension(
+          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+      builder.addExtension(
+          Extension.authorityKeyIdentifier,
+          false,
           extensions.createAuthorityKeyIdentifier(caCertificate));
       X509Certificate certificate = sign(builder, caKeys.getPrivate());
       write(target.keyPath(), Pem.encodePrivateKey(keys.getPrivate()), true);
@@ -204,8 +225,9 @@ public final class TestCertificates {
   private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey caKey)
       throws GeneralSecurityException {
     try {
-      return new JcaX509CertificateConverter().getCertificate(
-          builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKey)));
+      return new JcaX509CertificateConverter()
+          .getCertificate(
+              builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKey)));
     } catch (OperatorCreationException e) {
       throw new GeneralSecurityException(e);
     }

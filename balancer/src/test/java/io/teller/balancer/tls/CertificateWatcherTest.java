@@ -10,8 +10,8 @@ import io.teller.balancer.testing.TestCertificates.Issued;
 import io.teller.balancer.testing.TestCertificates.KeyType;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
-import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpVersion;
@@ -36,8 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(VertxExtension.class)
 class CertificateWatcherTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   TestCertificates ca;
   Issued first;
@@ -51,18 +50,20 @@ class CertificateWatcherTest {
   }
 
   @Test
-  void newHandshakesGetTheNewCertificateWhileOpenConnectionsCarryOn(Vertx vertx)
-      throws Exception {
+  void newHandshakesGetTheNewCertificateWhileOpenConnectionsCarryOn(Vertx vertx) throws Exception {
     HttpServer server = TlsTesting.startServer(vertx, tls);
     int port = server.actualPort();
     CertificateWatcher watcher = await(CertificateWatcher.start(vertx, server, tls));
     // One pooled keep-alive connection: the second request below reuses the first one's.
     // Held in a variable to the end: Vert.x closes a client that has become garbage.
-    HttpClientAgent keepAliveClient = vertx.createHttpClient(new HttpClientOptions()
-        .setSsl(true)
-        .setTrustOptions(ca.trustOptions())
-        .setProtocolVersion(HttpVersion.HTTP_1_1)
-        .setKeepAlive(true), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(1));
+    HttpClientAgent keepAliveClient =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setSsl(true)
+                .setTrustOptions(ca.trustOptions())
+                .setProtocolVersion(HttpVersion.HTTP_1_1)
+                .setKeepAlive(true),
+            new io.vertx.core.http.PoolOptions().setHttp1MaxSize(1));
     HttpConnection connection = pooledConnection(keepAliveClient, port);
     AtomicBoolean closed = new AtomicBoolean();
     connection.closeHandler(v -> closed.set(true));
@@ -71,7 +72,8 @@ class CertificateWatcherTest {
     Issued second = ca.issueTo(first.pair(), KeyType.EC, "localhost", HOST);
     assertThat(second.serial()).isNotEqualTo(first.serial());
 
-    eventually("a new handshake presents the new certificate",
+    eventually(
+        "a new handshake presents the new certificate",
         () -> presentedSerial(port).equals(second.serial()));
     assertThat(watcher.reloads()).isEqualTo(1);
     assertThat(watcher.failures()).isZero();
@@ -95,8 +97,8 @@ class CertificateWatcherTest {
     // Each step below is one atomic write, so that the watcher sees exactly these states.
     // Half a certificate, as a copy in progress leaves it.
     byte[] certificate = Files.readAllBytes(next.certPath());
-    Pem.writeAtomically(first.certPath(), Arrays.copyOf(certificate, certificate.length / 2),
-        false);
+    Pem.writeAtomically(
+        first.certPath(), Arrays.copyOf(certificate, certificate.length / 2), false);
     eventually("the half-written certificate is rejected", () -> watcher.failures() == 1);
     assertThat(presentedSerial(port)).isEqualTo(first.serial());
 
@@ -123,7 +125,8 @@ class CertificateWatcherTest {
         await(CertificateWatcher.start(vertx, server, sni, Duration.ofMillis(50)));
 
     Issued renewed = ca.issueTo(other.pair(), KeyType.EC, "other.test");
-    eventually("the renewed SNI certificate is served",
+    eventually(
+        "the renewed SNI certificate is served",
         () -> serialFor(port, "other.test").equals(renewed.serial()));
     assertThat(serialFor(port, null)).as("the default is untouched").isEqualTo(first.serial());
     assertThat(watcher.reloads()).isEqualTo(1);
@@ -132,15 +135,18 @@ class CertificateWatcherTest {
 
   /** Sends a request through the client's pool and returns the connection it went over. */
   private static HttpConnection pooledConnection(HttpClientAgent client, int port) {
-    return await(client.request(HttpMethod.GET, port, HOST, "/")
-        .compose(request -> request.send()
-            .compose(response -> response.body())
-            .map(body -> request.connection())));
+    return await(
+        client
+            .request(HttpMethod.GET, port, HOST, "/")
+            .compose(
+                request ->
+                    request
+                        .send()
+                        .compose(response -> response.body())
+                        .map(body -> request.connection())));
   }
 
-
-  private static BigInteger serial(HttpConnection connection)
-      throws SSLPeerUnverifiedException {
+  private static BigInteger serial(HttpConnection connection) throws SSLPeerUnverifiedException {
     return ((X509Certificate) connection.peerCertificates().get(0)).getSerialNumber();
   }
 

@@ -30,8 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(VertxExtension.class)
 class DevelopmentCertificateTest {
 
-  @TempDir
-  Path dataDir;
+  @TempDir Path dataDir;
 
   @Test
   void isGeneratedOnceAndReusedAfterwards() throws Exception {
@@ -73,18 +72,22 @@ class DevelopmentCertificateTest {
     X509Certificate certificate = chain.get(0);
 
     assertThat(chain).hasSize(1);
-    assertThat(certificate.getSubjectAlternativeNames()).containsExactlyInAnyOrder(
-        List.of(2, "localhost"), List.of(7, "127.0.0.1"), List.of(7, "0:0:0:0:0:0:0:1"));
+    assertThat(certificate.getSubjectAlternativeNames())
+        .containsExactlyInAnyOrder(
+            List.of(2, "localhost"), List.of(7, "127.0.0.1"), List.of(7, "0:0:0:0:0:0:0:1"));
     assertThat(certificate.getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.1");
     assertThat(certificate.getBasicConstraints()).isEqualTo(-1);
-    Duration validity = Duration.between(certificate.getNotBefore().toInstant(),
-        certificate.getNotAfter().toInstant());
+    Duration validity =
+        Duration.between(
+            certificate.getNotBefore().toInstant(), certificate.getNotAfter().toInstant());
     assertThat(validity).isBetween(Duration.ofDays(365), Duration.ofDays(366));
     assertThat(certificate.getNotAfter().toInstant())
         .isAfter(Instant.now().plus(Duration.ofDays(364)));
     certificate.verify(certificate.getPublicKey()); // self-signed
-    assertThat(Pem.checkPair(Files.readAllBytes(created.certPath()),
-        Files.readAllBytes(created.keyPath()))).isEqualTo(certificate);
+    assertThat(
+            Pem.checkPair(
+                Files.readAllBytes(created.certPath()), Files.readAllBytes(created.keyPath())))
+        .isEqualTo(certificate);
   }
 
   @Test
@@ -116,15 +119,17 @@ class DevelopmentCertificateTest {
   @Test
   void refusesToBlockAnEventLoopAndRunsThroughExecuteBlocking(Vertx vertx) {
     Promise<Throwable> onEventLoop = Promise.promise();
-    vertx.runOnContext(v -> {
-      try {
-        DevelopmentCertificate.ensure(dataDir);
-        onEventLoop.complete(null);
-      } catch (IllegalStateException e) {
-        onEventLoop.complete(e);
-      }
-    });
-    assertThat(await(onEventLoop.future())).isInstanceOf(IllegalStateException.class)
+    vertx.runOnContext(
+        v -> {
+          try {
+            DevelopmentCertificate.ensure(dataDir);
+            onEventLoop.complete(null);
+          } catch (IllegalStateException e) {
+            onEventLoop.complete(e);
+          }
+        });
+    assertThat(await(onEventLoop.future()))
+        .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("executeBlocking");
 
     DevelopmentCertificate created =
@@ -139,16 +144,20 @@ class DevelopmentCertificateTest {
     int port = TlsTesting.startServer(vertx, TlsOptions.of(created.pair())).actualPort();
 
     // Held in a variable: Vert.x closes a client that has become garbage, even mid-request.
-    var client = vertx.createHttpClient(new HttpClientOptions()
-        .setSsl(true)
-        .setVerifyHost(true)
-        .setUseAlpn(true)
-        .setProtocolVersion(HttpVersion.HTTP_2)
-        .setTrustOptions(new PemTrustOptions().addCertPath(created.certPath().toString())));
-    String version = await(client
-        .request(HttpMethod.GET, port, HOST, "/")
-        .compose(request -> request.send())
-        .compose(response -> response.body().map(Object::toString)));
+    var client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setSsl(true)
+                .setVerifyHost(true)
+                .setUseAlpn(true)
+                .setProtocolVersion(HttpVersion.HTTP_2)
+                .setTrustOptions(new PemTrustOptions().addCertPath(created.certPath().toString())));
+    String version =
+        await(
+            client
+                .request(HttpMethod.GET, port, HOST, "/")
+                .compose(request -> request.send())
+                .compose(response -> response.body().map(Object::toString)));
     assertThat(version).isEqualTo("HTTP_2");
     await(client.close());
   }

@@ -42,8 +42,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 @ExtendWith(VertxExtension.class)
 class TlsOptionsTest {
 
-  @TempDir
-  static Path dir;
+  @TempDir static Path dir;
 
   static TestCertificates ca;
   static Issued localhost;
@@ -78,21 +77,24 @@ class TlsOptionsTest {
     assertThat(options.getEnabledCipherSuites()).containsExactlyElementsOf(tls.cipherSuites());
     assertThat(options.getEnabledCipherSuites())
         .containsAll(TlsOptions.TLS13_CIPHER_SUITES)
-        .contains("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+        .contains(
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
         .noneMatch(suite -> suite.contains("CBC") || suite.startsWith("TLS_RSA_"));
     assertThat(options.isSni()).isFalse();
     assertThat(options.getKeyCertOptions()).isInstanceOf(PemKeyCertOptions.class);
-    assertThat(options.getSslEngineOptions().getClass()).isEqualTo(
-        tls.engine() == TlsEngine.OPENSSL
-            ? OpenSSLEngineOptions.class : JdkSSLEngineOptions.class);
+    assertThat(options.getSslEngineOptions().getClass())
+        .isEqualTo(
+            tls.engine() == TlsEngine.OPENSSL
+                ? OpenSSLEngineOptions.class
+                : JdkSSLEngineOptions.class);
   }
 
   @Test
   void prefersOpenSslWhereTheNativeLibraryIsShipped() {
     // The build ships BoringSSL for linux-x86_64 only; elsewhere the JDK engine is right.
-    boolean shipped = System.getProperty("os.name").toLowerCase().contains("linux")
-        && Set.of("amd64", "x86_64").contains(System.getProperty("os.arch"));
+    boolean shipped =
+        System.getProperty("os.name").toLowerCase().contains("linux")
+            && Set.of("amd64", "x86_64").contains(System.getProperty("os.arch"));
     assumeTrue(shipped, "no native TLS library is shipped for this platform");
     assertThat(TlsEngine.best()).isEqualTo(TlsEngine.OPENSSL);
   }
@@ -124,27 +126,37 @@ class TlsOptionsTest {
     TlsOptions tls = options(engine, localhost);
     int port = TlsTesting.startServer(vertx, tls).actualPort();
 
-    for (String outside : List.of(
-        "TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256")) {
-      assertThatThrownBy(() -> handshake(ca, port, p -> {
-        p.setProtocols(new String[] {"TLSv1.2"});
-        p.setCipherSuites(new String[] {outside});
-      }))
+    for (String outside :
+        List.of("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256")) {
+      assertThatThrownBy(
+              () ->
+                  handshake(
+                      ca,
+                      port,
+                      p -> {
+                        p.setProtocols(new String[] {"TLSv1.2"});
+                        p.setCipherSuites(new String[] {outside});
+                      }))
           .as(outside)
           .isInstanceOf(SSLHandshakeException.class)
           // Received from the server: the client did offer the suite.
           .hasMessageContaining("Received fatal alert");
     }
     // Every listed suite that an RSA certificate can serve works, by its IANA name.
-    List<String> rsaSuites = tls.cipherSuites().stream()
-        .filter(s -> s.startsWith("TLS_ECDHE_RSA_") || s.startsWith("TLS_DHE_RSA_"))
-        .toList();
+    List<String> rsaSuites =
+        tls.cipherSuites().stream()
+            .filter(s -> s.startsWith("TLS_ECDHE_RSA_") || s.startsWith("TLS_DHE_RSA_"))
+            .toList();
     assertThat(rsaSuites).isNotEmpty();
     for (String listed : rsaSuites) {
-      SSLSession session = handshake(ca, port, p -> {
-        p.setProtocols(new String[] {"TLSv1.2"});
-        p.setCipherSuites(new String[] {listed});
-      });
+      SSLSession session =
+          handshake(
+              ca,
+              port,
+              p -> {
+                p.setProtocols(new String[] {"TLSv1.2"});
+                p.setCipherSuites(new String[] {listed});
+              });
       assertThat(session.getCipherSuite()).isEqualTo(listed);
     }
   }
@@ -153,15 +165,14 @@ class TlsOptionsTest {
   @EnumSource(TlsEngine.class)
   void offersHttp2ThroughAlpnAndStillServesHttp11(TlsEngine engine, Vertx vertx) {
     int port = TlsTesting.startServer(vertx, options(engine, localhost)).actualPort();
-    HttpClientOptions base = new HttpClientOptions()
-        .setSsl(true)
-        .setTrustOptions(ca.trustOptions());
-    HttpClientAgent h2 = vertx.createHttpClient(new HttpClientOptions(base)
-        .setUseAlpn(true)
-        .setProtocolVersion(HttpVersion.HTTP_2));
-    HttpClientAgent h1 = vertx.createHttpClient(new HttpClientOptions(base)
-        .setUseAlpn(false)
-        .setProtocolVersion(HttpVersion.HTTP_1_1));
+    HttpClientOptions base =
+        new HttpClientOptions().setSsl(true).setTrustOptions(ca.trustOptions());
+    HttpClientAgent h2 =
+        vertx.createHttpClient(
+            new HttpClientOptions(base).setUseAlpn(true).setProtocolVersion(HttpVersion.HTTP_2));
+    HttpClientAgent h1 =
+        vertx.createHttpClient(
+            new HttpClientOptions(base).setUseAlpn(false).setProtocolVersion(HttpVersion.HTTP_1_1));
 
     assertThat(get(h2, port)).isEqualTo("HTTP_2 HTTP_2");
     assertThat(get(h1, port)).isEqualTo("HTTP_1_1 HTTP_1_1");
@@ -169,10 +180,12 @@ class TlsOptionsTest {
 
   /** "client-side version server-side version" of a GET. */
   private static String get(HttpClientAgent client, int port) {
-    return await(client.request(HttpMethod.GET, port, HOST, "/")
-        .compose(request -> request.send())
-        .compose(response -> response.body()
-            .map(body -> response.version().name() + " " + body)));
+    return await(
+        client
+            .request(HttpMethod.GET, port, HOST, "/")
+            .compose(request -> request.send())
+            .compose(
+                response -> response.body().map(body -> response.version().name() + " " + body)));
   }
 
   @ParameterizedTest

@@ -36,9 +36,11 @@ final class TlsTesting {
   /** An HTTPS server on 127.0.0.1, a free port, answering with the request's HTTP version. */
   static HttpServer startServer(Vertx vertx, TlsOptions tls) {
     HttpServerOptions options = tls.applyTo(new HttpServerOptions().setHost(HOST).setPort(0));
-    return await(vertx.createHttpServer(options)
-        .requestHandler(request -> request.response().end(request.version().name()))
-        .listen());
+    return await(
+        vertx
+            .createHttpServer(options)
+            .requestHandler(request -> request.response().end(request.version().name()))
+            .listen());
   }
 
   static <T> T await(Future<T> future) {
@@ -61,15 +63,15 @@ final class TlsTesting {
   }
 
   /**
-   * A complete JDK handshake with the server, trusting {@code ca}; {@code parameters} narrows
-   * what the client offers (protocols, suites, server name). Returns the negotiated session.
-   * Each call has a new client context: a shared one would resume earlier sessions, which skips
-   * the certificate (and carries the old one across an SNI change or a reload).
+   * A complete JDK handshake with the server, trusting {@code ca}; {@code parameters} narrows what
+   * the client offers (protocols, suites, server name). Returns the negotiated session. Each call
+   * has a new client context: a shared one would resume earlier sessions, which skips the
+   * certificate (and carries the old one across an SNI change or a reload).
    *
    * @throws IOException when the handshake fails
    */
-  static SSLSession handshake(
-      TestCertificates ca, int port, Consumer<SSLParameters> parameters) throws IOException {
+  static SSLSession handshake(TestCertificates ca, int port, Consumer<SSLParameters> parameters)
+      throws IOException {
     SSLContext context = ca.clientContext();
     try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket()) {
       socket.setSoTimeout((int) TIMEOUT.toMillis());
@@ -85,11 +87,15 @@ final class TlsTesting {
   /** The leaf certificate the server presents to a client naming {@code serverName} (or none). */
   static X509Certificate presented(TestCertificates ca, int port, String serverName)
       throws IOException {
-    SSLSession session = handshake(ca, port, p -> {
-      if (serverName != null) {
-        p.setServerNames(List.of(new SNIHostName(serverName)));
-      }
-    });
+    SSLSession session =
+        handshake(
+            ca,
+            port,
+            p -> {
+              if (serverName != null) {
+                p.setServerNames(List.of(new SNIHostName(serverName)));
+              }
+            });
     return (X509Certificate) session.getPeerCertificates()[0];
   }
 
@@ -112,8 +118,8 @@ final class TlsTesting {
   /**
    * Sends a ClientHello whose highest version is {@code version} (0x0302 TLS 1.1, 0x0303 TLS 1.2)
    * and reads the first record of the answer: a ServerHello, or an alert and its description.
-   * Hand-made because the JDK's own client refuses to even offer TLS 1.1 (its
-   * {@code jdk.tls.disabledAlgorithms}), so an SSLSocket failing proves nothing about the server.
+   * Hand-made because the JDK's own client refuses to even offer TLS 1.1 (its {@code
+   * jdk.tls.disabledAlgorithms}), so an SSLSocket failing proves nothing about the server.
    */
   static HelloAnswer rawHello(int port, int version) throws IOException {
     try (Socket socket = new Socket()) {
@@ -133,17 +139,28 @@ final class TlsTesting {
 
   private static byte[] clientHello(int version) {
     int[] suites = {
-        0xC02F, 0xC02B, // ECDHE-RSA/ECDSA-AES128-GCM-SHA256 (TLS 1.2 only)
-        0xC013, 0xC009, // ECDHE-RSA/ECDSA-AES128-SHA (what a TLS 1.1 client would use)
-        0x002F, // RSA-AES128-SHA
-        0x00FF // renegotiation info SCSV
+      0xC02F,
+      0xC02B, // ECDHE-RSA/ECDSA-AES128-GCM-SHA256 (TLS 1.2 only)
+      0xC013,
+      0xC009, // ECDHE-RSA/ECDSA-AES128-SHA (what a TLS 1.1 client would use)
+      0x002F, // RSA-AES128-SHA
+      0x00FF // renegotiation info SCSV
     };
     ByteBuffer extensions = ByteBuffer.allocate(64);
-    extensions.putShort((short) 0x000a).putShort((short) 6).putShort((short) 4) // groups:
-        .putShort((short) 0x001d).putShort((short) 0x0017); // x25519, secp256r1
+    extensions
+        .putShort((short) 0x000a)
+        .putShort((short) 6)
+        .putShort((short) 4) // groups:
+        .putShort((short) 0x001d)
+        .putShort((short) 0x0017); // x25519, secp256r1
     extensions.putShort((short) 0x000b).putShort((short) 2).put((byte) 1).put((byte) 0);
-    extensions.putShort((short) 0x000d).putShort((short) 8).putShort((short) 6) // sig algs:
-        .putShort((short) 0x0804).putShort((short) 0x0401).putShort((short) 0x0403);
+    extensions
+        .putShort((short) 0x000d)
+        .putShort((short) 8)
+        .putShort((short) 6) // sig algs:
+        .putShort((short) 0x0804)
+        .putShort((short) 0x0401)
+        .putShort((short) 0x0403);
     extensions.flip();
 
     ByteBuffer body = ByteBuffer.allocate(256);
@@ -162,8 +179,10 @@ final class TlsTesting {
 
     ByteBuffer record = ByteBuffer.allocate(9 + body.remaining());
     record.put((byte) 22).putShort((short) 0x0301).putShort((short) (4 + body.remaining()));
-    record.put((byte) 1) // ClientHello
-        .put((byte) 0).putShort((short) body.remaining()) // 24-bit length
+    record
+        .put((byte) 1) // ClientHello
+        .put((byte) 0)
+        .putShort((short) body.remaining()) // 24-bit length
         .put(body);
     return record.array();
   }

@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * <p>Hazelcast's failure detector is tightened (1 s heartbeats, a member silent for 10 s is
  * removed, against 60 s by default) because the balancer's shared counters and the registry's
  * clean-up hang on member-removed events. A member that stops or crashes is seen at once (its
- * connections close); the silence limit only catches a hung one, and 10 s rather than 3 s keeps
- * a long GC pause or a starved 2-core machine from splitting the cluster.
+ * connections close); the silence limit only catches a hung one, and 10 s rather than 3 s keeps a
+ * long GC pause or a starved 2-core machine from splitting the cluster.
  */
 public final class TellerCluster {
 
@@ -39,7 +39,8 @@ public final class TellerCluster {
   private final HazelcastClusterManager clusterManager;
   private final ClusterOptions options;
 
-  private TellerCluster(Vertx vertx, HazelcastClusterManager clusterManager, ClusterOptions options) {
+  private TellerCluster(
+      Vertx vertx, HazelcastClusterManager clusterManager, ClusterOptions options) {
     this.vertx = vertx;
     this.clusterManager = clusterManager;
     this.options = options;
@@ -63,36 +64,45 @@ public final class TellerCluster {
    *
    * @param metrics what measures Vert.x, or null for no metrics
    */
-  public static Future<TellerCluster> join(ClusterOptions options, VertxOptions vertxOptions,
+  public static Future<TellerCluster> join(
+      ClusterOptions options,
+      VertxOptions vertxOptions,
       io.vertx.core.spi.VertxMetricsFactory metrics) {
     String address;
     try {
       address = InetAddress.getByName(options.host()).getHostAddress();
     } catch (UnknownHostException e) {
-      return Future.failedFuture(new IllegalArgumentException(
-          "cluster host " + options.host() + " does not resolve to an address of this machine"));
+      return Future.failedFuture(
+          new IllegalArgumentException(
+              "cluster host "
+                  + options.host()
+                  + " does not resolve to an address of this machine"));
     }
-    HazelcastClusterManager clusterManager = new HazelcastClusterManager(hazelcastConfig(options, address));
+    HazelcastClusterManager clusterManager =
+        new HazelcastClusterManager(hazelcastConfig(options, address));
     vertxOptions.getEventBusOptions().setHost(address).setPort(0).setClusterPublicHost(address);
     var builder = Vertx.builder().with(vertxOptions).withClusterManager(clusterManager);
     if (metrics != null) {
       builder.withMetrics(metrics);
     }
-    return builder.buildClustered()
-        .recover(failure -> {
-          // A failed start can leave the Hazelcast member running; a retry must not meet it.
-          HazelcastInstance orphan = clusterManager.getHazelcastInstance();
-          if (orphan != null) {
-            orphan.getLifecycleService().terminate();
-          }
-          return Future.failedFuture(isNoDataMember(failure)
-              ? new NoRegistryException(options.name()) : failure);
-        })
-        .map(vertx -> {
-          TellerCluster cluster = new TellerCluster(vertx, clusterManager, options);
-          cluster.logMembership();
-          return cluster;
-        });
+    return builder
+        .buildClustered()
+        .recover(
+            failure -> {
+              // A failed start can leave the Hazelcast member running; a retry must not meet it.
+              HazelcastInstance orphan = clusterManager.getHazelcastInstance();
+              if (orphan != null) {
+                orphan.getLifecycleService().terminate();
+              }
+              return Future.failedFuture(
+                  isNoDataMember(failure) ? new NoRegistryException(options.name()) : failure);
+            })
+        .map(
+            vertx -> {
+              TellerCluster cluster = new TellerCluster(vertx, clusterManager, options);
+              cluster.logMembership();
+              return cluster;
+            });
   }
 
   /**
@@ -101,7 +111,11 @@ public final class TellerCluster {
    */
   public static final class NoRegistryException extends RuntimeException {
     NoRegistryException(String clusterName) {
-      super("no registry node (data member) in cluster '" + clusterName + "' yet", null, false, false);
+      super(
+          "no registry node (data member) in cluster '" + clusterName + "' yet",
+          null,
+          false,
+          false);
     }
   }
 
@@ -116,14 +130,16 @@ public final class TellerCluster {
 
   /**
    * Hazelcast tries a member given without a port on this node's own port and the two above it;
-   * Teller's members are found at the well-known port instead, and the two above it, so that a
-   * node using another port still finds the registry.
+   * Teller's members are found at the well-known port instead, and the two above it, so that a node
+   * using another port still finds the registry.
    */
   static List<String> memberAddresses(List<String> members) {
     List<String> addresses = new ArrayList<>();
     for (String member : members) {
-      boolean hasPort = member.startsWith("[") ? member.contains("]:")
-          : member.indexOf(':') >= 0 && member.indexOf(':') == member.lastIndexOf(':');
+      boolean hasPort =
+          member.startsWith("[")
+              ? member.contains("]:")
+              : member.indexOf(':') >= 0 && member.indexOf(':') == member.lastIndexOf(':');
       if (hasPort) {
         addresses.add(member);
       } else {
@@ -166,22 +182,34 @@ public final class TellerCluster {
   private void logMembership() {
     HazelcastInstance hazelcast = clusterManager.getHazelcastInstance();
     Member self = hazelcast.getCluster().getLocalMember();
-    LOG.info("joined cluster '{}' as {} member {} ({} members)",
-        options.name(), options.role() == ClusterRole.DATA ? "data" : "lite",
-        self.getAddress(), hazelcast.getCluster().getMembers().size());
-    hazelcast.getCluster().addMembershipListener(new MembershipListener() {
-      @Override
-      public void memberAdded(MembershipEvent event) {
-        LOG.info("member joined: {}{} ({} members)", event.getMember().getAddress(),
-            event.getMember().isLiteMember() ? " (lite)" : "", event.getMembers().size());
-      }
+    LOG.info(
+        "joined cluster '{}' as {} member {} ({} members)",
+        options.name(),
+        options.role() == ClusterRole.DATA ? "data" : "lite",
+        self.getAddress(),
+        hazelcast.getCluster().getMembers().size());
+    hazelcast
+        .getCluster()
+        .addMembershipListener(
+            new MembershipListener() {
+              @Override
+              public void memberAdded(MembershipEvent event) {
+                LOG.info(
+                    "member joined: {}{} ({} members)",
+                    event.getMember().getAddress(),
+                    event.getMember().isLiteMember() ? " (lite)" : "",
+                    event.getMembers().size());
+              }
 
-      @Override
-      public void memberRemoved(MembershipEvent event) {
-        LOG.info("member left: {}{} ({} members)", event.getMember().getAddress(),
-            event.getMember().isLiteMember() ? " (lite)" : "", event.getMembers().size());
-      }
-    });
+              @Override
+              public void memberRemoved(MembershipEvent event) {
+                LOG.info(
+                    "member left: {}{} ({} members)",
+                    event.getMember().getAddress(),
+                    event.getMember().isLiteMember() ? " (lite)" : "",
+                    event.getMembers().size());
+              }
+            });
   }
 
   /** The clustered Vert.x. */

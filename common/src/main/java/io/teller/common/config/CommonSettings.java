@@ -6,22 +6,34 @@ import java.util.List;
 public final class CommonSettings {
 
   public static final Setting CLUSTER_NAME =
-      new Setting("cluster.name", SettingType.NAME,
+      new Setting(
+          "cluster.name",
+          SettingType.NAME,
           "Hazelcast cluster name; programs join only a cluster of the same name");
   public static final Setting CLUSTER_MEMBERS =
-      new Setting("cluster.members", SettingType.HOST_PORT_LIST,
+      new Setting(
+          "cluster.members",
+          SettingType.HOST_PORT_LIST,
           "comma-separated host[:port] of cluster members to join (TCP-IP discovery)");
   public static final Setting CLUSTER_HOST =
-      new Setting("cluster.host", SettingType.HOST,
+      new Setting(
+          "cluster.host",
+          SettingType.HOST,
           "the address this node binds and advertises for Hazelcast and the event bus");
   public static final Setting CLUSTER_PORT =
-      new Setting("cluster.port", SettingType.PORT,
+      new Setting(
+          "cluster.port",
+          SettingType.PORT,
           "Hazelcast port; the next free one is taken if it is in use");
   public static final Setting LISTEN_HOST =
-      new Setting("listen.host", SettingType.HOST,
+      new Setting(
+          "listen.host",
+          SettingType.HOST,
           "the address this program's HTTP listeners bind (0.0.0.0: every interface)");
   public static final Setting DATA_DIR =
-      new Setting("data.dir", SettingType.DIRECTORY,
+      new Setting(
+          "data.dir",
+          SettingType.DIRECTORY,
           "where generated files (API token, development certificate, state) are kept");
 
   /** All shared settings, in the order they are documented. */

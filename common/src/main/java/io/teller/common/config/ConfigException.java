@@ -18,7 +18,13 @@ public final class ConfigException extends RuntimeException {
   /** A bad value for a known setting. */
   public static ConfigException badValue(Setting setting, Object value, String reason) {
     return new ConfigException(
-        "bad configuration: " + setting.env() + " (" + setting.path() + ") = \"" + value + "\": "
+        "bad configuration: "
+            + setting.env()
+            + " ("
+            + setting.path()
+            + ") = \""
+            + value
+            + "\": "
             + reason);
   }
 }

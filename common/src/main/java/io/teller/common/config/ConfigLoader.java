@@ -54,43 +54,65 @@ public final class ConfigLoader {
       Path path = file.get();
       if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
         return Future.failedFuture(
-            new ConfigException("cannot read configuration file " + path
-                + (Files.exists(path) ? ": not a readable file" : ": no such file")));
+            new ConfigException(
+                "cannot read configuration file "
+                    + path
+                    + (Files.exists(path) ? ": not a readable file" : ": no such file")));
       }
     }
     List<ConfigStoreOptions> stores = new ArrayList<>();
     stores.add(yaml(COMMON_DEFAULTS));
     stores.add(yaml(programDefaults));
     file.ifPresent(path -> stores.add(yaml(path.toString())));
-    stores.add(new ConfigStoreOptions()
-        .setType("env")
-        .setConfig(new JsonObject()
-            .put("raw-data", true)
-            .put("keys", new JsonArray(settings.stream().map(Setting::env).toList()))));
+    stores.add(
+        new ConfigStoreOptions()
+            .setType("env")
+            .setConfig(
+                new JsonObject()
+                    .put("raw-data", true)
+                    .put("keys", new JsonArray(settings.stream().map(Setting::env).toList()))));
 
     ConfigRetriever merged =
-        ConfigRetriever.create(vertx, new ConfigRetrieverOptions()
-            .setIncludeDefaultStores(false).setScanPeriod(-1).setStores(stores));
-    Future<JsonObject> fileOnly = file.isEmpty()
-        ? Future.succeededFuture(new JsonObject())
-        : ConfigRetriever.create(vertx, new ConfigRetrieverOptions()
-                .setIncludeDefaultStores(false).setScanPeriod(-1)
-                .addStore(yaml(file.get().toString())))
-            .getConfig();
+        ConfigRetriever.create(
+            vertx,
+            new ConfigRetrieverOptions()
+                .setIncludeDefaultStores(false)
+                .setScanPeriod(-1)
+                .setStores(stores));
+    Future<JsonObject> fileOnly =
+        file.isEmpty()
+            ? Future.succeededFuture(new JsonObject())
+            : ConfigRetriever.create(
+                    vertx,
+                    new ConfigRetrieverOptions()
+                        .setIncludeDefaultStores(false)
+                        .setScanPeriod(-1)
+                        .addStore(yaml(file.get().toString())))
+                .getConfig();
     return Future.all(merged.getConfig(), fileOnly)
-        .recover(failure -> Future.failedFuture(new ConfigException(
-            "cannot read configuration" + file.map(p -> " file " + p).orElse("") + ": "
-                + firstLine(failure))))
-        .map(all -> {
-          JsonObject fileJson = all.resultAt(1);
-          TellerConfig.unknownPaths(fileJson, settings).forEach(path ->
-              LOG.warn("ignoring unknown setting '{}' in {}", path, file.orElseThrow()));
-          return TellerConfig.validate(all.resultAt(0), fileJson, settings);
-        })
-        .eventually(() -> {
-          merged.close();
-          return Future.succeededFuture();
-        });
+        .recover(
+            failure ->
+                Future.failedFuture(
+                    new ConfigException(
+                        "cannot read configuration"
+                            + file.map(p -> " file " + p).orElse("")
+                            + ": "
+                            + firstLine(failure))))
+        .map(
+            all -> {
+              JsonObject fileJson = all.resultAt(1);
+              TellerConfig.unknownPaths(fileJson, settings)
+                  .forEach(
+                      path ->
+                          LOG.warn(
+                              "ignoring unknown setting '{}' in {}", path, file.orElseThrow()));
+              return TellerConfig.validate(all.resultAt(0), fileJson, settings);
+            })
+        .eventually(
+            () -> {
+              merged.close();
+              return Future.succeededFuture();
+            });
   }
 
   private static ConfigStoreOptions yaml(String path) {

@@ -174,7 +174,8 @@ public interface SettingType {
   }
 
   private static String scalar(Setting setting, Object raw) {
-    if (raw instanceof Collection<?> || raw instanceof java.util.Map<?, ?>
+    if (raw instanceof Collection<?>
+        || raw instanceof java.util.Map<?, ?>
         || raw instanceof io.vertx.core.json.JsonObject
         || raw instanceof io.vertx.core.json.JsonArray) {
       throw ConfigException.badValue(setting, raw, "must be a single value");
@@ -184,8 +185,10 @@ public interface SettingType {
 
   /** Host syntax checks, without name resolution. */
   final class Hosts {
-    private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
-    private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
+    private static final Pattern LABEL =
+        Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
+    private static final Pattern IPV4 =
+        Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
 
     private Hosts() {}
 
@@ -224,11 +227,15 @@ public interface SettingType {
     public static boolean isHostPort(String s) {
       int colon = s.lastIndexOf(':');
       boolean bracketed = s.startsWith("[");
-      if (colon < 0 || (bracketed && colon < s.indexOf(']')) || (!bracketed && s.indexOf(':') != colon)) {
+      if (colon < 0
+          || (bracketed && colon < s.indexOf(']'))
+          || (!bracketed && s.indexOf(':') != colon)) {
         return isHost(s);
       }
       String port = s.substring(colon + 1);
-      if (!port.matches("\\d{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+      if (!port.matches("\\d{1,5}")
+          || Integer.parseInt(port) < 1
+          || Integer.parseInt(port) > 65535) {
         return false;
       }
       return isHost(s.substring(0, colon));

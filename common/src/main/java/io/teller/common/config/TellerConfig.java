@@ -156,13 +156,19 @@ public final class TellerConfig {
     return List.copyOf(values.keySet());
   }
 
-  /** Lines {@code TELLER_X=value  # path, source}, secrets hidden. */
+  /** Lines {@code TELLER_X=value # path, source}, secrets hidden. */
   public List<String> describe() {
     List<String> lines = new ArrayList<>();
     values.forEach(
         (setting, value) ->
-            lines.add(setting.env() + "=" + setting.type().display(value)
-                + "  # " + setting.path() + ", from " + sources.get(setting).name().toLowerCase()));
+            lines.add(
+                setting.env()
+                    + "="
+                    + setting.type().display(value)
+                    + "  # "
+                    + setting.path()
+                    + ", from "
+                    + sources.get(setting).name().toLowerCase()));
     return lines;
   }
 }

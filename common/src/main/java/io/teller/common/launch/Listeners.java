@@ -14,15 +14,23 @@ public final class Listeners {
    * {@code localhost}.
    */
   public static String url(String scheme, String host, int port, String path) {
-    String shown = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") ? "localhost"
-        : host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+    String shown =
+        host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")
+            ? "localhost"
+            : host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
     return scheme + "://" + shown + ":" + port + path;
   }
 
   /** Logs "{what} listening on {url}" once the server is bound; passes the server on. */
   public static Future<HttpServer> announce(
-      Future<HttpServer> listening, Logger log, String what, String scheme, String host, String path) {
-    return listening.onSuccess(server ->
-        log.info("{} listening on {}", what, url(scheme, host, server.actualPort(), path)));
+      Future<HttpServer> listening,
+      Logger log,
+      String what,
+      String scheme,
+      String host,
+      String path) {
+    return listening.onSuccess(
+        server ->
+            log.info("{} listening on {}", what, url(scheme, host, server.actualPort(), path)));
   }
 }

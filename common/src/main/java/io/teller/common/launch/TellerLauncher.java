@@ -27,12 +27,12 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
  * (unless the program runs without it, see {@link TellerProgram#joinsCluster}), deploys the
  * program's verticle and leaves the cluster cleanly on SIGTERM.
  *
- * <p>On SIGTERM the shutdown hook closes Vert.x (so the verticle's {@code stop()} runs to its
- * end, within 30 s) and the JVM then exits with 143 (128 + SIGTERM), as
- * every JVM does after a signal; orchestrators count that as a normal stop.
+ * <p>On SIGTERM the shutdown hook closes Vert.x (so the verticle's {@code stop()} runs to its end,
+ * within 30 s) and the JVM then exits with 143 (128 + SIGTERM), as every JVM does after a signal;
+ * orchestrators count that as a normal stop.
  *
- * <p>Hand-written rather than {@code VertxApplication} because the cluster settings come from
- * the layered configuration, which must be read before the clustered Vert.x exists, and because a
+ * <p>Hand-written rather than {@code VertxApplication} because the cluster settings come from the
+ * layered configuration, which must be read before the clustered Vert.x exists, and because a
  * user's mistake must end in one line and exit code 2, not a stack trace.
  */
 public final class TellerLauncher {
@@ -52,7 +52,8 @@ public final class TellerLauncher {
 
   /** Runs {@code program} with command-line {@code args}; exits the JVM on failure. */
   public static void main(TellerProgram program, String[] args) {
-    System.setProperty("vertx.logger-delegate-factory-class-name",
+    System.setProperty(
+        "vertx.logger-delegate-factory-class-name",
         "io.vertx.core.logging.SLF4JLogDelegateFactory");
     SLF4JBridgeHandler.removeHandlersForRootLogger();
     SLF4JBridgeHandler.install();
@@ -91,16 +92,19 @@ public final class TellerLauncher {
       try {
         cluster = joinCluster(ClusterOptions.from(config, program.role()), config);
       } catch (Exception e) {
-        log.error("{}: cannot join cluster '{}': {}", program.name(),
-            config.string(CommonSettings.CLUSTER_NAME), oneLine(e));
+        log.error(
+            "{}: cannot join cluster '{}': {}",
+            program.name(),
+            config.string(CommonSettings.CLUSTER_NAME),
+            oneLine(e));
         return EXIT_FAILURE;
       }
     }
     // TellerCluster.close() is vertx.close(), so both kinds of run stop the same way.
     Vertx vertx = cluster != null ? cluster.vertx() : Vertx.vertx();
     try {
-      Deployable verticle = cluster != null
-          ? program.verticle(config, cluster) : program.standaloneVerticle(config);
+      Deployable verticle =
+          cluster != null ? program.verticle(config, cluster) : program.standaloneVerticle(config);
       await(vertx.deployVerticle(verticle));
     } catch (Exception e) {
       Throwable cause = e instanceof ConfigException ? e : rootCause(e);
@@ -108,26 +112,38 @@ public final class TellerLauncher {
       closeQuietly(vertx);
       return cause instanceof ConfigException ? ConfigException.EXIT_CODE : EXIT_FAILURE;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      log.info("{} stopping", program.name());
-      closeQuietly(vertx);
-      log.info("{} stopped", program.name());
-    }, "teller-shutdown"));
-    log.info("{} ready in {} ms", program.name(),
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  log.info("{} stopping", program.name());
+                  closeQuietly(vertx);
+                  log.info("{} stopped", program.name());
+                },
+                "teller-shutdown"));
+    log.info(
+        "{} ready in {} ms",
+        program.name(),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     return -1;
   }
 
   /** Joins; a lite member waits, with backoff, for the first registry node to be up. */
-  private TellerCluster joinCluster(ClusterOptions options, TellerConfig config) throws InterruptedException {
+  private TellerCluster joinCluster(ClusterOptions options, TellerConfig config)
+      throws InterruptedException {
     long backoffMillis = 250;
     boolean told = false;
     while (true) {
       try {
-        return await(TellerCluster.join(options, program.vertxOptions(config), program.metricsFactory(config)));
+        return await(
+            TellerCluster.join(
+                options, program.vertxOptions(config), program.metricsFactory(config)));
       } catch (TellerCluster.NoRegistryException e) {
         if (!told) {
-          log.warn("{}: {}; waiting for one at {}", program.name(), e.getMessage(),
+          log.warn(
+              "{}: {}; waiting for one at {}",
+              program.name(),
+              e.getMessage(),
               String.join(",", options.members()));
           told = true;
         }
@@ -153,7 +169,8 @@ public final class TellerLauncher {
   }
 
   private void printHelp(PrintStream out) {
-    out.println("usage: java -jar teller-" + program.name() + ".jar [--conf FILE] [--print-config]");
+    out.println(
+        "usage: java -jar teller-" + program.name() + ".jar [--conf FILE] [--print-config]");
     out.println();
     out.println("  --conf FILE      YAML configuration file (or TELLER_CONFIG=FILE)");
     out.println("  --print-config   print the effective configuration and exit");
@@ -169,7 +186,11 @@ public final class TellerLauncher {
   /** Undeploys the program's verticle (its stop() runs) and, if clustered, leaves the cluster. */
   private void closeQuietly(Vertx vertx) {
     try {
-      vertx.close().toCompletionStage().toCompletableFuture().get(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
+      vertx
+          .close()
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.warn("{}: did not stop cleanly: {}", program.name(), oneLine(e));
     }
@@ -195,7 +216,9 @@ public final class TellerLauncher {
 
   private static Throwable rootCause(Throwable e) {
     Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root && !(root instanceof ConfigException)) {
+    while (root.getCause() != null
+        && root.getCause() != root
+        && !(root instanceof ConfigException)) {
       root = root.getCause();
     }
     return root;
@@ -211,8 +234,10 @@ public final class TellerLauncher {
   record Arguments(Optional<Path> configFile, boolean printConfig, boolean help) {
 
     static Arguments parse(String[] args, Map<String, String> env) {
-      Optional<Path> file = Optional.ofNullable(env.get(ConfigLoader.CONFIG_FILE_ENV))
-          .filter(s -> !s.isBlank()).map(Path::of);
+      Optional<Path> file =
+          Optional.ofNullable(env.get(ConfigLoader.CONFIG_FILE_ENV))
+              .filter(s -> !s.isBlank())
+              .map(Path::of);
       boolean print = false;
       boolean help = false;
       for (int i = 0; i < args.length; i++) {

@@ -1,12 +1,12 @@
 package io.teller.common.launch;
 
-import io.vertx.core.VertxOptions;
-import io.vertx.core.spi.VertxMetricsFactory;
 import io.teller.common.cluster.ClusterRole;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.Setting;
 import io.teller.common.config.TellerConfig;
 import io.vertx.core.Deployable;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.spi.VertxMetricsFactory;
 import java.util.List;
 
 /**
@@ -21,9 +21,9 @@ public interface TellerProgram {
   ClusterRole role();
 
   /**
-   * Whether this run joins the cluster. A program that can also work without it (the sample
-   * backend registering over the REST API) returns false for such a configuration; the launcher
-   * then starts a plain Vert.x and deploys {@link #standaloneVerticle(TellerConfig)}.
+   * Whether this run joins the cluster. A program that can also work without it (the sample backend
+   * registering over the REST API) returns false for such a configuration; the launcher then starts
+   * a plain Vert.x and deploys {@link #standaloneVerticle(TellerConfig)}.
    */
   default boolean joinsCluster(TellerConfig config) {
     return true;

@@ -6,11 +6,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The latest in-flight counts that every other balancer reported, per instance: applied from
- * {@link LoadReport}s, dropped at once for a member that leaves the cluster. Updates come from
- * one thread (the event loop that receives the reports); reads ({@link #total}, {@link
- * #byMember}) may come from any thread, without locking, so the request path can add them to its
- * own counts.
+ * The latest in-flight counts that every other balancer reported, per instance: applied from {@link
+ * LoadReport}s, dropped at once for a member that leaves the cluster. Updates come from one thread
+ * (the event loop that receives the reports); reads ({@link #total}, {@link #byMember}) may come
+ * from any thread, without locking, so the request path can add them to its own counts.
  */
 public final class LoadBoard {
 
@@ -25,7 +24,8 @@ public final class LoadBoard {
       return false;
     }
     sequences.put(report.member(), report.sequence());
-    Map<String, Long> mine = byMember.computeIfAbsent(report.member(), m -> new ConcurrentHashMap<>());
+    Map<String, Long> mine =
+        byMember.computeIfAbsent(report.member(), m -> new ConcurrentHashMap<>());
     if (report.full()) {
       // Whatever the report does not name is now 0.
       for (Map.Entry<String, Long> old : Map.copyOf(mine).entrySet()) {
@@ -73,12 +73,13 @@ public final class LoadBoard {
   /** Each member's latest count for {@code instance}, those above 0 only. */
   public Map<String, Long> byMember(String instance) {
     Map<String, Long> shares = new HashMap<>();
-    byMember.forEach((member, counts) -> {
-      Long count = counts.get(instance);
-      if (count != null && count > 0) {
-        shares.put(member, count);
-      }
-    });
+    byMember.forEach(
+        (member, counts) -> {
+          Long count = counts.get(instance);
+          if (count != null && count > 0) {
+            shares.put(member, count);
+          }
+        });
     return shares;
   }
 

@@ -14,8 +14,8 @@ import java.util.function.Consumer;
 /**
  * Keeps a {@link LoadBoard} current from the cluster: applies every other member's {@link
  * LoadReport}, forgets a member the moment it leaves, and says hello at start so that every
- * balancer answers with its full counts. Used by the balancers (for their picks) and the
- * registry (to show the load). Start it on the event loop that owns the board.
+ * balancer answers with its full counts. Used by the balancers (for their picks) and the registry
+ * (to show the load). Start it on the event loop that owns the board.
  */
 public final class LoadFeed {
 
@@ -33,8 +33,13 @@ public final class LoadFeed {
    * @param applied told of each report applied (newer than what was known)
    * @param peerHello told when another member says hello (it wants full counts)
    */
-  public LoadFeed(Vertx vertx, HazelcastInstance hazelcast, String self, LoadBoard board,
-      Consumer<LoadReport> applied, Runnable peerHello) {
+  public LoadFeed(
+      Vertx vertx,
+      HazelcastInstance hazelcast,
+      String self,
+      LoadBoard board,
+      Consumer<LoadReport> applied,
+      Runnable peerHello) {
     this.vertx = vertx;
     this.hazelcast = hazelcast;
     this.self = self;
@@ -45,31 +50,41 @@ public final class LoadFeed {
 
   public Future<Void> start() {
     Context context = vertx.getOrCreateContext();
-    consumer = vertx.eventBus().consumer(LoadReport.ADDRESS, message -> {
-      String hello = message.body().getString("hello");
-      if (hello != null) {
-        if (!hello.equals(self)) {
-          peerHello.run();
-        }
-        return;
-      }
-      LoadReport report = LoadReport.fromJson(message.body());
-      if (!report.member().equals(self) && board.apply(report)) {
-        applied.accept(report);
-      }
-    });
-    listener = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
-      @Override
-      public void memberAdded(MembershipEvent event) {}
+    consumer =
+        vertx
+            .eventBus()
+            .consumer(
+                LoadReport.ADDRESS,
+                message -> {
+                  String hello = message.body().getString("hello");
+                  if (hello != null) {
+                    if (!hello.equals(self)) {
+                      peerHello.run();
+                    }
+                    return;
+                  }
+                  LoadReport report = LoadReport.fromJson(message.body());
+                  if (!report.member().equals(self) && board.apply(report)) {
+                    applied.accept(report);
+                  }
+                });
+    listener =
+        hazelcast
+            .getCluster()
+            .addMembershipListener(
+                new MembershipListener() {
+                  @Override
+                  public void memberAdded(MembershipEvent event) {}
 
-      @Override
-      public void memberRemoved(MembershipEvent event) {
-        String gone = event.getMember().getUuid().toString();
-        context.runOnContext(v -> board.forget(gone));
-      }
-    });
-    return consumer.completion().onSuccess(v ->
-        vertx.eventBus().publish(LoadReport.ADDRESS, LoadReport.hello(self)));
+                  @Override
+                  public void memberRemoved(MembershipEvent event) {
+                    String gone = event.getMember().getUuid().toString();
+                    context.runOnContext(v -> board.forget(gone));
+                  }
+                });
+    return consumer
+        .completion()
+        .onSuccess(v -> vertx.eventBus().publish(LoadReport.ADDRESS, LoadReport.hello(self)));
   }
 
   public Future<Void> stop() {

@@ -5,9 +5,9 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * One balancer's in-flight counts per instance, as it pushes them to its peers on {@link
- * #ADDRESS}: either the changed counts only, or ({@code full}) every count it has, replacing what
- * a peer knew of it.
+ * One balancer's in-flight counts per instance, as it pushes them to its peers on {@link #ADDRESS}:
+ * either the changed counts only, or ({@code full}) every count it has, replacing what a peer knew
+ * of it.
  *
  * @param member the sending balancer's cluster member id
  * @param sequence grows with every report of that member; an older one is ignored
@@ -15,7 +15,8 @@ import java.util.Map;
  * @param counts in-flight requests (and TCP connections) per instance id
  * @param oldestChangeMillis wall-clock time of the oldest change in this report (staleness)
  */
-public record LoadReport(String member, long sequence, boolean full, Map<String, Long> counts, long oldestChangeMillis) {
+public record LoadReport(
+    String member, long sequence, boolean full, Map<String, Long> counts, long oldestChangeMillis) {
 
   /** Published: load reports, and {@code hello}s from balancers that just started. */
   public static final String ADDRESS = "teller.balancer.load";
@@ -27,14 +28,23 @@ public record LoadReport(String member, long sequence, boolean full, Map<String,
   public JsonObject toJson() {
     JsonObject json = new JsonObject();
     counts.forEach(json::put);
-    return new JsonObject().put("member", member).put("seq", sequence).put("full", full)
-        .put("counts", json).put("at", oldestChangeMillis);
+    return new JsonObject()
+        .put("member", member)
+        .put("seq", sequence)
+        .put("full", full)
+        .put("counts", json)
+        .put("at", oldestChangeMillis);
   }
 
   public static LoadReport fromJson(JsonObject json) {
     Map<String, Long> counts = new HashMap<>();
-    json.getJsonObject("counts").forEach(e -> counts.put(e.getKey(), ((Number) e.getValue()).longValue()));
-    return new LoadReport(json.getString("member"), json.getLong("seq"), json.getBoolean("full"), counts,
+    json.getJsonObject("counts")
+        .forEach(e -> counts.put(e.getKey(), ((Number) e.getValue()).longValue()));
+    return new LoadReport(
+        json.getString("member"),
+        json.getLong("seq"),
+        json.getBoolean("full"),
+        counts,
         json.getLong("at"));
   }
 

@@ -14,7 +14,8 @@ import io.vertx.core.json.JsonObject;
  * @param id the instance id, or null for a service
  * @param data the object after the change, or null when removed
  */
-public record Change(long revision, String kind, boolean removed, String service, String id, JsonObject data) {
+public record Change(
+    long revision, String kind, boolean removed, String service, String id, JsonObject data) {
 
   public static final String SERVICE = "service";
   public static final String INSTANCE = "instance";
@@ -28,7 +29,8 @@ public record Change(long revision, String kind, boolean removed, String service
   }
 
   public static Change instanceStored(Instance instance) {
-    return new Change(instance.revision(), INSTANCE, false, instance.service(), instance.id(), instance.toJson());
+    return new Change(
+        instance.revision(), INSTANCE, false, instance.service(), instance.id(), instance.toJson());
   }
 
   public static Change instanceRemoved(Instance instance, long revision) {
@@ -41,8 +43,12 @@ public record Change(long revision, String kind, boolean removed, String service
   }
 
   public JsonObject toJson() {
-    JsonObject json = new JsonObject().put("revision", revision).put("kind", kind)
-        .put("removed", removed).put("service", service);
+    JsonObject json =
+        new JsonObject()
+            .put("revision", revision)
+            .put("kind", kind)
+            .put("removed", removed)
+            .put("service", service);
     if (id != null) {
       json.put("id", id);
     }
@@ -53,7 +59,12 @@ public record Change(long revision, String kind, boolean removed, String service
   }
 
   public static Change fromJson(JsonObject json) {
-    return new Change(json.getLong("revision"), json.getString("kind"), json.getBoolean("removed"),
-        json.getString("service"), json.getString("id"), json.getJsonObject("data"));
+    return new Change(
+        json.getLong("revision"),
+        json.getString("kind"),
+        json.getBoolean("removed"),
+        json.getString("service"),
+        json.getString("id"),
+        json.getJsonObject("data"));
   }
 }

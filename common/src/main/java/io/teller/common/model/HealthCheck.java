@@ -12,16 +12,27 @@ import java.util.regex.Pattern;
  * unhealthyThreshold} failures in a row.
  */
 public record HealthCheck(
-    String path, int intervalMs, int timeoutMs, int healthyThreshold, int unhealthyThreshold,
-    int expectedStatusMin, int expectedStatusMax) {
+    String path,
+    int intervalMs,
+    int timeoutMs,
+    int healthyThreshold,
+    int unhealthyThreshold,
+    int expectedStatusMin,
+    int expectedStatusMax) {
 
   public static final int DEFAULT_INTERVAL_MS = 5_000;
   public static final int DEFAULT_TIMEOUT_MS = 2_000;
   public static final int DEFAULT_HEALTHY_THRESHOLD = 2;
   public static final int DEFAULT_UNHEALTHY_THRESHOLD = 3;
 
-  private static final Set<String> FIELDS = Set.of("path", "intervalMs", "timeoutMs",
-      "healthyThreshold", "unhealthyThreshold", "expectedStatus");
+  private static final Set<String> FIELDS =
+      Set.of(
+          "path",
+          "intervalMs",
+          "timeoutMs",
+          "healthyThreshold",
+          "unhealthyThreshold",
+          "expectedStatus");
   private static final Pattern RANGE = Pattern.compile("([1-5]\\d\\d)(?:-([1-5]\\d\\d))?");
 
   /** Whether {@code status} counts as a pass. */
@@ -36,16 +47,19 @@ public record HealthCheck(
       throw new ValidationException(at + ".path", "must start with / and hold no spaces");
     }
     int interval = Json.integer(json, at, "intervalMs", DEFAULT_INTERVAL_MS, 100, 3_600_000);
-    int timeout = Json.integer(json, at, "timeoutMs", Math.min(DEFAULT_TIMEOUT_MS, interval), 10, 600_000);
+    int timeout =
+        Json.integer(json, at, "timeoutMs", Math.min(DEFAULT_TIMEOUT_MS, interval), 10, 600_000);
     if (timeout > interval) {
       throw new ValidationException(at + ".timeoutMs", "must not be longer than intervalMs");
     }
     int healthy = Json.integer(json, at, "healthyThreshold", DEFAULT_HEALTHY_THRESHOLD, 1, 100);
-    int unhealthy = Json.integer(json, at, "unhealthyThreshold", DEFAULT_UNHEALTHY_THRESHOLD, 1, 100);
+    int unhealthy =
+        Json.integer(json, at, "unhealthyThreshold", DEFAULT_UNHEALTHY_THRESHOLD, 1, 100);
     String expected = Json.string(json, at, "expectedStatus", "200-399");
     Matcher m = RANGE.matcher(expected);
     if (!m.matches()) {
-      throw new ValidationException(at + ".expectedStatus", "must be a status or a range, e.g. 200-399");
+      throw new ValidationException(
+          at + ".expectedStatus", "must be a status or a range, e.g. 200-399");
     }
     int min = Integer.parseInt(m.group(1));
     int max = m.group(2) == null ? min : Integer.parseInt(m.group(2));
@@ -62,7 +76,10 @@ public record HealthCheck(
         .put("timeoutMs", timeoutMs)
         .put("healthyThreshold", healthyThreshold)
         .put("unhealthyThreshold", unhealthyThreshold)
-        .put("expectedStatus", expectedStatusMin == expectedStatusMax
-            ? String.valueOf(expectedStatusMin) : expectedStatusMin + "-" + expectedStatusMax);
+        .put(
+            "expectedStatus",
+            expectedStatusMin == expectedStatusMax
+                ? String.valueOf(expectedStatusMin)
+                : expectedStatusMin + "-" + expectedStatusMax);
   }
 }

@@ -32,9 +32,20 @@ import java.util.regex.Pattern;
  * @param revision registry revision of the last change
  */
 public record Instance(
-    String id, String service, String host, int port, int weight, Map<String, String> metadata,
-    Integer ttlSeconds, InstanceStatus status, String source, String member,
-    Instant registeredAt, Instant updatedAt, Instant lastHeartbeatAt, Instant drainUntil,
+    String id,
+    String service,
+    String host,
+    int port,
+    int weight,
+    Map<String, String> metadata,
+    Integer ttlSeconds,
+    InstanceStatus status,
+    String source,
+    String member,
+    Instant registeredAt,
+    Instant updatedAt,
+    Instant lastHeartbeatAt,
+    Instant drainUntil,
     long revision) {
 
   public static final int DEFAULT_WEIGHT = 1;
@@ -42,23 +53,27 @@ public record Instance(
   public static final String SOURCE_REST = "rest";
   public static final String SOURCE_EVENT_BUS = "event-bus";
 
-  private static final Set<String> REQUEST_FIELDS = Set.of("host", "port", "weight", "metadata", "ttlSeconds");
-  private static final Pattern HOST = Pattern.compile(
-      "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-          + "|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
+  private static final Set<String> REQUEST_FIELDS =
+      Set.of("host", "port", "weight", "metadata", "ttlSeconds");
+  private static final Pattern HOST =
+      Pattern.compile(
+          "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+              + "|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
 
   public Instance {
     metadata = Map.copyOf(metadata);
   }
 
   /** What a registration asks for: the address and its options. */
-  public record Registration(String host, int port, int weight, Map<String, String> metadata, Integer ttlSeconds) {
+  public record Registration(
+      String host, int port, int weight, Map<String, String> metadata, Integer ttlSeconds) {
 
     /** Reads and validates a registration body. */
     public static Registration fromJson(JsonObject json) {
       Json.onlyKnownFields(json, "", REQUEST_FIELDS);
       if (!(json.getValue("host") instanceof String host)) {
-        throw new ValidationException("host", json.containsKey("host") ? "must be a string" : "is required");
+        throw new ValidationException(
+            "host", json.containsKey("host") ? "must be a string" : "is required");
       }
       if (host.length() > 253 || !HOST.matcher(host).matches()) {
         throw new ValidationException("host", "must be a host name or an IP address");
@@ -74,8 +89,12 @@ public record Instance(
     }
 
     public JsonObject toJson() {
-      JsonObject json = new JsonObject().put("host", host).put("port", port).put("weight", weight)
-          .put("metadata", new JsonObject(Map.copyOf(metadata)));
+      JsonObject json =
+          new JsonObject()
+              .put("host", host)
+              .put("port", port)
+              .put("weight", weight)
+              .put("metadata", new JsonObject(Map.copyOf(metadata)));
       if (ttlSeconds != null) {
         json.put("ttlSeconds", ttlSeconds);
       }
@@ -86,8 +105,11 @@ public record Instance(
   /** The id of the instance of {@code service} at {@code host:port}. */
   public static String idFor(String service, String host, int port) {
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256")
-          .digest((service + "\n" + host.toLowerCase() + "\n" + port).getBytes(StandardCharsets.UTF_8));
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256")
+              .digest(
+                  (service + "\n" + host.toLowerCase() + "\n" + port)
+                      .getBytes(StandardCharsets.UTF_8));
       return service + "-" + HexFormat.of().formatHex(digest, 0, 5);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every JDK", e);
@@ -105,33 +127,90 @@ public record Instance(
   }
 
   public Instance withStatus(InstanceStatus newStatus, Instant now) {
-    return new Instance(id, service, host, port, weight, metadata, ttlSeconds, newStatus, source,
-        member, registeredAt, now, lastHeartbeatAt, drainUntil, revision);
+    return new Instance(
+        id,
+        service,
+        host,
+        port,
+        weight,
+        metadata,
+        ttlSeconds,
+        newStatus,
+        source,
+        member,
+        registeredAt,
+        now,
+        lastHeartbeatAt,
+        drainUntil,
+        revision);
   }
 
   public Instance draining(Instant now, Instant until) {
-    return new Instance(id, service, host, port, weight, metadata, ttlSeconds,
-        InstanceStatus.DRAINING, source, member, registeredAt, now, lastHeartbeatAt, until, revision);
+    return new Instance(
+        id,
+        service,
+        host,
+        port,
+        weight,
+        metadata,
+        ttlSeconds,
+        InstanceStatus.DRAINING,
+        source,
+        member,
+        registeredAt,
+        now,
+        lastHeartbeatAt,
+        until,
+        revision);
   }
 
   public Instance heartbeat(Instant now) {
-    return new Instance(id, service, host, port, weight, metadata, ttlSeconds, status, source,
-        member, registeredAt, updatedAt, now, drainUntil, revision);
+    return new Instance(
+        id,
+        service,
+        host,
+        port,
+        weight,
+        metadata,
+        ttlSeconds,
+        status,
+        source,
+        member,
+        registeredAt,
+        updatedAt,
+        now,
+        drainUntil,
+        revision);
   }
 
   public Instance withRevision(long newRevision) {
-    return new Instance(id, service, host, port, weight, metadata, ttlSeconds, status, source,
-        member, registeredAt, updatedAt, lastHeartbeatAt, drainUntil, newRevision);
+    return new Instance(
+        id,
+        service,
+        host,
+        port,
+        weight,
+        metadata,
+        ttlSeconds,
+        status,
+        source,
+        member,
+        registeredAt,
+        updatedAt,
+        lastHeartbeatAt,
+        drainUntil,
+        newRevision);
   }
 
   public JsonObject toJson() {
-    JsonObject json = new JsonObject()
-        .put("id", id)
-        .put("service", service)
-        .put("host", host)
-        .put("port", port)
-        .put("weight", weight)
-        .put("metadata", new JsonObject(Map.copyOf(metadata)));
+    JsonObject json =
+        new JsonObject()
+            .put("id", id)
+            .put("service", service)
+            .put("host", host)
+            .put("port", port)
+            .put("weight", weight)
+            .put("metadata", new JsonObject(Map.copyOf(metadata)));
     if (ttlSeconds != null) {
       json.put("ttlSeconds", ttlSeconds);
     }
@@ -155,12 +234,20 @@ public record Instance(
     metadata.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
     String drain = json.getString("drainUntil");
     return new Instance(
-        json.getString("id"), json.getString("service"), json.getString("host"),
-        json.getInteger("port"), json.getInteger("weight", DEFAULT_WEIGHT), labels,
-        json.getInteger("ttlSeconds"), InstanceStatus.fromJson(json.getString("status")),
-        json.getString("source"), json.getString("member"),
-        Instant.parse(json.getString("registeredAt")), Instant.parse(json.getString("updatedAt")),
-        Instant.parse(json.getString("lastHeartbeatAt")), drain == null ? null : Instant.parse(drain),
+        json.getString("id"),
+        json.getString("service"),
+        json.getString("host"),
+        json.getInteger("port"),
+        json.getInteger("weight", DEFAULT_WEIGHT),
+        labels,
+        json.getInteger("ttlSeconds"),
+        InstanceStatus.fromJson(json.getString("status")),
+        json.getString("source"),
+        json.getString("member"),
+        Instant.parse(json.getString("registeredAt")),
+        Instant.parse(json.getString("updatedAt")),
+        Instant.parse(json.getString("lastHeartbeatAt")),
+        drain == null ? null : Instant.parse(drain),
         json.getLong("revision", 0L));
   }
 }

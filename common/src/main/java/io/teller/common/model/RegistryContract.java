@@ -13,12 +13,19 @@ public final class RegistryContract {
    * created by this registration gets, instead of {@code /<service>}.
    */
   public static final String REGISTER = "teller.registry.register";
-  /** Request: {@code {service, id}}; reply: the instance, or failure 404 when unknown (register again). */
+
+  /**
+   * Request: {@code {service, id}}; reply: the instance, or failure 404 when unknown (register
+   * again).
+   */
   public static final String HEARTBEAT = "teller.registry.heartbeat";
+
   /** Request: {@code {service, id, drain: true}}; reply: the instance (draining) or failure 404. */
   public static final String DEREGISTER = "teller.registry.deregister";
+
   /** Request: {@code {}}; reply: the whole {@link Snapshot}. */
   public static final String SNAPSHOT = "teller.registry.snapshot";
+
   /** Published: one {@link Change} per change, in revision order. */
   public static final String CHANGES = "teller.registry.changes";
 

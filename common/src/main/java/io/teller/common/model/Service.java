@@ -8,9 +8,9 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * A service: a name, the routes that send requests to it, and how its instances are picked,
- * checked and drained. Immutable; {@code revision} is the registry revision of its last change (0
- * before it is stored).
+ * A service: a name, the routes that send requests to it, and how its instances are picked, checked
+ * and drained. Immutable; {@code revision} is the registry revision of its last change (0 before it
+ * is stored).
  *
  * @param name a DNS label: 1-63 of {@code a-z 0-9 -}, not starting or ending with {@code -}
  * @param routes request matchers; a request matching any of them goes to this service
@@ -21,30 +21,56 @@ import java.util.regex.Pattern;
  * @param stickyCookie if set, the name of a cookie that pins a client to the instance it first got
  * @param healthCheck active health check, or null for none
  * @param drainTimeoutMs how long a deregistered instance keeps serving its open requests
- * @param sharedCounts whether least-connection strategies count every balancer's requests (true)
- *     or only their own balancer's
+ * @param sharedCounts whether least-connection strategies count every balancer's requests (true) or
+ *     only their own balancer's
  * @param timeouts this service's proxy timeouts, each one null for the balancer's default
  * @param tcpPort if set (1-65535), every balancer also listens on this port and forwards raw TCP
  *     connections (L4) to the service's instances; null for none
  * @param revision registry revision of the last change
  */
 public record Service(
-    String name, List<Route> routes, boolean stripPrefix, String strategy, String hashOn,
-    String stickyCookie, HealthCheck healthCheck, int drainTimeoutMs, boolean sharedCounts,
-    ServiceTimeouts timeouts, Integer tcpPort, long revision) {
+    String name,
+    List<Route> routes,
+    boolean stripPrefix,
+    String strategy,
+    String hashOn,
+    String stickyCookie,
+    HealthCheck healthCheck,
+    int drainTimeoutMs,
+    boolean sharedCounts,
+    ServiceTimeouts timeouts,
+    Integer tcpPort,
+    long revision) {
 
   /** The strategies the balancer offers. */
-  public static final List<String> STRATEGIES = List.of("round-robin", "weighted-round-robin",
-      "least-connections", "random-two-choices", "consistent-hash");
+  public static final List<String> STRATEGIES =
+      List.of(
+          "round-robin",
+          "weighted-round-robin",
+          "least-connections",
+          "random-two-choices",
+          "consistent-hash");
+
   public static final String DEFAULT_STRATEGY = "round-robin";
   public static final String DEFAULT_HASH_ON = "client-address";
   public static final int DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]+");
-  private static final Set<String> FIELDS = Set.of("name", "routes", "stripPrefix", "strategy",
-      "hashOn", "stickyCookie", "healthCheck", "drainTimeoutMs", "sharedCounts", "timeouts", "tcpPort",
-      "revision");
+  private static final Set<String> FIELDS =
+      Set.of(
+          "name",
+          "routes",
+          "stripPrefix",
+          "strategy",
+          "hashOn",
+          "stickyCookie",
+          "healthCheck",
+          "drainTimeoutMs",
+          "sharedCounts",
+          "timeouts",
+          "tcpPort",
+          "revision");
 
   public Service {
     routes = List.copyOf(routes);
@@ -54,15 +80,28 @@ public record Service(
   /** What a service gets when an instance registers before anyone defined it. */
   public static Service withDefaults(String name) {
     checkName(name, "name");
-    return new Service(name, List.of(Route.prefix("/" + name)), false, DEFAULT_STRATEGY,
-        DEFAULT_HASH_ON, null, null, DEFAULT_DRAIN_TIMEOUT_MS, true, ServiceTimeouts.DEFAULTS, null, 0);
+    return new Service(
+        name,
+        List.of(Route.prefix("/" + name)),
+        false,
+        DEFAULT_STRATEGY,
+        DEFAULT_HASH_ON,
+        null,
+        null,
+        DEFAULT_DRAIN_TIMEOUT_MS,
+        true,
+        ServiceTimeouts.DEFAULTS,
+        null,
+        0);
   }
 
   /** Throws a {@link ValidationException} on {@code field} unless {@code name} is a DNS label. */
   public static void checkName(String name, String field) {
     if (name == null || !NAME.matcher(name).matches()) {
-      throw new ValidationException(field, "must be a DNS label: 1-63 of a-z, 0-9 and -, "
-          + "starting and ending with a letter or digit");
+      throw new ValidationException(
+          field,
+          "must be a DNS label: 1-63 of a-z, 0-9 and -, "
+              + "starting and ending with a letter or digit");
     }
   }
 
@@ -110,11 +149,23 @@ public record Service(
     HealthCheck healthCheck = check == null ? null : HealthCheck.fromJson(check, "healthCheck");
     int drain = Json.integer(json, "", "drainTimeoutMs", DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000);
     boolean shared = Json.bool(json, "", "sharedCounts", true);
-    ServiceTimeouts timeouts = ServiceTimeouts.fromJson(Json.object(json, "", "timeouts"), "timeouts");
+    ServiceTimeouts timeouts =
+        ServiceTimeouts.fromJson(Json.object(json, "", "timeouts"), "timeouts");
     Integer tcpPort = Json.optionalInteger(json, "", "tcpPort", 1, 65535);
     long revision = json.getValue("revision") instanceof Number n ? n.longValue() : 0;
-    return new Service(name, routes, strip, strategy, hashOn, sticky, healthCheck, drain, shared,
-        timeouts, tcpPort, revision);
+    return new Service(
+        name,
+        routes,
+        strip,
+        strategy,
+        hashOn,
+        sticky,
+        healthCheck,
+        drain,
+        shared,
+        timeouts,
+        tcpPort,
+        revision);
   }
 
   /** Reads a stored service (trusted input, same format). */
@@ -123,17 +174,29 @@ public record Service(
   }
 
   public Service withRevision(long newRevision) {
-    return new Service(name, routes, stripPrefix, strategy, hashOn, stickyCookie, healthCheck,
-        drainTimeoutMs, sharedCounts, timeouts, tcpPort, newRevision);
+    return new Service(
+        name,
+        routes,
+        stripPrefix,
+        strategy,
+        hashOn,
+        stickyCookie,
+        healthCheck,
+        drainTimeoutMs,
+        sharedCounts,
+        timeouts,
+        tcpPort,
+        newRevision);
   }
 
   public JsonObject toJson() {
-    JsonObject json = new JsonObject()
-        .put("name", name)
-        .put("routes", new JsonArray(routes.stream().map(Route::toJson).toList()))
-        .put("stripPrefix", stripPrefix)
-        .put("strategy", strategy)
-        .put("hashOn", hashOn);
+    JsonObject json =
+        new JsonObject()
+            .put("name", name)
+            .put("routes", new JsonArray(routes.stream().map(Route::toJson).toList()))
+            .put("stripPrefix", stripPrefix)
+            .put("strategy", strategy)
+            .put("hashOn", hashOn);
     if (stickyCookie != null) {
       json.put("stickyCookie", stickyCookie);
     }

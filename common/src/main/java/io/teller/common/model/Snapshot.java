@@ -23,10 +23,14 @@ public record Snapshot(long revision, List<Service> services, List<Instance> ins
   }
 
   public static Snapshot fromJson(JsonObject json) {
-    List<Service> services = json.getJsonArray("services").stream()
-        .map(o -> Service.fromStored((JsonObject) o)).toList();
-    List<Instance> instances = json.getJsonArray("instances").stream()
-        .map(o -> Instance.fromJson((JsonObject) o)).toList();
+    List<Service> services =
+        json.getJsonArray("services").stream()
+            .map(o -> Service.fromStored((JsonObject) o))
+            .toList();
+    List<Instance> instances =
+        json.getJsonArray("instances").stream()
+            .map(o -> Instance.fromJson((JsonObject) o))
+            .toList();
     return new Snapshot(json.getLong("revision"), services, instances);
   }
 }

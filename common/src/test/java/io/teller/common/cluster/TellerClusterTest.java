@@ -28,20 +28,40 @@ class TellerClusterTest {
       assertThat(data.hazelcast().getCluster().getLocalMember().isLiteMember()).isFalse();
 
       // Request/reply: a consumer on the data member answers a lite member.
-      data.vertx().eventBus().<String>consumer("test.echo", msg -> msg.reply("data got " + msg.body()))
-          .completion().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-      String reply = lite1.vertx().eventBus().<String>request("test.echo", "ping")
-          .map(Message::body).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      data.vertx()
+          .eventBus()
+          .<String>consumer("test.echo", msg -> msg.reply("data got " + msg.body()))
+          .completion()
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(10, TimeUnit.SECONDS);
+      String reply =
+          lite1
+              .vertx()
+              .eventBus()
+              .<String>request("test.echo", "ping")
+              .map(Message::body)
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
       assertThat(reply).isEqualTo("data got ping");
 
       // Publish: every node's consumer receives it.
       CountDownLatch received = new CountDownLatch(3);
       for (TellerCluster node : new TellerCluster[] {data, lite1, lite2}) {
-        node.vertx().eventBus().<String>consumer("test.news", msg -> {
-          if (msg.body().equals("hello")) {
-            received.countDown();
-          }
-        }).completion().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        node.vertx()
+            .eventBus()
+            .<String>consumer(
+                "test.news",
+                msg -> {
+                  if (msg.body().equals("hello")) {
+                    received.countDown();
+                  }
+                })
+            .completion()
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS);
       }
       lite2.vertx().eventBus().publish("test.news", "hello");
       assertThat(received.await(10, TimeUnit.SECONDS)).isTrue();
@@ -50,15 +70,32 @@ class TellerClusterTest {
 
   @Test
   void twoClustersWithDifferentNamesStayApart() throws Exception {
-    try (TestClusters blue = new TestClusters("blue"); TestClusters green = new TestClusters("green")) {
+    try (TestClusters blue = new TestClusters("blue");
+        TestClusters green = new TestClusters("green")) {
       // Start both at the same time, each listing both seeds, so that they do meet on the wire.
       List<String> bothSeeds = List.of(blue.members().get(0), green.members().get(0));
       ClusterOptions blueOptions = blue.options(ClusterRole.DATA);
       ClusterOptions greenOptions = green.options(ClusterRole.DATA);
-      CompletableFuture<TellerCluster> blueData = CompletableFuture.supplyAsync(() -> blue.start(
-          new ClusterOptions(blueOptions.name(), bothSeeds, "127.0.0.1", blueOptions.port(), ClusterRole.DATA)));
-      CompletableFuture<TellerCluster> greenData = CompletableFuture.supplyAsync(() -> green.start(
-          new ClusterOptions(greenOptions.name(), bothSeeds, "127.0.0.1", greenOptions.port(), ClusterRole.DATA)));
+      CompletableFuture<TellerCluster> blueData =
+          CompletableFuture.supplyAsync(
+              () ->
+                  blue.start(
+                      new ClusterOptions(
+                          blueOptions.name(),
+                          bothSeeds,
+                          "127.0.0.1",
+                          blueOptions.port(),
+                          ClusterRole.DATA)));
+      CompletableFuture<TellerCluster> greenData =
+          CompletableFuture.supplyAsync(
+              () ->
+                  green.start(
+                      new ClusterOptions(
+                          greenOptions.name(),
+                          bothSeeds,
+                          "127.0.0.1",
+                          greenOptions.port(),
+                          ClusterRole.DATA)));
       TellerCluster b = blueData.get(60, TimeUnit.SECONDS);
       TellerCluster g = greenData.get(60, TimeUnit.SECONDS);
       TellerCluster blueLite = blue.start(ClusterRole.LITE);
@@ -66,7 +103,8 @@ class TellerClusterTest {
       assertThat(b.memberCount()).isEqualTo(2);
       assertThat(blueLite.memberCount()).isEqualTo(2);
       assertThat(g.memberCount()).isEqualTo(1);
-      assertThat(g.hazelcast().getConfig().getClusterName()).isNotEqualTo(b.hazelcast().getConfig().getClusterName());
+      assertThat(g.hazelcast().getConfig().getClusterName())
+          .isNotEqualTo(b.hazelcast().getConfig().getClusterName());
     }
   }
 
@@ -87,7 +125,8 @@ class TellerClusterTest {
     }
   }
 
-  private static void awaitMemberCount(TellerCluster node, int expected, Duration within) throws InterruptedException {
+  private static void awaitMemberCount(TellerCluster node, int expected, Duration within)
+      throws InterruptedException {
     long deadline = System.nanoTime() + within.toNanos();
     while (node.memberCount() != expected && System.nanoTime() < deadline) {
       Thread.sleep(20);

@@ -23,7 +23,8 @@ class ConfigLoaderTest {
 
   static final Setting TEST_PORT = new Setting("test.port", SettingType.PORT, "a port");
   static final Setting TEST_FLAG = new Setting("test.flag", SettingType.BOOLEAN, "a flag");
-  static final Setting TEST_MODE = new Setting("test.mode", SettingType.oneOf("fast", "safe"), "a mode");
+  static final Setting TEST_MODE =
+      new Setting("test.mode", SettingType.oneOf("fast", "safe"), "a mode");
   static Vertx vertx;
 
   @TempDir Path dir;
@@ -47,7 +48,9 @@ class ConfigLoaderTest {
   TellerConfig load(Optional<Path> file) throws Exception {
     try {
       return ConfigLoader.load(vertx, "teller-test-defaults.yaml", file, settings())
-          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(10, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
       throw (Exception) e.getCause();
     }
@@ -74,7 +77,9 @@ class ConfigLoaderTest {
 
   @Test
   void aFileValueBeatsTheDefaultAndLeavesTheOthers() throws Exception {
-    Path file = yaml("""
+    Path file =
+        yaml(
+            """
         cluster:
           name: demo
           members: [ "10.0.0.1:5701", registry ]
@@ -83,7 +88,8 @@ class ConfigLoaderTest {
         """);
     TellerConfig config = load(Optional.of(file));
     assertThat(config.string(CommonSettings.CLUSTER_NAME)).isEqualTo("demo");
-    assertThat(config.list(CommonSettings.CLUSTER_MEMBERS)).containsExactly("10.0.0.1:5701", "registry");
+    assertThat(config.list(CommonSettings.CLUSTER_MEMBERS))
+        .containsExactly("10.0.0.1:5701", "registry");
     assertThat(config.integer(TEST_PORT)).isEqualTo(8100);
     assertThat(config.source(TEST_PORT)).isEqualTo(TellerConfig.Source.FILE);
     // Not in the file: the defaults stay, nested siblings included.
@@ -93,19 +99,21 @@ class ConfigLoaderTest {
   }
 
   @ParameterizedTest(name = "{0}: {1}")
-  @CsvSource(delimiter = '|', value = {
-      "test:\\n  port: 70000           | TELLER_TEST_PORT (test.port) = \"70000\": must be a port number between 1 and 65535",
-      "test:\\n  port: 0               | TELLER_TEST_PORT (test.port) = \"0\"",
-      "test:\\n  port: eighty          | TELLER_TEST_PORT (test.port) = \"eighty\"",
-      "test:\\n  flag: maybe           | TELLER_TEST_FLAG (test.flag) = \"maybe\": must be true or false",
-      "test:\\n  mode: turbo           | TELLER_TEST_MODE (test.mode) = \"turbo\": must be one of fast, safe",
-      "cluster:\\n  members: 'a b,c'   | TELLER_CLUSTER_MEMBERS (cluster.members) = \"a b,c\": \"a b\" is not a host",
-      "cluster:\\n  members: 'x:99999' | \"x:99999\" is not a host or host:port",
-      "cluster:\\n  host: 'bad_host!'  | TELLER_CLUSTER_HOST (cluster.host) = \"bad_host!\": must be a host name or an IP address",
-      "cluster:\\n  host: 300.1.1.1    | TELLER_CLUSTER_HOST (cluster.host) = \"300.1.1.1\"",
-      "cluster:\\n  name: 'a/b'        | TELLER_CLUSTER_NAME (cluster.name) = \"a/b\"",
-      "cluster:\\n  port: [1, 2]       | TELLER_CLUSTER_PORT (cluster.port)",
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "test:\\n  port: 70000           | TELLER_TEST_PORT (test.port) = \"70000\": must be a port number between 1 and 65535",
+        "test:\\n  port: 0               | TELLER_TEST_PORT (test.port) = \"0\"",
+        "test:\\n  port: eighty          | TELLER_TEST_PORT (test.port) = \"eighty\"",
+        "test:\\n  flag: maybe           | TELLER_TEST_FLAG (test.flag) = \"maybe\": must be true or false",
+        "test:\\n  mode: turbo           | TELLER_TEST_MODE (test.mode) = \"turbo\": must be one of fast, safe",
+        "cluster:\\n  members: 'a b,c'   | TELLER_CLUSTER_MEMBERS (cluster.members) = \"a b,c\": \"a b\" is not a host",
+        "cluster:\\n  members: 'x:99999' | \"x:99999\" is not a host or host:port",
+        "cluster:\\n  host: 'bad_host!'  | TELLER_CLUSTER_HOST (cluster.host) = \"bad_host!\": must be a host name or an IP address",
+        "cluster:\\n  host: 300.1.1.1    | TELLER_CLUSTER_HOST (cluster.host) = \"300.1.1.1\"",
+        "cluster:\\n  name: 'a/b'        | TELLER_CLUSTER_NAME (cluster.name) = \"a/b\"",
+        "cluster:\\n  port: [1, 2]       | TELLER_CLUSTER_PORT (cluster.port)",
+      })
   void aBadValueNamesTheSettingAndTheValue(String text, String expected) throws Exception {
     Path file = yaml(text.replace("\\n", "\n"));
     assertThatThrownBy(() -> load(Optional.of(file)))

@@ -9,13 +9,23 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SettingTypeTest {
 
   @ParameterizedTest
-  @ValueSource(strings = {"localhost", "127.0.0.1", "registry", "registry-1.teller.svc", "::1", "[::1]", "10.0.0.255"})
+  @ValueSource(
+      strings = {
+        "localhost",
+        "127.0.0.1",
+        "registry",
+        "registry-1.teller.svc",
+        "::1",
+        "[::1]",
+        "10.0.0.255"
+      })
   void hosts(String host) {
     assertThat(Hosts.isHost(host)).isTrue();
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "bad host", "under_score", "-lead", "256.1.1.1", "1.2.3", "a..b", "ho$t"})
+  @ValueSource(
+      strings = {"", "bad host", "under_score", "-lead", "256.1.1.1", "1.2.3", "a..b", "ho$t"})
   void notHosts(String host) {
     assertThat(Hosts.isHost(host)).isFalse();
   }

@@ -13,7 +13,9 @@ public final class Poll {
 
   private Poll() {}
 
-  /** Re-runs {@code check} every 20 ms until it passes; rethrows its last failure at the deadline. */
+  /**
+   * Re-runs {@code check} every 20 ms until it passes; rethrows its last failure at the deadline.
+   */
   public static void until(Duration within, Check check) throws Exception {
     long deadline = System.nanoTime() + within.toNanos();
     while (true) {

@@ -48,7 +48,12 @@ public final class TellerProcess implements AutoCloseable {
    */
   public static Path programJar(String module) {
     Path root = Path.of(System.getProperty("teller.root", ".."));
-    Path jar = root.resolve(module).resolve("target").resolve("teller-" + module + ".jar").toAbsolutePath().normalize();
+    Path jar =
+        root.resolve(module)
+            .resolve("target")
+            .resolve("teller-" + module + ".jar")
+            .toAbsolutePath()
+            .normalize();
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException("program jar not built: " + jar);
     }
@@ -57,8 +62,15 @@ public final class TellerProcess implements AutoCloseable {
 
   /** The jar of a sibling module, e.g. {@code registry}, next to this module's. */
   public static Path siblingJar(String module) {
-    Path jar = moduleJar().toAbsolutePath().getParent().getParent().getParent()
-        .resolve(module).resolve("target").resolve("teller-" + module + ".jar");
+    Path jar =
+        moduleJar()
+            .toAbsolutePath()
+            .getParent()
+            .getParent()
+            .getParent()
+            .resolve(module)
+            .resolve("target")
+            .resolve("teller-" + module + ".jar");
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException("sibling jar not built: " + jar);
     }
@@ -78,7 +90,8 @@ public final class TellerProcess implements AutoCloseable {
    * -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}), so that they win: {@code -Xmx128m} runs
    * the program with a 128 MiB heap.
    */
-  public static TellerProcess start(Path jar, List<String> jvmOptions, Map<String, String> env, String... args) {
+  public static TellerProcess start(
+      Path jar, List<String> jvmOptions, Map<String, String> env, String... args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
@@ -99,8 +112,9 @@ public final class TellerProcess implements AutoCloseable {
   }
 
   private void pump() {
-    try (BufferedReader in = new BufferedReader(
-        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader in =
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       while ((line = in.readLine()) != null) {
         synchronized (lines) {
@@ -128,8 +142,13 @@ public final class TellerProcess implements AutoCloseable {
         }
         long left = deadline - System.nanoTime();
         if (left <= 0 || (!process.isAlive() && !reader.isAlive())) {
-          throw new AssertionError("no line matching /" + regex + "/ within " + within
-              + "; output:\n" + String.join("\n", lines));
+          throw new AssertionError(
+              "no line matching /"
+                  + regex
+                  + "/ within "
+                  + within
+                  + "; output:\n"
+                  + String.join("\n", lines));
         }
         lines.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(left, 200_000_000L))));
       }

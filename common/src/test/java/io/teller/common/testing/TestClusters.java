@@ -48,8 +48,9 @@ public final class TestClusters implements AutoCloseable {
 
   /** Options for a node of this cluster; the first data node takes the seed port. */
   public ClusterOptions options(ClusterRole role) {
-    boolean seed = role == ClusterRole.DATA && nodes.stream()
-        .noneMatch(n -> n.options().role() == ClusterRole.DATA);
+    boolean seed =
+        role == ClusterRole.DATA
+            && nodes.stream().noneMatch(n -> n.options().role() == ClusterRole.DATA);
     return new ClusterOptions(name, members(), "127.0.0.1", seed ? seedPort : freePort(), role);
   }
 
@@ -61,8 +62,11 @@ public final class TestClusters implements AutoCloseable {
   /** Starts and joins a node with explicit options; it is stopped by {@link #close()}. */
   public TellerCluster start(ClusterOptions options) {
     try {
-      TellerCluster node = TellerCluster.join(options)
-          .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      TellerCluster node =
+          TellerCluster.join(options)
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(60, TimeUnit.SECONDS);
       synchronized (nodes) {
         nodes.add(node);
       }
@@ -88,8 +92,11 @@ public final class TestClusters implements AutoCloseable {
       nodes.clear();
     }
     // Lite members first, so data members don't migrate partitions towards leaving nodes.
-    toStop.sort((a, b) -> a.options().role() == b.options().role() ? 0
-        : a.options().role() == ClusterRole.LITE ? -1 : 1);
+    toStop.sort(
+        (a, b) ->
+            a.options().role() == b.options().role()
+                ? 0
+                : a.options().role() == ClusterRole.LITE ? -1 : 1);
     toStop.forEach(TestClusters::awaitQuietly);
   }
 

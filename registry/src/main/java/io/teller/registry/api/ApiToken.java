@@ -12,8 +12,8 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 
 /**
- * The bearer token that registry writes need: from configuration, or generated at first start
- * into a file that only its owner can read, and read from there afterwards.
+ * The bearer token that registry writes need: from configuration, or generated at first start into
+ * a file that only its owner can read, and read from there afterwards.
  */
 public final class ApiToken {
 
@@ -51,7 +51,8 @@ public final class ApiToken {
     Path temp = dataDir.resolve(FILE_NAME + ".tmp");
     Files.deleteIfExists(temp);
     try {
-      Files.createFile(temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.createFile(
+          temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     } catch (UnsupportedOperationException | FileAlreadyExistsException e) {
       Files.createFile(temp);
     }
@@ -66,7 +67,8 @@ public final class ApiToken {
       return false;
     }
     // Constant time, so the comparison tells nothing about how much of a guess was right.
-    return MessageDigest.isEqual(header.substring(7).trim().getBytes(StandardCharsets.UTF_8),
+    return MessageDigest.isEqual(
+        header.substring(7).trim().getBytes(StandardCharsets.UTF_8),
         token.getBytes(StandardCharsets.UTF_8));
   }
 

@@ -24,7 +24,8 @@ public final class BalancerLoads {
   }
 
   public Future<Void> start() {
-    feed = new LoadFeed(vertx, cluster.hazelcast(), cluster.memberId(), board, report -> {}, () -> {});
+    feed =
+        new LoadFeed(vertx, cluster.hazelcast(), cluster.memberId(), board, report -> {}, () -> {});
     return feed.start();
   }
 
@@ -37,6 +38,7 @@ public final class BalancerLoads {
     String id = instance.getString("id");
     JsonObject byBalancer = new JsonObject();
     board.byMember(id).forEach(byBalancer::put);
-    return instance.put("inFlight", new JsonObject().put("total", board.total(id)).put("byBalancer", byBalancer));
+    return instance.put(
+        "inFlight", new JsonObject().put("total", board.total(id)).put("byBalancer", byBalancer));
   }
 }

@@ -5,7 +5,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
-import org.yaml.snakeyaml.Yaml;
 import io.vertx.json.schema.OutputUnit;
 import io.vertx.json.schema.Validator;
 import io.vertx.openapi.contract.MediaType;
@@ -16,12 +15,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.yaml.snakeyaml.Yaml;
 
 /**
  * Validates request bodies against the schemas of the served {@code openapi.yaml}, so that the
- * published document and the checks are one and the same. The model's own checks run after it,
- * for what a schema cannot say (a route needs at least one matcher, the name in the body must
- * match the URL...).
+ * published document and the checks are one and the same. The model's own checks run after it, for
+ * what a schema cannot say (a route needs at least one matcher, the name in the body must match the
+ * URL...).
  *
  * <p>vertx-openapi's {@code RequestValidator} reads the body from the request itself, which a
  * size-capped {@code BodyHandler} has already consumed; the body schema is applied here instead,
@@ -39,7 +39,8 @@ public final class OpenApiValidation {
 
   /** Loads the contract from the served document (the classpath resource {@code openapi.yaml}). */
   public static Future<OpenApiValidation> load(Vertx vertx, Buffer document) {
-    JsonObject contractJson = new JsonObject(new Yaml().<Map<String, Object>>load(document.toString()));
+    JsonObject contractJson =
+        new JsonObject(new Yaml().<Map<String, Object>>load(document.toString()));
     // vertx-openapi 5.0 refuses response media types it cannot validate (problem+json,
     // event-stream); only request bodies are validated here, so responses are left out of the
     // copy it reads. The document users download stays whole.
@@ -47,28 +48,35 @@ public final class OpenApiValidation {
     for (String path : paths.fieldNames()) {
       JsonObject item = paths.getJsonObject(path);
       for (String method : item.fieldNames()) {
-        if (item.getValue(method) instanceof JsonObject operation && operation.containsKey("responses")) {
-          operation.put("responses", new JsonObject().put("default",
-              new JsonObject().put("description", "see the served document")));
+        if (item.getValue(method) instanceof JsonObject operation
+            && operation.containsKey("responses")) {
+          operation.put(
+              "responses",
+              new JsonObject()
+                  .put("default", new JsonObject().put("description", "see the served document")));
         }
       }
     }
     contractJson.getJsonObject("components").remove("responses");
-    return OpenAPIContract.from(vertx, contractJson).map(contract -> {
-      Map<String, Validator> validators = new HashMap<>();
-      for (Operation operation : contract.operations()) {
-        if (operation.getRequestBody() != null) {
-          MediaType json = operation.getRequestBody().getContent().get("application/json");
-          validators.put(operation.getOperationId(), contract.getSchemaRepository().validator(json.getSchema()));
-        }
-      }
-      return new OpenApiValidation(validators);
-    });
+    return OpenAPIContract.from(vertx, contractJson)
+        .map(
+            contract -> {
+              Map<String, Validator> validators = new HashMap<>();
+              for (Operation operation : contract.operations()) {
+                if (operation.getRequestBody() != null) {
+                  MediaType json = operation.getRequestBody().getContent().get("application/json");
+                  validators.put(
+                      operation.getOperationId(),
+                      contract.getSchemaRepository().validator(json.getSchema()));
+                }
+              }
+              return new OpenApiValidation(validators);
+            });
   }
 
   /**
-   * Throws a {@link ValidationException} naming the field at fault if {@code body} does not fit
-   * the request schema of {@code operationId}.
+   * Throws a {@link ValidationException} naming the field at fault if {@code body} does not fit the
+   * request schema of {@code operationId}.
    */
   public void validateBody(String operationId, Object body) {
     Validator validator = bodyValidators.get(operationId);
@@ -124,7 +132,9 @@ public final class OpenApiValidation {
 
   /** {@code /routes/0/pathPrefix} → {@code routes[0].pathPrefix}. */
   static String field(String instanceLocation) {
-    if (instanceLocation == null || instanceLocation.isEmpty() || instanceLocation.equals("/")
+    if (instanceLocation == null
+        || instanceLocation.isEmpty()
+        || instanceLocation.equals("/")
         || instanceLocation.equals("#")) {
       return "";
     }

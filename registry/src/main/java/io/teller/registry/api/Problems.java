@@ -11,17 +11,21 @@ final class Problems {
   private Problems() {}
 
   static void send(RoutingContext ctx, int status, String title, String detail, String field) {
-    JsonObject problem = new JsonObject()
-        .put("type", "about:blank")
-        .put("title", title)
-        .put("status", status)
-        .put("detail", detail);
+    JsonObject problem =
+        new JsonObject()
+            .put("type", "about:blank")
+            .put("title", title)
+            .put("status", status)
+            .put("detail", detail);
     if (field != null) {
       problem.put("field", field);
     }
     if (ctx.response().ended()) {
       return;
     }
-    ctx.response().setStatusCode(status).putHeader("content-type", CONTENT_TYPE).end(problem.encodePrettily());
+    ctx.response()
+        .setStatusCode(status)
+        .putHeader("content-type", CONTENT_TYPE)
+        .end(problem.encodePrettily());
   }
 }

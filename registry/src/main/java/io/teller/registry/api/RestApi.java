@@ -22,14 +22,15 @@ import io.vertx.ext.web.handler.BodyHandler;
 import java.util.function.Supplier;
 
 /**
- * The registry's REST API under {@code /v1}: services, instances, heartbeats and the change
- * stream as server-sent events. Writes need the bearer token; every error is {@code
+ * The registry's REST API under {@code /v1}: services, instances, heartbeats and the change stream
+ * as server-sent events. Writes need the bearer token; every error is {@code
  * application/problem+json} naming the field at fault.
  */
 public final class RestApi {
 
   /** Request bodies above this size are refused with 413. */
   public static final int MAX_BODY_BYTES = 64 * 1024;
+
   private static final long SSE_KEEPALIVE_MS = 15_000;
 
   private final Vertx vertx;
@@ -40,8 +41,14 @@ public final class RestApi {
   private final OpenApiValidation validation;
   private final BalancerLoads loads;
 
-  public RestApi(Vertx vertx, RegistryService registry, ApiToken token, Supplier<JsonObject> health,
-      Buffer openApi, OpenApiValidation validation, BalancerLoads loads) {
+  public RestApi(
+      Vertx vertx,
+      RegistryService registry,
+      ApiToken token,
+      Supplier<JsonObject> health,
+      Buffer openApi,
+      OpenApiValidation validation,
+      BalancerLoads loads) {
     this.vertx = vertx;
     this.registry = registry;
     this.token = token;
@@ -54,90 +61,197 @@ public final class RestApi {
   public Router router() {
     Router router = Router.router(vertx);
     router.get("/healthz").handler(ctx -> ctx.json(health.get()));
-    router.get("/v1/openapi.yaml").handler(ctx ->
-        ctx.response().putHeader("content-type", "application/yaml").end(openApi));
+    router
+        .get("/v1/openapi.yaml")
+        .handler(ctx -> ctx.response().putHeader("content-type", "application/yaml").end(openApi));
 
     // Writes: the token first (a refused write costs nothing), then the body, size-capped.
-    router.route("/v1/*").method(HttpMethod.PUT).method(HttpMethod.POST).method(HttpMethod.DELETE)
+    router
+        .route("/v1/*")
+        .method(HttpMethod.PUT)
+        .method(HttpMethod.POST)
+        .method(HttpMethod.DELETE)
         .handler(this::authorize);
-    router.route("/v1/*").method(HttpMethod.PUT).method(HttpMethod.POST).method(HttpMethod.DELETE)
-        .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
+    router
+        .route("/v1/*")
+        .method(HttpMethod.PUT)
+        .method(HttpMethod.POST)
+        .method(HttpMethod.DELETE)
+        .handler(
+            BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
 
-    router.get("/v1/services").handler(ctx -> respond(ctx, 200,
-        registry.services().map(list -> new JsonArray(list.stream().map(Service::toJson).toList()))));
-    router.get("/v1/services/:name").handler(ctx -> respond(ctx, 200,
-        registry.service(ctx.pathParam("name")).map(Service::toJson)));
-    router.put("/v1/services/:name").handler(ctx -> {
-      JsonObject body = jsonBody(ctx, "putService");
-      if (body == null) {
-        return;
-      }
-      registry.putService(ctx.pathParam("name"), body).onComplete(done -> {
-        if (done.failed()) {
-          fail(ctx, done.cause());
-        } else {
-          ctx.response().setStatusCode(done.result().getBoolean("created") ? 201 : 200);
-          if (done.result().getBoolean("created")) {
-            ctx.response().putHeader("location", "/v1/services/" + ctx.pathParam("name"));
-          }
-          ctx.json(done.result().getJsonObject("service"));
-        }
-      });
-    });
-    router.delete("/v1/services/:name").handler(ctx ->
-        registry.deleteService(ctx.pathParam("name")).onComplete(done -> {
-          if (done.failed()) {
-            fail(ctx, done.cause());
-          } else {
-            ctx.response().setStatusCode(204).end();
-          }
-        }));
+    router
+        .get("/v1/services")
+        .handler(
+            ctx ->
+                respond(
+                    ctx,
+                    200,
+                    registry
+                        .services()
+                        .map(list -> new JsonArray(list.stream().map(Service::toJson).toList()))));
+    router
+        .get("/v1/services/:name")
+        .handler(
+            ctx -> respond(ctx, 200, registry.service(ctx.pathParam("name")).map(Service::toJson)));
+    router
+        .put("/v1/services/:name")
+        .handler(
+            ctx -> {
+              JsonObject body = jsonBody(ctx, "putService");
+              if (body == null) {
+                return;
+              }
+              registry
+                  .putService(ctx.pathParam("name"), body)
+                  .onComplete(
+                      done -> {
+                        if (done.failed()) {
+                          fail(ctx, done.cause());
+                        } else {
+                          ctx.response()
+                              .setStatusCode(done.result().getBoolean("created") ? 201 : 200);
+                          if (done.result().getBoolean("created")) {
+                            ctx.response()
+                                .putHeader("location", "/v1/services/" + ctx.pathParam("name"));
+                          }
+                          ctx.json(done.result().getJsonObject("service"));
+                        }
+                      });
+            });
+    router
+        .delete("/v1/services/:name")
+        .handler(
+            ctx ->
+                registry
+                    .deleteService(ctx.pathParam("name"))
+                    .onComplete(
+                        done -> {
+                          if (done.failed()) {
+                            fail(ctx, done.cause());
+                          } else {
+                            ctx.response().setStatusCode(204).end();
+                          }
+                        }));
 
-    router.get("/v1/services/:name/instances").handler(ctx -> respond(ctx, 200,
-        registry.instances(ctx.pathParam("name"))
-            .map(list -> new JsonArray(list.stream().map(i -> loads.withLoad(i.toJson())).toList()))));
-    router.post("/v1/services/:name/instances").handler(ctx -> {
-      JsonObject body = jsonBody(ctx, "registerInstance");
-      if (body == null) {
-        return;
-      }
-      String service = ctx.pathParam("name");
-      registry.register(service, body, Instance.SOURCE_REST, null).onComplete(done -> {
-        if (done.failed()) {
-          fail(ctx, done.cause());
-          return;
-        }
-        JsonObject instance = done.result().getJsonObject("instance");
-        boolean created = done.result().getBoolean("created");
-        ctx.response().setStatusCode(created ? 201 : 200)
-            .putHeader("location", "/v1/services/" + service + "/instances/" + instance.getString("id"));
-        ctx.json(instance);
-      });
-    });
-    router.get("/v1/services/:name/instances/:id").handler(ctx -> respond(ctx, 200,
-        registry.instance(ctx.pathParam("name"), ctx.pathParam("id")).map(i -> loads.withLoad(i.toJson()))));
-    router.delete("/v1/services/:name/instances/:id").handler(ctx -> {
-      String drain = ctx.queryParams().get("drain");
-      if (drain != null && !drain.equals("0") && !drain.equals("1")) {
-        Problems.send(ctx, 400, "Bad Request", "must be 0 (remove now) or 1 (drain first)", "drain");
-        return;
-      }
-      respond(ctx, 200, registry.deregister(ctx.pathParam("name"), ctx.pathParam("id"), !"0".equals(drain))
-          .map(reply -> reply.getJsonObject("instance")));
-    });
-    router.put("/v1/services/:name/instances/:id/heartbeat").handler(ctx -> respond(ctx, 200,
-        registry.heartbeat(ctx.pathParam("name"), ctx.pathParam("id")).map(Instance::toJson)));
+    router
+        .get("/v1/services/:name/instances")
+        .handler(
+            ctx ->
+                respond(
+                    ctx,
+                    200,
+                    registry
+                        .instances(ctx.pathParam("name"))
+                        .map(
+                            list ->
+                                new JsonArray(
+                                    list.stream().map(i -> loads.withLoad(i.toJson())).toList()))));
+    router
+        .post("/v1/services/:name/instances")
+        .handler(
+            ctx -> {
+              JsonObject body = jsonBody(ctx, "registerInstance");
+              if (body == null) {
+                return;
+              }
+              String service = ctx.pathParam("name");
+              registry
+                  .register(service, body, Instance.SOURCE_REST, null)
+                  .onComplete(
+                      done -> {
+                        if (done.failed()) {
+                          fail(ctx, done.cause());
+                          return;
+                        }
+                        JsonObject instance = done.result().getJsonObject("instance");
+                        boolean created = done.result().getBoolean("created");
+                        ctx.response()
+                            .setStatusCode(created ? 201 : 200)
+                            .putHeader(
+                                "location",
+                                "/v1/services/"
+                                    + service
+                                    + "/instances/"
+                                    + instance.getString("id"));
+                        ctx.json(instance);
+                      });
+            });
+    router
+        .get("/v1/services/:name/instances/:id")
+        .handler(
+            ctx ->
+                respond(
+                    ctx,
+                    200,
+                    registry
+                        .instance(ctx.pathParam("name"), ctx.pathParam("id"))
+                        .map(i -> loads.withLoad(i.toJson()))));
+    router
+        .delete("/v1/services/:name/instances/:id")
+        .handler(
+            ctx -> {
+              String drain = ctx.queryParams().get("drain");
+              if (drain != null && !drain.equals("0") && !drain.equals("1")) {
+                Problems.send(
+                    ctx, 400, "Bad Request", "must be 0 (remove now) or 1 (drain first)", "drain");
+                return;
+              }
+              respond(
+                  ctx,
+                  200,
+                  registry
+                      .deregister(ctx.pathParam("name"), ctx.pathParam("id"), !"0".equals(drain))
+                      .map(reply -> reply.getJsonObject("instance")));
+            });
+    router
+        .put("/v1/services/:name/instances/:id/heartbeat")
+        .handler(
+            ctx ->
+                respond(
+                    ctx,
+                    200,
+                    registry
+                        .heartbeat(ctx.pathParam("name"), ctx.pathParam("id"))
+                        .map(Instance::toJson)));
 
     router.get("/v1/events").handler(this::events);
 
-    router.route("/v1/*").last().handler(ctx ->
-        Problems.send(ctx, 404, "Not Found", "no such resource: " + ctx.request().path(), null));
-    router.errorHandler(413, ctx -> Problems.send(ctx, 413, "Payload Too Large",
-        "request body is larger than " + MAX_BODY_BYTES + " bytes", "body"));
-    router.errorHandler(405, ctx -> Problems.send(ctx, 405, "Method Not Allowed",
-        ctx.request().method() + " is not allowed on " + ctx.request().path(), null));
-    router.errorHandler(500, ctx -> Problems.send(ctx, 500, "Internal Server Error",
-        String.valueOf(ctx.failure() == null ? "unexpected error" : ctx.failure().getMessage()), null));
+    router
+        .route("/v1/*")
+        .last()
+        .handler(
+            ctx ->
+                Problems.send(
+                    ctx, 404, "Not Found", "no such resource: " + ctx.request().path(), null));
+    router.errorHandler(
+        413,
+        ctx ->
+            Problems.send(
+                ctx,
+                413,
+                "Payload Too Large",
+                "request body is larger than " + MAX_BODY_BYTES + " bytes",
+                "body"));
+    router.errorHandler(
+        405,
+        ctx ->
+            Problems.send(
+                ctx,
+                405,
+                "Method Not Allowed",
+                ctx.request().method() + " is not allowed on " + ctx.request().path(),
+                null));
+    router.errorHandler(
+        500,
+        ctx ->
+            Problems.send(
+                ctx,
+                500,
+                "Internal Server Error",
+                String.valueOf(
+                    ctx.failure() == null ? "unexpected error" : ctx.failure().getMessage()),
+                null));
     return router;
   }
 
@@ -147,8 +261,14 @@ public final class RestApi {
       return;
     }
     ctx.response().putHeader("www-authenticate", "Bearer realm=\"teller\"");
-    Problems.send(ctx, 401, "Unauthorized", ctx.request().getHeader("authorization") == null
-        ? "writes need Authorization: Bearer <token>" : "the bearer token is not valid", null);
+    Problems.send(
+        ctx,
+        401,
+        "Unauthorized",
+        ctx.request().getHeader("authorization") == null
+            ? "writes need Authorization: Bearer <token>"
+            : "the bearer token is not valid",
+        null);
   }
 
   /**
@@ -169,7 +289,8 @@ public final class RestApi {
       }
       Problems.send(ctx, 400, "Bad Request", "must be a JSON object", "body");
     } catch (DecodeException e) {
-      Problems.send(ctx, 400, "Bad Request", "malformed JSON: " + firstLine(e.getMessage()), "body");
+      Problems.send(
+          ctx, 400, "Bad Request", "malformed JSON: " + firstLine(e.getMessage()), "body");
     } catch (ValidationException e) {
       Problems.send(ctx, 400, "Bad Request", e.detail(), e.field());
     }
@@ -177,14 +298,15 @@ public final class RestApi {
   }
 
   private static void respond(RoutingContext ctx, int status, Future<?> result) {
-    result.onComplete(done -> {
-      if (done.failed()) {
-        fail(ctx, done.cause());
-      } else {
-        ctx.response().setStatusCode(status);
-        ctx.json(done.result());
-      }
-    });
+    result.onComplete(
+        done -> {
+          if (done.failed()) {
+            fail(ctx, done.cause());
+          } else {
+            ctx.response().setStatusCode(status);
+            ctx.json(done.result());
+          }
+        });
   }
 
   private static void fail(RoutingContext ctx, Throwable failure) {
@@ -193,35 +315,53 @@ public final class RestApi {
     } else if (failure instanceof NotFoundException n) {
       Problems.send(ctx, 404, "Not Found", n.getMessage(), null);
     } else {
-      Problems.send(ctx, 503, "Service Unavailable",
-          "the registry could not complete the request: " + failure.getMessage(), null);
+      Problems.send(
+          ctx,
+          503,
+          "Service Unavailable",
+          "the registry could not complete the request: " + failure.getMessage(),
+          null);
     }
   }
 
   /** Server-sent events: one per change, {@code id} is the revision, {@code event} its kind. */
   private void events(RoutingContext ctx) {
     HttpServerResponse response = ctx.response();
-    response.setChunked(true)
+    response
+        .setChunked(true)
         .putHeader("content-type", "text/event-stream")
         .putHeader("cache-control", "no-cache")
         .putHeader("x-accel-buffering", "no");
     response.write(": teller registry change stream\n\n");
-    MessageConsumer<JsonObject> consumer = vertx.eventBus().consumer(RegistryContract.CHANGES, message -> {
-      Change change = Change.fromJson(message.body());
-      if (!response.writeQueueFull()) {
-        response.write("id: " + change.revision() + "\nevent: " + change.eventName()
-            + "\ndata: " + message.body().encode() + "\n\n");
-      } else {
-        // A client that cannot keep up is cut off rather than buffered without bound; it
-        // reconnects and reads the snapshot.
-        response.reset();
-      }
-    });
+    MessageConsumer<JsonObject> consumer =
+        vertx
+            .eventBus()
+            .consumer(
+                RegistryContract.CHANGES,
+                message -> {
+                  Change change = Change.fromJson(message.body());
+                  if (!response.writeQueueFull()) {
+                    response.write(
+                        "id: "
+                            + change.revision()
+                            + "\nevent: "
+                            + change.eventName()
+                            + "\ndata: "
+                            + message.body().encode()
+                            + "\n\n");
+                  } else {
+                    // A client that cannot keep up is cut off rather than buffered without bound;
+                    // it
+                    // reconnects and reads the snapshot.
+                    response.reset();
+                  }
+                });
     long keepAlive = vertx.setPeriodic(SSE_KEEPALIVE_MS, t -> response.write(": keep-alive\n\n"));
-    response.closeHandler(v -> {
-      vertx.cancelTimer(keepAlive);
-      consumer.unregister();
-    });
+    response.closeHandler(
+        v -> {
+          vertx.cancelTimer(keepAlive);
+          consumer.unregister();
+        });
   }
 
   private static String firstLine(String message) {

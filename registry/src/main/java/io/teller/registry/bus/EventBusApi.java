@@ -15,8 +15,8 @@ import java.util.List;
 
 /**
  * The registry's event-bus API ({@link RegistryContract}): register, heartbeat, deregister and
- * snapshot, answered by whichever registry node gets the request. Failures carry an HTTP status
- * as failure code: 400 with {@code {"field", "detail"}} as message, 404 for an unknown instance.
+ * snapshot, answered by whichever registry node gets the request. Failures carry an HTTP status as
+ * failure code: 400 with {@code {"field", "detail"}} as message, 404 for an unknown instance.
  */
 public final class EventBusApi {
 
@@ -30,21 +30,55 @@ public final class EventBusApi {
   }
 
   public Future<Void> start() {
-    consumers.add(vertx.eventBus().consumer(RegistryContract.REGISTER, message -> answer(message,
-        registry.register(message.body().getString("service"),
-                message.body().getJsonObject("registration", new JsonObject()),
-                Instance.SOURCE_EVENT_BUS, message.body().getString("member"),
-                message.body().getString("routePrefix"))
-            .map(reply -> reply.getJsonObject("instance")))));
-    consumers.add(vertx.eventBus().consumer(RegistryContract.HEARTBEAT, message -> answer(message,
-        registry.heartbeat(message.body().getString("service"), message.body().getString("id"))
-            .map(Instance::toJson))));
-    consumers.add(vertx.eventBus().consumer(RegistryContract.DEREGISTER, message -> answer(message,
-        registry.deregister(message.body().getString("service"), message.body().getString("id"),
-                message.body().getBoolean("drain", true))
-            .map(reply -> reply.getJsonObject("instance")))));
-    consumers.add(vertx.eventBus().consumer(RegistryContract.SNAPSHOT, message -> answer(message,
-        registry.snapshot().map(snapshot -> snapshot.toJson()))));
+    consumers.add(
+        vertx
+            .eventBus()
+            .consumer(
+                RegistryContract.REGISTER,
+                message ->
+                    answer(
+                        message,
+                        registry
+                            .register(
+                                message.body().getString("service"),
+                                message.body().getJsonObject("registration", new JsonObject()),
+                                Instance.SOURCE_EVENT_BUS,
+                                message.body().getString("member"),
+                                message.body().getString("routePrefix"))
+                            .map(reply -> reply.getJsonObject("instance")))));
+    consumers.add(
+        vertx
+            .eventBus()
+            .consumer(
+                RegistryContract.HEARTBEAT,
+                message ->
+                    answer(
+                        message,
+                        registry
+                            .heartbeat(
+                                message.body().getString("service"), message.body().getString("id"))
+                            .map(Instance::toJson))));
+    consumers.add(
+        vertx
+            .eventBus()
+            .consumer(
+                RegistryContract.DEREGISTER,
+                message ->
+                    answer(
+                        message,
+                        registry
+                            .deregister(
+                                message.body().getString("service"),
+                                message.body().getString("id"),
+                                message.body().getBoolean("drain", true))
+                            .map(reply -> reply.getJsonObject("instance")))));
+    consumers.add(
+        vertx
+            .eventBus()
+            .consumer(
+                RegistryContract.SNAPSHOT,
+                message ->
+                    answer(message, registry.snapshot().map(snapshot -> snapshot.toJson()))));
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList()).mapEmpty();
   }
 
@@ -53,16 +87,18 @@ public final class EventBusApi {
   }
 
   private static void answer(Message<JsonObject> message, Future<JsonObject> result) {
-    result.onComplete(done -> {
-      if (done.succeeded()) {
-        message.reply(done.result());
-      } else if (done.cause() instanceof ValidationException v) {
-        message.fail(400, new JsonObject().put("field", v.field()).put("detail", v.detail()).encode());
-      } else if (done.cause() instanceof NotFoundException n) {
-        message.fail(404, n.getMessage());
-      } else {
-        message.fail(500, String.valueOf(done.cause().getMessage()));
-      }
-    });
+    result.onComplete(
+        done -> {
+          if (done.succeeded()) {
+            message.reply(done.result());
+          } else if (done.cause() instanceof ValidationException v) {
+            message.fail(
+                400, new JsonObject().put("field", v.field()).put("detail", v.detail()).encode());
+          } else if (done.cause() instanceof NotFoundException n) {
+            message.fail(404, n.getMessage());
+          } else {
+            message.fail(500, String.valueOf(done.cause().getMessage()));
+          }
+        });
   }
 }

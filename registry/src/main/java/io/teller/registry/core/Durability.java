@@ -32,11 +32,11 @@ import org.slf4j.LoggerFactory;
  *       meanwhile share the next fsync (group commit).
  *   <li>Every node appends the published changes to its own copy, in batches (one fsync for
  *       whatever arrived meanwhile), on one disk thread.
- *   <li>A node answering an API write waits until its own copy holds the write too, at most
- *       {@value #ANSWER_WAIT_MS} ms (the leader's copy has it already).
+ *   <li>A node answering an API write waits until its own copy holds the write too, at most {@value
+ *       #ANSWER_WAIT_MS} ms (the leader's copy has it already).
  *   <li>At start, the node offers its copy to the cluster (which takes it only if the cluster was
- *       restarted meanwhile, see {@code RegistryWriter}), then replaces it with the cluster's
- *       state and follows the changes from there.
+ *       restarted meanwhile, see {@code RegistryWriter}), then replaces it with the cluster's state
+ *       and follows the changes from there.
  * </ul>
  */
 public final class Durability {
@@ -62,24 +62,37 @@ public final class Durability {
 
   /** Follows the published changes; call on the verticle's context. */
   public Future<Void> start() {
-    consumer = vertx.eventBus().consumer(RegistryContract.CHANGES, message -> {
-      pending.add(Change.fromJson(message.body()));
-      drain();
-    });
+    consumer =
+        vertx
+            .eventBus()
+            .consumer(
+                RegistryContract.CHANGES,
+                message -> {
+                  pending.add(Change.fromJson(message.body()));
+                  drain();
+                });
     return consumer.completion();
   }
 
   /**
-   * Offers this node's copy to the cluster, then makes the copy the cluster's state. Completes
-   * with the line that says what happened.
+   * Offers this node's copy to the cluster, then makes the copy the cluster's state. Completes with
+   * the line that says what happened.
    */
   public Future<String> join(RegistryService registry) {
     return disk.executeBlocking(() -> new Offer(copy.contents(), copy.incarnation()), true)
-        .compose(offer -> registry.mergeCopy(offer.contents(), offer.incarnation())
-            .compose(reply -> disk.executeBlocking(() -> {
-              copy.reconcile(registry.store().snapshot(), reply.getLong("incarnation"));
-              return describe(offer.contents(), reply);
-            }, true)));
+        .compose(
+            offer ->
+                registry
+                    .mergeCopy(offer.contents(), offer.incarnation())
+                    .compose(
+                        reply ->
+                            disk.executeBlocking(
+                                () -> {
+                                  copy.reconcile(
+                                      registry.store().snapshot(), reply.getLong("incarnation"));
+                                  return describe(offer.contents(), reply);
+                                },
+                                true)));
   }
 
   private record Offer(Snapshot contents, long incarnation) {}
@@ -88,14 +101,16 @@ public final class Durability {
     int services = reply.getInteger("services", 0);
     int instances = reply.getInteger("instances", 0);
     if (services + instances > 0) {
-      return String.format("state restored from %s: %d services and %d instances (saved at revision %d)",
+      return String.format(
+          "state restored from %s: %d services and %d instances (saved at revision %d)",
           copy.dir(), services, instances, offered.revision());
     }
     Snapshot kept = copy.contents();
     if (kept.services().isEmpty() && kept.instances().isEmpty()) {
       return "state kept in " + copy.dir() + " (nothing to restore)";
     }
-    return String.format("state kept in %s: %d services and %d instances, as the cluster holds them",
+    return String.format(
+        "state kept in %s: %d services and %d instances, as the cluster holds them",
         copy.dir(), kept.services().size(), kept.instances().size());
   }
 
@@ -107,15 +122,17 @@ public final class Durability {
     Promise<Void> done = Promise.promise();
     commits.add(new Commit(changes, done));
     if (committing.compareAndSet(false, true)) {
-      disk.executeBlocking(() -> {
-        try {
-          commitQueued();
-        } catch (RuntimeException e) {
-          LOG.error("registry state commit failed: {}", e.toString());
-          committing.set(false);
-        }
-        return null;
-      }, true);
+      disk.executeBlocking(
+          () -> {
+            try {
+              commitQueued();
+            } catch (RuntimeException e) {
+              LOG.error("registry state commit failed: {}", e.toString());
+              committing.set(false);
+            }
+            return null;
+          },
+          true);
     }
     return done.future();
   }
@@ -151,7 +168,11 @@ public final class Durability {
         if (failure == null) {
           commit.done().complete();
         } else {
-          commit.done().fail(new IllegalStateException("the change is in effect but not on disk: " + failure.getMessage()));
+          commit
+              .done()
+              .fail(
+                  new IllegalStateException(
+                      "the change is in effect but not on disk: " + failure.getMessage()));
         }
       }
     }
@@ -177,14 +198,19 @@ public final class Durability {
   /** Stops following, writes what is pending and closes the copy. */
   public Future<Void> stop() {
     Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
-    return unregistered.transform(ignored -> disk.executeBlocking(() -> {
-          try {
-            copy.append(takePending());
-          } finally {
-            copy.close();
-          }
-          return null;
-        }, true))
+    return unregistered
+        .transform(
+            ignored ->
+                disk.executeBlocking(
+                    () -> {
+                      try {
+                        copy.append(takePending());
+                      } finally {
+                        copy.close();
+                      }
+                      return null;
+                    },
+                    true))
         .eventually(() -> disk.close())
         .mapEmpty();
   }
@@ -195,17 +221,24 @@ public final class Durability {
     }
     draining = true;
     List<Change> batch = takePending();
-    disk.executeBlocking(() -> {
-      copy.append(batch);
-      return null;
-    }, true).onComplete(done -> {
-      if (done.failed()) {
-        LOG.error("cannot write the registry's state in {}: {}", copy.dir(), done.cause().getMessage());
-      }
-      draining = false;
-      release();
-      drain();
-    });
+    disk.executeBlocking(
+            () -> {
+              copy.append(batch);
+              return null;
+            },
+            true)
+        .onComplete(
+            done -> {
+              if (done.failed()) {
+                LOG.error(
+                    "cannot write the registry's state in {}: {}",
+                    copy.dir(),
+                    done.cause().getMessage());
+              }
+              draining = false;
+              release();
+              drain();
+            });
   }
 
   private List<Change> takePending() {
@@ -220,7 +253,8 @@ public final class Durability {
   private void release() {
     List<Promise<Void>> done = new ArrayList<>();
     synchronized (waiters) {
-      NavigableMap<Long, List<Promise<Void>>> reached = waiters.headMap(copy.durableRevision(), true);
+      NavigableMap<Long, List<Promise<Void>>> reached =
+          waiters.headMap(copy.durableRevision(), true);
       reached.values().forEach(done::addAll);
       reached.clear();
     }

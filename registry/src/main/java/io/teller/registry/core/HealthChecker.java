@@ -48,7 +48,8 @@ public final class HealthChecker {
   public HealthChecker(Vertx vertx, RegistryService registry) {
     this.vertx = vertx;
     this.registry = registry;
-    this.client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setMaxRedirects(0));
+    this.client =
+        vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setMaxRedirects(0));
   }
 
   public void start() {
@@ -66,15 +67,20 @@ public final class HealthChecker {
     long now = System.currentTimeMillis();
     for (Instance instance : instances) {
       Service service = services.get(instance.service());
-      if (service == null || service.healthCheck() == null || instance.status() == InstanceStatus.DRAINING) {
+      if (service == null
+          || service.healthCheck() == null
+          || instance.status() == InstanceStatus.DRAINING) {
         continue;
       }
       seen.add(instance.id());
-      Probe probe = probes.computeIfAbsent(instance.id(), id -> {
-        Probe p = new Probe();
-        p.nextAtMillis = now;
-        return p;
-      });
+      Probe probe =
+          probes.computeIfAbsent(
+              instance.id(),
+              id -> {
+                Probe p = new Probe();
+                p.nextAtMillis = now;
+                return p;
+              });
       if (probe.check != null && !probe.check.equals(service.healthCheck())) {
         probe.nextAtMillis = now;
       }
@@ -99,52 +105,70 @@ public final class HealthChecker {
     probe.nextAtMillis = now + probe.check.intervalMs();
     HealthCheck check = probe.check;
     Instance instance = probe.instance;
-    RequestOptions options = new RequestOptions()
-        .setMethod(HttpMethod.GET)
-        .setHost(instance.host())
-        .setPort(instance.port())
-        .setURI(check.path())
-        .setConnectTimeout(check.timeoutMs())
-        .setIdleTimeout(check.timeoutMs())
-        .putHeader("user-agent", "teller-health-check")
-        // Which registry node probes: lets an operator (and a test) see that exactly one does.
-        .putHeader("x-teller-prober", registry.nodeId());
-    client.request(options)
+    RequestOptions options =
+        new RequestOptions()
+            .setMethod(HttpMethod.GET)
+            .setHost(instance.host())
+            .setPort(instance.port())
+            .setURI(check.path())
+            .setConnectTimeout(check.timeoutMs())
+            .setIdleTimeout(check.timeoutMs())
+            .putHeader("user-agent", "teller-health-check")
+            // Which registry node probes: lets an operator (and a test) see that exactly one does.
+            .putHeader("x-teller-prober", registry.nodeId());
+    client
+        .request(options)
         .compose(request -> request.send())
         .compose(response -> response.body().map(body -> response.statusCode()))
         .timeout(check.timeoutMs(), java.util.concurrent.TimeUnit.MILLISECONDS)
-        .onComplete(result -> {
-          probe.inFlight = false;
-          if (probes.get(id) != probe) {
-            return; // no longer ours
-          }
-          boolean passed = result.succeeded() && check.passes(result.result());
-          if (passed) {
-            probe.passes++;
-            probe.failures = 0;
-          } else {
-            probe.failures++;
-            probe.passes = 0;
-          }
-          InstanceStatus status = probe.instance.status();
-          if (passed && probe.passes >= check.healthyThreshold() && status != InstanceStatus.HEALTHY) {
-            change(probe, InstanceStatus.HEALTHY, "health check passed " + probe.passes + " times");
-          } else if (!passed && probe.failures >= check.unhealthyThreshold()
-              && status != InstanceStatus.UNHEALTHY) {
-            String why = result.succeeded() ? "status " + result.result()
-                : String.valueOf(result.cause().getMessage());
-            change(probe, InstanceStatus.UNHEALTHY, "health check failed " + probe.failures + " times: " + why);
-          }
-        });
+        .onComplete(
+            result -> {
+              probe.inFlight = false;
+              if (probes.get(id) != probe) {
+                return; // no longer ours
+              }
+              boolean passed = result.succeeded() && check.passes(result.result());
+              if (passed) {
+                probe.passes++;
+                probe.failures = 0;
+              } else {
+                probe.failures++;
+                probe.passes = 0;
+              }
+              InstanceStatus status = probe.instance.status();
+              if (passed
+                  && probe.passes >= check.healthyThreshold()
+                  && status != InstanceStatus.HEALTHY) {
+                change(
+                    probe,
+                    InstanceStatus.HEALTHY,
+                    "health check passed " + probe.passes + " times");
+              } else if (!passed
+                  && probe.failures >= check.unhealthyThreshold()
+                  && status != InstanceStatus.UNHEALTHY) {
+                String why =
+                    result.succeeded()
+                        ? "status " + result.result()
+                        : String.valueOf(result.cause().getMessage());
+                change(
+                    probe,
+                    InstanceStatus.UNHEALTHY,
+                    "health check failed " + probe.failures + " times: " + why);
+              }
+            });
   }
 
   private void change(Probe probe, InstanceStatus status, String reason) {
     Instance instance = probe.instance;
     // Assume the change until the next scan says otherwise, so it is asked for once.
     probe.instance = instance.withStatus(status, instance.updatedAt());
-    registry.setStatus(instance.id(), status, reason).onFailure(e -> {
-      LOG.warn("could not record {} as {}: {}", instance.id(), status.json(), e.getMessage());
-      probe.instance = instance;
-    });
+    registry
+        .setStatus(instance.id(), status, reason)
+        .onFailure(
+            e -> {
+              LOG.warn(
+                  "could not record {} as {}: {}", instance.id(), status.json(), e.getMessage());
+              probe.instance = instance;
+            });
   }
 }

@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Looks after the instances whose primary copy this registry node holds (Hazelcast spreads them
- * over the registry nodes, and hands a dead node's share to the survivors): removes those whose
- * TTL ran out, whose drain time is over, or whose registering member left the cluster. Runs every
+ * over the registry nodes, and hands a dead node's share to the survivors): removes those whose TTL
+ * ran out, whose drain time is over, or whose registering member left the cluster. Runs every
  * {@value #PERIOD_MS} ms and at once when a member leaves; the removal itself is a write through
  * the leader, which checks the reason again.
  */
@@ -45,7 +45,10 @@ public final class Maintenance {
    * @param ownedListener told, after each scan on the event loop, the instances this node holds and
    *     their services (the health checker probes those)
    */
-  public Maintenance(Vertx vertx, RegistryService registry, Clock clock,
+  public Maintenance(
+      Vertx vertx,
+      RegistryService registry,
+      Clock clock,
       BiConsumer<List<Instance>, Map<String, Service>> ownedListener) {
     this.vertx = vertx;
     this.registry = registry;
@@ -57,15 +60,21 @@ public final class Maintenance {
   public void start() {
     timer = vertx.setPeriodic(PERIOD_MS, t -> scan());
     var context = vertx.getOrCreateContext();
-    listenerId = registry.store().hazelcast().getCluster().addMembershipListener(new MembershipListener() {
-      @Override
-      public void memberAdded(MembershipEvent event) {}
+    listenerId =
+        registry
+            .store()
+            .hazelcast()
+            .getCluster()
+            .addMembershipListener(
+                new MembershipListener() {
+                  @Override
+                  public void memberAdded(MembershipEvent event) {}
 
-      @Override
-      public void memberRemoved(MembershipEvent event) {
-        context.runOnContext(v -> scan());
-      }
-    });
+                  @Override
+                  public void memberRemoved(MembershipEvent event) {
+                    context.runOnContext(v -> scan());
+                  }
+                });
   }
 
   public void stop() {
@@ -85,25 +94,33 @@ public final class Maintenance {
       return;
     }
     running = true;
-    vertx.executeBlocking(() -> {
-          List<Instance> owned = registry.store().localInstances();
-          Map<String, Service> services = registry.store().services().stream()
-              .collect(Collectors.toMap(Service::name, s -> s, (a, b) -> a, HashMap::new));
-          Set<String> members = registry.store().hazelcast().getCluster().getMembers().stream()
-              .map(Member::getUuid).map(UUID::toString).collect(Collectors.toSet());
-          return new Scan(owned, services, members);
-        }, false)
+    vertx
+        .executeBlocking(
+            () -> {
+              List<Instance> owned = registry.store().localInstances();
+              Map<String, Service> services =
+                  registry.store().services().stream()
+                      .collect(Collectors.toMap(Service::name, s -> s, (a, b) -> a, HashMap::new));
+              Set<String> members =
+                  registry.store().hazelcast().getCluster().getMembers().stream()
+                      .map(Member::getUuid)
+                      .map(UUID::toString)
+                      .collect(Collectors.toSet());
+              return new Scan(owned, services, members);
+            },
+            false)
         .compose(this::act)
-        .onComplete(done -> {
-          if (done.failed()) {
-            LOG.debug("maintenance scan failed: {}", done.cause().toString());
-          }
-          running = false;
-          if (again) {
-            again = false;
-            scan();
-          }
-        });
+        .onComplete(
+            done -> {
+              if (done.failed()) {
+                LOG.debug("maintenance scan failed: {}", done.cause().toString());
+              }
+              running = false;
+              if (again) {
+                again = false;
+                scan();
+              }
+            });
   }
 
   private record Scan(List<Instance> owned, Map<String, Service> services, Set<String> members) {}
@@ -115,11 +132,13 @@ public final class Maintenance {
     for (Instance instance : scan.owned()) {
       if (instance.expired(now)) {
         removals.add(registry.removeIf(instance.id(), WriteCommands.EXPIRED, null));
-      } else if (instance.status() == InstanceStatus.DRAINING && instance.drainUntil() != null
+      } else if (instance.status() == InstanceStatus.DRAINING
+          && instance.drainUntil() != null
           && !instance.drainUntil().isAfter(now)) {
         removals.add(registry.removeIf(instance.id(), WriteCommands.DRAINED, null));
       } else if (instance.member() != null && !scan.members().contains(instance.member())) {
-        removals.add(registry.removeIf(instance.id(), WriteCommands.MEMBER_LEFT, instance.member()));
+        removals.add(
+            registry.removeIf(instance.id(), WriteCommands.MEMBER_LEFT, instance.member()));
       }
     }
     return Future.join(removals).mapEmpty();

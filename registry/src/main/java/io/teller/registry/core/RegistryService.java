@@ -38,7 +38,8 @@ public final class RegistryService {
   private final Durability durability;
   private MessageConsumer<JsonObject> writerConsumer;
 
-  public RegistryService(Vertx vertx, RegistryStore store, String nodeId, Clock clock, Durability durability) {
+  public RegistryService(
+      Vertx vertx, RegistryStore store, String nodeId, Clock clock, Durability durability) {
     this.vertx = vertx;
     this.store = store;
     this.nodeId = nodeId;
@@ -49,18 +50,31 @@ public final class RegistryService {
   /** Starts this node's writer, used when this node leads. Call from the verticle's context. */
   public Future<Void> start() {
     RegistryWriter writer = new RegistryWriter(vertx, store, clock, durability);
-    writerConsumer = vertx.eventBus().consumer(WriteCommands.ADDRESS_PREFIX + nodeId, message ->
-        writer.apply(message.body()).onComplete(result -> {
-          if (result.succeeded()) {
-            message.reply(result.result());
-          } else if (result.cause() instanceof ValidationException v) {
-            message.fail(400, new JsonObject().put("field", v.field()).put("detail", v.detail()).encode());
-          } else if (result.cause() instanceof NotFoundException n) {
-            message.fail(404, n.getMessage());
-          } else {
-            message.fail(500, String.valueOf(result.cause().getMessage()));
-          }
-        }));
+    writerConsumer =
+        vertx
+            .eventBus()
+            .consumer(
+                WriteCommands.ADDRESS_PREFIX + nodeId,
+                message ->
+                    writer
+                        .apply(message.body())
+                        .onComplete(
+                            result -> {
+                              if (result.succeeded()) {
+                                message.reply(result.result());
+                              } else if (result.cause() instanceof ValidationException v) {
+                                message.fail(
+                                    400,
+                                    new JsonObject()
+                                        .put("field", v.field())
+                                        .put("detail", v.detail())
+                                        .encode());
+                              } else if (result.cause() instanceof NotFoundException n) {
+                                message.fail(404, n.getMessage());
+                              } else {
+                                message.fail(500, String.valueOf(result.cause().getMessage()));
+                              }
+                            }));
     return writerConsumer.completion();
   }
 
@@ -85,22 +99,31 @@ public final class RegistryService {
   }
 
   public Future<Service> service(String name) {
-    return blocking(() -> store.service(name)
-        .orElseThrow(() -> new NotFoundException("no service named " + name)));
+    return blocking(
+        () ->
+            store
+                .service(name)
+                .orElseThrow(() -> new NotFoundException("no service named " + name)));
   }
 
   public Future<List<Instance>> instances(String service) {
-    return blocking(() -> {
-      if (store.service(service).isEmpty()) {
-        throw new NotFoundException("no service named " + service);
-      }
-      return store.instances(service);
-    });
+    return blocking(
+        () -> {
+          if (store.service(service).isEmpty()) {
+            throw new NotFoundException("no service named " + service);
+          }
+          return store.instances(service);
+        });
   }
 
   public Future<Instance> instance(String service, String id) {
-    return blocking(() -> store.instance(id).filter(i -> i.service().equals(service))
-        .orElseThrow(() -> new NotFoundException("service " + service + " has no instance " + id)));
+    return blocking(
+        () ->
+            store
+                .instance(id)
+                .filter(i -> i.service().equals(service))
+                .orElseThrow(
+                    () -> new NotFoundException("service " + service + " has no instance " + id)));
   }
 
   public Future<Snapshot> snapshot() {
@@ -116,12 +139,16 @@ public final class RegistryService {
     } catch (ValidationException e) {
       return Future.failedFuture(e);
     }
-    return write(new JsonObject().put(WriteCommands.OP, WriteCommands.PUT_SERVICE)
-        .put("name", name).put("service", body));
+    return write(
+        new JsonObject()
+            .put(WriteCommands.OP, WriteCommands.PUT_SERVICE)
+            .put("name", name)
+            .put("service", body));
   }
 
   public Future<Void> deleteService(String name) {
-    return write(new JsonObject().put(WriteCommands.OP, WriteCommands.DELETE_SERVICE).put("name", name))
+    return write(
+            new JsonObject().put(WriteCommands.OP, WriteCommands.DELETE_SERVICE).put("name", name))
         .mapEmpty();
   }
 
@@ -129,18 +156,21 @@ public final class RegistryService {
    * Registers an instance (or finds the one at the same address); the reply has {@code instance}
    * and {@code created}.
    */
-  public Future<JsonObject> register(String service, JsonObject registration, String source, String member) {
+  public Future<JsonObject> register(
+      String service, JsonObject registration, String source, String member) {
     return register(service, registration, source, member, null);
   }
 
   /**
-   * As {@link #register(String, JsonObject, String, String)}; if the service does not exist yet,
-   * it is created with a route on {@code routePrefix} (default {@code /<service>}).
+   * As {@link #register(String, JsonObject, String, String)}; if the service does not exist yet, it
+   * is created with a route on {@code routePrefix} (default {@code /<service>}).
    */
-  public Future<JsonObject> register(String service, JsonObject registration, String source, String member,
-      String routePrefix) {
-    if (routePrefix != null && (!routePrefix.startsWith("/") || routePrefix.chars().anyMatch(c -> c <= ' '))) {
-      return Future.failedFuture(new ValidationException("routePrefix", "must start with / and hold no spaces"));
+  public Future<JsonObject> register(
+      String service, JsonObject registration, String source, String member, String routePrefix) {
+    if (routePrefix != null
+        && (!routePrefix.startsWith("/") || routePrefix.chars().anyMatch(c -> c <= ' '))) {
+      return Future.failedFuture(
+          new ValidationException("routePrefix", "must start with / and hold no spaces"));
     }
     try {
       Service.checkName(service, "service");
@@ -148,8 +178,12 @@ public final class RegistryService {
     } catch (ValidationException e) {
       return Future.failedFuture(e);
     }
-    JsonObject command = new JsonObject().put(WriteCommands.OP, WriteCommands.REGISTER)
-        .put("service", service).put("registration", registration).put("source", source);
+    JsonObject command =
+        new JsonObject()
+            .put(WriteCommands.OP, WriteCommands.REGISTER)
+            .put("service", service)
+            .put("registration", registration)
+            .put("source", source);
     if (member != null) {
       command.put("member", member);
     }
@@ -161,25 +195,42 @@ public final class RegistryService {
 
   /** Starts draining an instance, or removes it now when {@code drain} is false. */
   public Future<JsonObject> deregister(String service, String id, boolean drain) {
-    return write(new JsonObject().put(WriteCommands.OP, WriteCommands.DEREGISTER)
-        .put("service", service).put("id", id).put("drain", drain));
+    return write(
+        new JsonObject()
+            .put(WriteCommands.OP, WriteCommands.DEREGISTER)
+            .put("service", service)
+            .put("id", id)
+            .put("drain", drain));
   }
 
   /** Records a heartbeat; fails with {@link NotFoundException} when the instance is unknown. */
   public Future<Instance> heartbeat(String service, String id) {
-    return blocking(() -> store.updateInstance(id, i -> i.service().equals(service) ? i.heartbeat(clock.instant()) : null)
-        .orElseThrow(() -> new NotFoundException("service " + service + " has no instance " + id)));
+    return blocking(
+        () ->
+            store
+                .updateInstance(
+                    id, i -> i.service().equals(service) ? i.heartbeat(clock.instant()) : null)
+                .orElseThrow(
+                    () -> new NotFoundException("service " + service + " has no instance " + id)));
   }
 
   Future<Boolean> setStatus(String id, InstanceStatus status, String reason) {
-    return write(new JsonObject().put(WriteCommands.OP, WriteCommands.SET_STATUS)
-        .put("id", id).put("status", status.json()).put("reason", reason))
+    return write(
+            new JsonObject()
+                .put(WriteCommands.OP, WriteCommands.SET_STATUS)
+                .put("id", id)
+                .put("status", status.json())
+                .put("reason", reason))
         .map(reply -> reply.getBoolean("changed"));
   }
 
   Future<Boolean> removeIf(String id, String reason, String member) {
-    return write(new JsonObject().put(WriteCommands.OP, WriteCommands.REMOVE_IF)
-        .put("id", id).put("reason", reason).put("member", member))
+    return write(
+            new JsonObject()
+                .put(WriteCommands.OP, WriteCommands.REMOVE_IF)
+                .put("id", id)
+                .put("reason", reason)
+                .put("member", member))
         .map(reply -> reply.getBoolean("removed"));
   }
 
@@ -188,8 +239,12 @@ public final class RegistryService {
    * incarnation} and how many {@code services} and {@code instances} were taken in.
    */
   Future<JsonObject> mergeCopy(Snapshot copy, long incarnation) {
-    return write(new JsonObject().put(WriteCommands.OP, WriteCommands.MERGE_COPY)
-        .put("copy", copy.toJson()).put("incarnation", incarnation), MERGE_TIMEOUT_MS);
+    return write(
+        new JsonObject()
+            .put(WriteCommands.OP, WriteCommands.MERGE_COPY)
+            .put("copy", copy.toJson())
+            .put("incarnation", incarnation),
+        MERGE_TIMEOUT_MS);
   }
 
   /** The node id of the leading registry node: the oldest data member. */
@@ -209,32 +264,45 @@ public final class RegistryService {
   /** Has the leader apply {@code command}; answers once this node's disk holds it too. */
   private Future<JsonObject> write(JsonObject command, long timeoutMs) {
     Promise<JsonObject> promise = Promise.promise();
-    attempt(command.put("requestId", UUID.randomUUID().toString()),
-        System.nanoTime() + LEADER_WAIT_MS * 1_000_000, timeoutMs, promise);
-    return promise.future().compose(reply -> {
-      Long revision = reply.getLong(WriteCommands.LAST_REVISION);
-      return revision == null ? Future.succeededFuture(reply) : durability.awaitDurable(revision).map(reply);
-    });
+    attempt(
+        command.put("requestId", UUID.randomUUID().toString()),
+        System.nanoTime() + LEADER_WAIT_MS * 1_000_000,
+        timeoutMs,
+        promise);
+    return promise
+        .future()
+        .compose(
+            reply -> {
+              Long revision = reply.getLong(WriteCommands.LAST_REVISION);
+              return revision == null
+                  ? Future.succeededFuture(reply)
+                  : durability.awaitDurable(revision).map(reply);
+            });
   }
 
-  private void attempt(JsonObject command, long deadline, long timeoutMs, Promise<JsonObject> promise) {
+  private void attempt(
+      JsonObject command, long deadline, long timeoutMs, Promise<JsonObject> promise) {
     String address = WriteCommands.ADDRESS_PREFIX + leaderNodeId();
-    vertx.eventBus().<JsonObject>request(address, command, new DeliveryOptions().setSendTimeout(timeoutMs))
+    vertx
+        .eventBus()
+        .<JsonObject>request(address, command, new DeliveryOptions().setSendTimeout(timeoutMs))
         .onSuccess(reply -> promise.complete(reply.body()))
-        .onFailure(failure -> {
-          if (failure instanceof ReplyException reply) {
-            if (reply.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
-              promise.fail(fromReply(reply));
-              return;
-            }
-            // No leader yet, or it just left: the next oldest takes over; try again shortly.
-            if (System.nanoTime() < deadline) {
-              vertx.setTimer(RETRY_DELAY_MS, t -> attempt(command, deadline, timeoutMs, promise));
-              return;
-            }
-          }
-          promise.fail(failure);
-        });
+        .onFailure(
+            failure -> {
+              if (failure instanceof ReplyException reply) {
+                if (reply.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
+                  promise.fail(fromReply(reply));
+                  return;
+                }
+                // No leader yet, or it just left: the next oldest takes over; try again shortly.
+                if (System.nanoTime() < deadline) {
+                  vertx.setTimer(
+                      RETRY_DELAY_MS, t -> attempt(command, deadline, timeoutMs, promise));
+                  return;
+                }
+              }
+              promise.fail(failure);
+            });
   }
 
   private static RuntimeException fromReply(ReplyException reply) {

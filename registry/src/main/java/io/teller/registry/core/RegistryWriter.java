@@ -3,10 +3,9 @@ package io.teller.registry.core;
 import io.teller.common.model.Change;
 import io.teller.common.model.Instance;
 import io.teller.common.model.InstanceStatus;
-import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Service;
-import io.teller.common.model.ValidationException;
 import io.teller.common.model.Snapshot;
+import io.teller.common.model.ValidationException;
 import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
@@ -23,18 +22,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies every write to the registry, one at a time, on the leading registry node (the oldest
- * data member): each write takes the next revision, changes the maps and publishes its changes
- * before the next write starts, so that changes reach subscribers in revision order,
- * cluster-wide. Commands arrive as JSON over the event bus ({@link WriteCommands}).
+ * Applies every write to the registry, one at a time, on the leading registry node (the oldest data
+ * member): each write takes the next revision, changes the maps and publishes its changes before
+ * the next write starts, so that changes reach subscribers in revision order, cluster-wide.
+ * Commands arrive as JSON over the event bus ({@link WriteCommands}).
  *
  * <p>Serial writes cap the registry near the speed of one node's map round trips (a few thousand
- * writes per second), which is far above what registrations and health changes need; heartbeats
- * are not writes (they change no revision) and go to the maps from any node.
+ * writes per second), which is far above what registrations and health changes need; heartbeats are
+ * not writes (they change no revision) and go to the maps from any node.
  *
- * <p>A write's changes are on the leader's disk ({@link Durability}) before they are published
- * and before the write is answered, so an acknowledged write survives every registry node stopping.
- * The disk is a group commit: while one batch is fsynced, the next commands are applied, and their
+ * <p>A write's changes are on the leader's disk ({@link Durability}) before they are published and
+ * before the write is answered, so an acknowledged write survives every registry node stopping. The
+ * disk is a group commit: while one batch is fsynced, the next commands are applied, and their
  * changes share the next fsync.
  */
 final class RegistryWriter {
@@ -57,7 +56,8 @@ final class RegistryWriter {
   Future<JsonObject> apply(JsonObject command) {
     // Ordered: one command at a time, in arrival order, off the event loop. The next command may
     // start while this one's changes wait for the disk; answers and changes still go out in order.
-    return vertx.executeBlocking(() -> applyBlocking(command), true)
+    return vertx
+        .executeBlocking(() -> applyBlocking(command), true)
         .compose(applied -> applied.durable().map(applied.reply()));
   }
 
@@ -67,20 +67,23 @@ final class RegistryWriter {
   private Applied applyBlocking(JsonObject command) {
     String op = command.getString(WriteCommands.OP);
     List<Change> changes = new ArrayList<>();
-    JsonObject reply = switch (op) {
-      case WriteCommands.PUT_SERVICE -> putService(command, changes);
-      case WriteCommands.DELETE_SERVICE -> deleteService(command, changes);
-      case WriteCommands.REGISTER -> register(command, changes);
-      case WriteCommands.DEREGISTER -> deregister(command, changes);
-      case WriteCommands.SET_STATUS -> setStatus(command, changes);
-      case WriteCommands.REMOVE_IF -> removeIf(command, changes);
-      case WriteCommands.MERGE_COPY -> mergeCopy(command, changes);
-      default -> throw new IllegalArgumentException("unknown write command " + op);
-    };
+    JsonObject reply =
+        switch (op) {
+          case WriteCommands.PUT_SERVICE -> putService(command, changes);
+          case WriteCommands.DELETE_SERVICE -> deleteService(command, changes);
+          case WriteCommands.REGISTER -> register(command, changes);
+          case WriteCommands.DEREGISTER -> deregister(command, changes);
+          case WriteCommands.SET_STATUS -> setStatus(command, changes);
+          case WriteCommands.REMOVE_IF -> removeIf(command, changes);
+          case WriteCommands.MERGE_COPY -> mergeCopy(command, changes);
+          default -> throw new IllegalArgumentException("unknown write command " + op);
+        };
     if (changes.isEmpty()) {
       return new Applied(reply, Future.succeededFuture());
     }
-    reply.put(WriteCommands.LAST_REVISION, changes.stream().mapToLong(Change::revision).max().orElseThrow());
+    reply.put(
+        WriteCommands.LAST_REVISION,
+        changes.stream().mapToLong(Change::revision).max().orElseThrow());
     // Queued in revision order, from this ordered task.
     return new Applied(reply, durability.commit(changes));
   }
@@ -100,15 +103,24 @@ final class RegistryWriter {
     if (copyIncarnation == incarnation || copy.revision() <= store.restoredRevision()) {
       return reply.put("services", 0).put("instances", 0);
     }
-    Set<String> known = store.services().stream().map(Service::name)
-        .collect(Collectors.toCollection(java.util.HashSet::new));
-    List<Service> newServices = copy.services().stream().filter(s -> !known.contains(s.name())).toList();
+    Set<String> known =
+        store.services().stream()
+            .map(Service::name)
+            .collect(Collectors.toCollection(java.util.HashSet::new));
+    List<Service> newServices =
+        copy.services().stream().filter(s -> !known.contains(s.name())).toList();
     newServices.forEach(s -> known.add(s.name()));
-    Set<String> knownIds = store.allInstances().stream().map(Instance::id).collect(Collectors.toSet());
-    List<Instance> newInstances = copy.instances().stream()
-        .filter(i -> LocalCopy.kept(i) && known.contains(i.service()) && !knownIds.contains(i.id())).toList();
+    Set<String> knownIds =
+        store.allInstances().stream().map(Instance::id).collect(Collectors.toSet());
+    List<Instance> newInstances =
+        copy.instances().stream()
+            .filter(
+                i -> LocalCopy.kept(i) && known.contains(i.service()) && !knownIds.contains(i.id()))
+            .toList();
     // One revision each, reserved at once above the copy's.
-    long next = store.reserveRevisions(copy.revision(), Math.max(1, newServices.size() + newInstances.size()));
+    long next =
+        store.reserveRevisions(
+            copy.revision(), Math.max(1, newServices.size() + newInstances.size()));
     int services = 0;
     for (Service service : newServices) {
       Service stored = service.withRevision(next++);
@@ -133,13 +145,18 @@ final class RegistryWriter {
     JsonObject body = command.getJsonObject("service");
     Service service = Service.fromJson(body.copy().put("revision", 0), command.getString("name"));
     if (service.tcpPort() != null) {
-      // Two services on one port would leave the balancers to guess: refuse it here, changing nothing.
+      // Two services on one port would leave the balancers to guess: refuse it here, changing
+      // nothing.
       store.services().stream()
-          .filter(other -> !other.name().equals(service.name()) && service.tcpPort().equals(other.tcpPort()))
+          .filter(
+              other ->
+                  !other.name().equals(service.name()) && service.tcpPort().equals(other.tcpPort()))
           .findFirst()
-          .ifPresent(other -> {
-            throw new ValidationException("tcpPort", "is already the tcpPort of service " + other.name());
-          });
+          .ifPresent(
+              other -> {
+                throw new ValidationException(
+                    "tcpPort", "is already the tcpPort of service " + other.name());
+              });
     }
     boolean existed = store.service(service.name()).isPresent();
     Service stored = service.withRevision(store.nextRevision());
@@ -148,14 +165,25 @@ final class RegistryWriter {
     if (stored.healthCheck() == null) {
       // Without a health check nothing would ever make these healthy again.
       for (Instance instance : store.instances(stored.name())) {
-        if (instance.status() == InstanceStatus.STARTING || instance.status() == InstanceStatus.UNHEALTHY) {
-          store.updateInstance(instance.id(), i -> i.status() == InstanceStatus.DRAINING ? null
-              : i.withStatus(InstanceStatus.HEALTHY, now()).withRevision(store.nextRevision()))
+        if (instance.status() == InstanceStatus.STARTING
+            || instance.status() == InstanceStatus.UNHEALTHY) {
+          store
+              .updateInstance(
+                  instance.id(),
+                  i ->
+                      i.status() == InstanceStatus.DRAINING
+                          ? null
+                          : i.withStatus(InstanceStatus.HEALTHY, now())
+                              .withRevision(store.nextRevision()))
               .ifPresent(i -> changes.add(Change.instanceStored(i)));
         }
       }
     }
-    LOG.info("service {} {} (revision {})", stored.name(), existed ? "updated" : "defined", stored.revision());
+    LOG.info(
+        "service {} {} (revision {})",
+        stored.name(),
+        existed ? "updated" : "defined",
+        stored.revision());
     return new JsonObject().put("service", stored.toJson()).put("created", !existed);
   }
 
@@ -178,7 +206,8 @@ final class RegistryWriter {
   private JsonObject register(JsonObject command, List<Change> changes) {
     String serviceName = command.getString("service");
     Service.checkName(serviceName, "service");
-    Instance.Registration registration = Instance.Registration.fromJson(command.getJsonObject("registration"));
+    Instance.Registration registration =
+        Instance.Registration.fromJson(command.getJsonObject("registration"));
     String source = command.getString("source", Instance.SOURCE_REST);
     String member = command.getString("member");
 
@@ -187,9 +216,20 @@ final class RegistryWriter {
       Service defaults = Service.withDefaults(serviceName);
       String routePrefix = command.getString("routePrefix");
       if (routePrefix != null) {
-        defaults = new Service(serviceName, java.util.List.of(io.teller.common.model.Route.prefix(routePrefix)),
-            false, defaults.strategy(), defaults.hashOn(), null, null, defaults.drainTimeoutMs(), true,
-            null, null, 0);
+        defaults =
+            new Service(
+                serviceName,
+                java.util.List.of(io.teller.common.model.Route.prefix(routePrefix)),
+                false,
+                defaults.strategy(),
+                defaults.hashOn(),
+                null,
+                null,
+                defaults.drainTimeoutMs(),
+                true,
+                null,
+                null,
+                0);
       }
       Service created = defaults.withRevision(store.nextRevision());
       Optional<Service> raced = store.putServiceIfAbsent(created);
@@ -201,10 +241,25 @@ final class RegistryWriter {
     }
     Instant now = now();
     String id = Instance.idFor(serviceName, registration.host(), registration.port());
-    InstanceStatus initial = service.healthCheck() == null ? InstanceStatus.HEALTHY : InstanceStatus.STARTING;
-    Instance fresh = new Instance(id, serviceName, registration.host(), registration.port(),
-        registration.weight(), registration.metadata(), registration.ttlSeconds(), initial, source,
-        member, now, now, now, null, 0);
+    InstanceStatus initial =
+        service.healthCheck() == null ? InstanceStatus.HEALTHY : InstanceStatus.STARTING;
+    Instance fresh =
+        new Instance(
+            id,
+            serviceName,
+            registration.host(),
+            registration.port(),
+            registration.weight(),
+            registration.metadata(),
+            registration.ttlSeconds(),
+            initial,
+            source,
+            member,
+            now,
+            now,
+            now,
+            null,
+            0);
 
     Optional<Instance> existing = store.instance(id);
     if (existing.isEmpty()) {
@@ -212,7 +267,12 @@ final class RegistryWriter {
       Optional<Instance> raced = store.putInstanceIfAbsent(stored);
       if (raced.isEmpty()) {
         changes.add(Change.instanceStored(stored));
-        LOG.info("instance {} registered at {}:{} ({})", id, registration.host(), registration.port(), source);
+        LOG.info(
+            "instance {} registered at {}:{} ({})",
+            id,
+            registration.host(),
+            registration.port(),
+            source);
         return new JsonObject().put("instance", stored.toJson()).put("created", true);
       }
       existing = raced;
@@ -220,14 +280,33 @@ final class RegistryWriter {
     // The same address again: the same instance, brought up to date (never a duplicate).
     Instance old = existing.get();
     boolean revive = old.status() == InstanceStatus.DRAINING;
-    boolean differs = revive || old.weight() != fresh.weight() || !old.metadata().equals(fresh.metadata())
-        || !java.util.Objects.equals(old.ttlSeconds(), fresh.ttlSeconds())
-        || !java.util.Objects.equals(old.member(), fresh.member()) || !old.source().equals(fresh.source());
-    Optional<Instance> updated = store.updateInstance(id, current -> new Instance(
-        id, serviceName, current.host(), current.port(), fresh.weight(), fresh.metadata(),
-        fresh.ttlSeconds(), revive ? initial : current.status(), fresh.source(), fresh.member(),
-        current.registeredAt(), differs ? now : current.updatedAt(), now,
-        revive ? null : current.drainUntil(), differs ? store.nextRevision() : current.revision()));
+    boolean differs =
+        revive
+            || old.weight() != fresh.weight()
+            || !old.metadata().equals(fresh.metadata())
+            || !java.util.Objects.equals(old.ttlSeconds(), fresh.ttlSeconds())
+            || !java.util.Objects.equals(old.member(), fresh.member())
+            || !old.source().equals(fresh.source());
+    Optional<Instance> updated =
+        store.updateInstance(
+            id,
+            current ->
+                new Instance(
+                    id,
+                    serviceName,
+                    current.host(),
+                    current.port(),
+                    fresh.weight(),
+                    fresh.metadata(),
+                    fresh.ttlSeconds(),
+                    revive ? initial : current.status(),
+                    fresh.source(),
+                    fresh.member(),
+                    current.registeredAt(),
+                    differs ? now : current.updatedAt(),
+                    now,
+                    revive ? null : current.drainUntil(),
+                    differs ? store.nextRevision() : current.revision()));
     Instance result = updated.orElse(old);
     if (differs && updated.isPresent()) {
       changes.add(Change.instanceStored(result));
@@ -238,8 +317,12 @@ final class RegistryWriter {
   private JsonObject deregister(JsonObject command, List<Change> changes) {
     String serviceName = command.getString("service");
     String id = command.getString("id");
-    Instance instance = store.instance(id).filter(i -> i.service().equals(serviceName))
-        .orElseThrow(() -> new NotFoundException("service " + serviceName + " has no instance " + id));
+    Instance instance =
+        store
+            .instance(id)
+            .filter(i -> i.service().equals(serviceName))
+            .orElseThrow(
+                () -> new NotFoundException("service " + serviceName + " has no instance " + id));
     Service service = store.service(serviceName).orElse(Service.withDefaults(serviceName));
     boolean drain = command.getBoolean("drain", true) && service.drainTimeoutMs() > 0;
     if (!drain) {
@@ -252,9 +335,15 @@ final class RegistryWriter {
       return new JsonObject().put("instance", instance.toJson()).put("removed", false);
     }
     Instant now = now();
-    Instance draining = store.updateInstance(id, i -> i.draining(now, now.plusMillis(service.drainTimeoutMs()))
-            .withRevision(store.nextRevision()))
-        .orElseThrow(() -> new NotFoundException("service " + serviceName + " has no instance " + id));
+    Instance draining =
+        store
+            .updateInstance(
+                id,
+                i ->
+                    i.draining(now, now.plusMillis(service.drainTimeoutMs()))
+                        .withRevision(store.nextRevision()))
+            .orElseThrow(
+                () -> new NotFoundException("service " + serviceName + " has no instance " + id));
     changes.add(Change.instanceStored(draining));
     LOG.info("instance {} draining for {} ms", id, service.drainTimeoutMs());
     return new JsonObject().put("instance", draining.toJson()).put("removed", false);
@@ -263,13 +352,22 @@ final class RegistryWriter {
   private JsonObject setStatus(JsonObject command, List<Change> changes) {
     String id = command.getString("id");
     InstanceStatus status = InstanceStatus.fromJson(command.getString("status"));
-    Optional<Instance> updated = store.updateInstance(id, i ->
-        i.status() == status || i.status() == InstanceStatus.DRAINING ? null
-            : i.withStatus(status, now()).withRevision(store.nextRevision()));
-    updated.ifPresent(i -> {
-      changes.add(Change.instanceStored(i));
-      LOG.info("instance {} is {} ({})", id, status.json(), command.getString("reason", "health check"));
-    });
+    Optional<Instance> updated =
+        store.updateInstance(
+            id,
+            i ->
+                i.status() == status || i.status() == InstanceStatus.DRAINING
+                    ? null
+                    : i.withStatus(status, now()).withRevision(store.nextRevision()));
+    updated.ifPresent(
+        i -> {
+          changes.add(Change.instanceStored(i));
+          LOG.info(
+              "instance {} is {} ({})",
+              id,
+              status.json(),
+              command.getString("reason", "health check"));
+        });
     return new JsonObject().put("changed", updated.isPresent());
   }
 
@@ -279,13 +377,21 @@ final class RegistryWriter {
     String reason = command.getString("reason");
     Optional<Instance> instance = store.instance(id);
     Instant now = now();
-    boolean holds = instance.map(i -> switch (reason) {
-      case WriteCommands.EXPIRED -> i.expired(now);
-      case WriteCommands.DRAINED -> i.status() == InstanceStatus.DRAINING && i.drainUntil() != null
-          && !i.drainUntil().isAfter(now);
-      case WriteCommands.MEMBER_LEFT -> i.member() != null && i.member().equals(command.getString("member"));
-      default -> false;
-    }).orElse(false);
+    boolean holds =
+        instance
+            .map(
+                i ->
+                    switch (reason) {
+                      case WriteCommands.EXPIRED -> i.expired(now);
+                      case WriteCommands.DRAINED ->
+                          i.status() == InstanceStatus.DRAINING
+                              && i.drainUntil() != null
+                              && !i.drainUntil().isAfter(now);
+                      case WriteCommands.MEMBER_LEFT ->
+                          i.member() != null && i.member().equals(command.getString("member"));
+                      default -> false;
+                    })
+            .orElse(false);
     if (holds && store.removeInstance(id)) {
       changes.add(Change.instanceRemoved(instance.get(), store.nextRevision()));
       LOG.info("instance {} removed ({})", id, reason);

@@ -8,8 +8,8 @@ import java.util.zip.CRC32;
 /**
  * Records framed for files that a crash may cut short: each record is its length (4 bytes, big
  * endian), the CRC32 of its payload (4 bytes) and the payload. Reading stops at the first record
- * that is cut short or whose checksum does not match, and says where and why: everything before
- * it is intact, nothing from it on can be trusted.
+ * that is cut short or whose checksum does not match, and says where and why: everything before it
+ * is intact, nothing from it on can be trusted.
  */
 final class Frames {
 

@@ -33,16 +33,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This registry node's own copy, on its disk, of the part of the registry's state that outlives
- * the cluster: the services, and the instances registered without a TTL by no cluster member
- * (those with a TTL, or tied to a member, register again by themselves). Every registry node keeps
- * one, so losing one node's disk loses nothing.
+ * This registry node's own copy, on its disk, of the part of the registry's state that outlives the
+ * cluster: the services, and the instances registered without a TTL by no cluster member (those
+ * with a TTL, or tied to a member, register again by themselves). Every registry node keeps one, so
+ * losing one node's disk loses nothing.
  *
  * <p>Two files in one directory: {@code snapshot}, the whole copy at one revision, replaced only
  * atomically (written to a temporary file, fsynced, renamed over the old one, directory fsynced);
  * and {@code log}, the changes since, appended as records framed with their length and CRC32
- * ({@link Frames}) and fsynced before {@link #append} returns. Reading stops at the first record cut
- * short or failing its checksum: what came before is the last good state. When the log passes
+ * ({@link Frames}) and fsynced before {@link #append} returns. Reading stops at the first record
+ * cut short or failing its checksum: what came before is the last good state. When the log passes
  * {@value #LOG_LIMIT_BYTES} bytes, and at every start, the copy is compacted into a new snapshot
  * and an empty log.
  *
@@ -80,12 +80,16 @@ public final class LocalCopy implements AutoCloseable {
   private final FileLock lock;
   private final Map<String, Entry> services = new HashMap<>();
   private final Map<String, Entry> instances = new HashMap<>();
+
   /** Changes at or below this revision are in the snapshot already. */
   private long base;
+
   /** The highest revision seen, kept or not: the cluster's counter never restarts below it. */
   private long revision;
+
   /** The cluster run whose changes this copy follows; 0 if none yet. */
   private long incarnation;
+
   private volatile long durableRevision;
   private FileChannel log;
   private long logBytes;
@@ -98,17 +102,18 @@ public final class LocalCopy implements AutoCloseable {
   }
 
   /**
-   * Opens (or creates) the copy in {@code dir} and compacts it. A log that ends in a damaged
-   * record is read up to it; one line says what was skipped, and the damaged file is kept beside.
+   * Opens (or creates) the copy in {@code dir} and compacts it. A log that ends in a damaged record
+   * is read up to it; one line says what was skipped, and the damaged file is kept beside.
    *
-   * @throws ConfigException when the directory is another node's, the snapshot is damaged, or
-   *     the files cannot be written: one line naming the file, for the user
+   * @throws ConfigException when the directory is another node's, the snapshot is damaged, or the
+   *     files cannot be written: one line naming the file, for the user
    */
   public static LocalCopy open(Path dir) {
     LocalCopy copy;
     try {
       Files.createDirectories(dir);
-      FileChannel lockChannel = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      FileChannel lockChannel =
+          FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
       FileLock lock;
       try {
         lock = lockChannel.tryLock();
@@ -117,8 +122,11 @@ public final class LocalCopy implements AutoCloseable {
       }
       if (lock == null) {
         lockChannel.close();
-        throw new ConfigException("state directory " + dir + " is in use by another registry node;"
-            + " give each registry node its own TELLER_DATA_DIR");
+        throw new ConfigException(
+            "state directory "
+                + dir
+                + " is in use by another registry node;"
+                + " give each registry node its own TELLER_DATA_DIR");
       }
       copy = new LocalCopy(dir, lockChannel, lock);
     } catch (IOException e) {
@@ -162,7 +170,8 @@ public final class LocalCopy implements AutoCloseable {
 
   /** What the copy holds, at its highest revision. */
   public synchronized Snapshot contents() {
-    return new Snapshot(revision,
+    return new Snapshot(
+        revision,
         live(services).stream().map(Service::fromStored).toList(),
         live(instances).stream().map(Instance::fromJson).toList());
   }
@@ -216,11 +225,18 @@ public final class LocalCopy implements AutoCloseable {
     Set<String> instanceIds = new java.util.HashSet<>();
     for (Instance instance : state.instances()) {
       instanceIds.add(instance.id());
-      merge(instances, instance.id(), instance.revision(), kept(instance) ? instance.toJson() : null);
+      merge(
+          instances, instance.id(), instance.revision(), kept(instance) ? instance.toJson() : null);
     }
     // Absent from the cluster and no newer than its state: removed there.
-    services.entrySet().removeIf(e -> !serviceNames.contains(e.getKey()) && e.getValue().revision() <= state.revision());
-    instances.entrySet().removeIf(e -> !instanceIds.contains(e.getKey()) && e.getValue().revision() <= state.revision());
+    services
+        .entrySet()
+        .removeIf(
+            e -> !serviceNames.contains(e.getKey()) && e.getValue().revision() <= state.revision());
+    instances
+        .entrySet()
+        .removeIf(
+            e -> !instanceIds.contains(e.getKey()) && e.getValue().revision() <= state.revision());
     revision = Math.max(revision, state.revision());
     this.incarnation = incarnation;
     compactAt(state.revision());
@@ -263,15 +279,19 @@ public final class LocalCopy implements AutoCloseable {
       key = change.id();
       if (!change.removed() && !kept(change.data())) {
         // A TTL or member-bound instance is not kept: recorded as gone (it may replace a kept one).
-        effective = new Change(change.revision(), change.kind(), true, change.service(), change.id(), null);
+        effective =
+            new Change(change.revision(), change.kind(), true, change.service(), change.id(), null);
       }
     }
-    boolean applied = merge(entries, key, effective.revision(), effective.removed() ? null : effective.data());
-    // A change that moves nothing still raises the revision on disk, so the counter never goes back.
+    boolean applied =
+        merge(entries, key, effective.revision(), effective.removed() ? null : effective.data());
+    // A change that moves nothing still raises the revision on disk, so the counter never goes
+    // back.
     return applied || newer ? effective : null;
   }
 
-  private static boolean merge(Map<String, Entry> entries, String key, long revision, JsonObject data) {
+  private static boolean merge(
+      Map<String, Entry> entries, String key, long revision, JsonObject data) {
     Entry current = entries.get(key);
     if (current != null && current.revision() >= revision) {
       return false;
@@ -340,8 +360,8 @@ public final class LocalCopy implements AutoCloseable {
         instances.put(instance.id(), new Entry(instance.revision(), instance.toJson()));
       }
     } catch (RuntimeException e) {
-      throw new ConfigException("damaged state file " + file + " (unreadable entry: " + describe(e) + "); "
-          + moveAway());
+      throw new ConfigException(
+          "damaged state file " + file + " (unreadable entry: " + describe(e) + "); " + moveAway());
     }
   }
 
@@ -366,8 +386,11 @@ public final class LocalCopy implements AutoCloseable {
             // The log's header: the revision of the snapshot it continues.
             long logBase = json.getLong("base");
             if (!snapshot && logBase > 0) {
-              LOG_LINE.warn("state log {} continues a snapshot that is missing: only its changes after"
-                  + " revision {} are restored", file, logBase);
+              LOG_LINE.warn(
+                  "state log {} continues a snapshot that is missing: only its changes after"
+                      + " revision {} are restored",
+                  file,
+                  logBase);
             }
             offset += Frames.HEADER_BYTES + record.length;
             continue;
@@ -384,12 +407,24 @@ public final class LocalCopy implements AutoCloseable {
       }
     }
     if (damage != null) {
-      Path kept = file.resolveSibling(LOG + ".damaged-"
-          + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now()));
+      Path kept =
+          file.resolveSibling(
+              LOG
+                  + ".damaged-"
+                  + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
+                      .withZone(ZoneOffset.UTC)
+                      .format(Instant.now()));
       Files.copy(file, kept, StandardCopyOption.REPLACE_EXISTING);
-      LOG_LINE.warn("state log {} is damaged at byte {} ({}): skipped its last {} bytes, kept the {} changes"
-          + " before them (up to revision {}); the damaged file is kept as {}",
-          file, intact, damage, data.length - intact, applied, revision, kept.getFileName());
+      LOG_LINE.warn(
+          "state log {} is damaged at byte {} ({}): skipped its last {} bytes, kept the {} changes"
+              + " before them (up to revision {}); the damaged file is kept as {}",
+          file,
+          intact,
+          damage,
+          data.length - intact,
+          applied,
+          revision,
+          kept.getFileName());
     }
   }
 
@@ -399,14 +434,18 @@ public final class LocalCopy implements AutoCloseable {
   }
 
   private void compactAt(long newBase) throws IOException {
-    JsonObject json = new JsonObject()
-        .put("format", FORMAT)
-        .put("incarnation", incarnation)
-        .put("base", newBase)
-        .put("revision", revision)
-        .put("services", new JsonArray(new ArrayList<>(live(services))))
-        .put("instances", new JsonArray(new ArrayList<>(live(instances))));
-    replace(dir.resolve(SNAPSHOT), SNAPSHOT_MAGIC, Frames.frame(json.encode().getBytes(StandardCharsets.UTF_8)));
+    JsonObject json =
+        new JsonObject()
+            .put("format", FORMAT)
+            .put("incarnation", incarnation)
+            .put("base", newBase)
+            .put("revision", revision)
+            .put("services", new JsonArray(new ArrayList<>(live(services))))
+            .put("instances", new JsonArray(new ArrayList<>(live(instances))));
+    replace(
+        dir.resolve(SNAPSHOT),
+        SNAPSHOT_MAGIC,
+        Frames.frame(json.encode().getBytes(StandardCharsets.UTF_8)));
     // Entries removed before the snapshot need no memory of their removal any more.
     services.values().removeIf(e -> e.data() == null && e.revision() <= newBase);
     instances.values().removeIf(e -> e.data() == null && e.revision() <= newBase);
@@ -415,7 +454,9 @@ public final class LocalCopy implements AutoCloseable {
       log.close();
       log = null;
     }
-    ByteBuffer header = Frames.frame(new JsonObject().put("base", newBase).encode().getBytes(StandardCharsets.UTF_8));
+    ByteBuffer header =
+        Frames.frame(
+            new JsonObject().put("base", newBase).encode().getBytes(StandardCharsets.UTF_8));
     logBytes = LOG_MAGIC.length + header.remaining();
     replace(dir.resolve(LOG), LOG_MAGIC, header);
     log = FileChannel.open(dir.resolve(LOG), StandardOpenOption.WRITE, StandardOpenOption.APPEND);
@@ -426,26 +467,34 @@ public final class LocalCopy implements AutoCloseable {
   /** Atomically replaces {@code file}: temporary file, fsync, rename, fsync of the directory. */
   private void replace(Path file, byte[] magic, ByteBuffer content) throws IOException {
     Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-    try (FileChannel out = FileChannel.open(temporary, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+    try (FileChannel out =
+        FileChannel.open(
+            temporary,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.WRITE)) {
       ByteBuffer header = ByteBuffer.wrap(magic);
       while (header.hasRemaining() || content.hasRemaining()) {
         out.write(new ByteBuffer[] {header, content});
       }
       out.force(true);
     }
-    Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    Files.move(
+        temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
       directory.force(true);
     }
   }
 
   private String moveAway() {
-    return "move " + dir + " away to start without it (a running registry node hands its copy over)";
+    return "move "
+        + dir
+        + " away to start without it (a running registry node hands its copy over)";
   }
 
   private static boolean startsWith(byte[] data, byte[] magic) {
-    return data.length >= magic.length && Arrays.equals(data, 0, magic.length, magic, 0, magic.length);
+    return data.length >= magic.length
+        && Arrays.equals(data, 0, magic.length, magic, 0, magic.length);
   }
 
   private static String describe(Exception e) {

@@ -12,9 +12,9 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
 /**
@@ -73,9 +73,10 @@ public final class RegistryStore {
     while (true) {
       Long current = meta.get(REVISION);
       long first = Math.max(current == null ? 0 : current, floor) + 1;
-      boolean reserved = current == null
-          ? meta.putIfAbsent(REVISION, first + count - 1) == null
-          : meta.replace(REVISION, current, first + count - 1);
+      boolean reserved =
+          current == null
+              ? meta.putIfAbsent(REVISION, first + count - 1) == null
+              : meta.replace(REVISION, current, first + count - 1);
       if (reserved) {
         return first;
       }
@@ -83,8 +84,8 @@ public final class RegistryStore {
   }
 
   /**
-   * This cluster run's random id, made by the first call after the registry nodes' maps were
-   * empty: a node's copy on disk that followed a different run is from before the restart.
+   * This cluster run's random id, made by the first call after the registry nodes' maps were empty:
+   * a node's copy on disk that followed a different run is from before the restart.
    */
   public long incarnation() {
     Long current = meta.get(INCARNATION);
@@ -111,8 +112,9 @@ public final class RegistryStore {
   }
 
   public List<Service> services() {
-    List<Service> all = new ArrayList<>(services.values().stream()
-        .map(s -> Service.fromStored(new JsonObject(s))).toList());
+    List<Service> all =
+        new ArrayList<>(
+            services.values().stream().map(s -> Service.fromStored(new JsonObject(s))).toList());
     all.sort(Comparator.comparing(Service::name));
     return all;
   }
@@ -160,14 +162,15 @@ public final class RegistryStore {
     Map<String, String> entries = instances.getAll(keys);
     localCache.keySet().retainAll(entries.keySet());
     List<Instance> list = new ArrayList<>(entries.size());
-    entries.forEach((id, json) -> {
-      Parsed cached = localCache.get(id);
-      if (cached == null || !cached.json().equals(json)) {
-        cached = new Parsed(json, Instance.fromJson(new JsonObject(json)));
-        localCache.put(id, cached);
-      }
-      list.add(cached.instance());
-    });
+    entries.forEach(
+        (id, json) -> {
+          Parsed cached = localCache.get(id);
+          if (cached == null || !cached.json().equals(json)) {
+            cached = new Parsed(json, Instance.fromJson(new JsonObject(json)));
+            localCache.put(id, cached);
+          }
+          list.add(cached.instance());
+        });
     list.sort(Comparator.comparing(Instance::id));
     return list;
   }
@@ -223,7 +226,8 @@ public final class RegistryStore {
   }
 
   private static List<Instance> sorted(Collection<String> values) {
-    List<Instance> list = new ArrayList<>(values.stream().map(s -> Instance.fromJson(new JsonObject(s))).toList());
+    List<Instance> list =
+        new ArrayList<>(values.stream().map(s -> Instance.fromJson(new JsonObject(s))).toList());
     list.sort(Comparator.comparing(Instance::id));
     return list;
   }

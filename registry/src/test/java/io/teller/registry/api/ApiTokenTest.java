@@ -18,7 +18,8 @@ class ApiTokenTest {
     assertThat(first.generated()).isTrue();
     Path file = dir.resolve("data").resolve(ApiToken.FILE_NAME);
     assertThat(first.file()).isEqualTo(file);
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+        .isEqualTo("rw-------");
     String token = Files.readString(file).trim();
     assertThat(token).hasSizeGreaterThanOrEqualTo(32);
 

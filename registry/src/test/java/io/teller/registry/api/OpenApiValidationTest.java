@@ -23,9 +23,14 @@ class OpenApiValidationTest {
   @BeforeAll
   static void load() throws Exception {
     vertx = Vertx.vertx();
-    validation = vertx.fileSystem().readFile("openapi.yaml")
-        .compose(doc -> OpenApiValidation.load(vertx, doc))
-        .toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    validation =
+        vertx
+            .fileSystem()
+            .readFile("openapi.yaml")
+            .compose(doc -> OpenApiValidation.load(vertx, doc))
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(20, TimeUnit.SECONDS);
   }
 
   @AfterAll
@@ -34,35 +39,49 @@ class OpenApiValidationTest {
   }
 
   @ParameterizedTest(name = "{0}: {1} -> {2}")
-  @CsvSource(delimiter = '|', value = {
-      "registerInstance | {\"host\": \"h\", \"port\": \"80\"}                | port",
-      "registerInstance | {\"host\": \"h\", \"port\": 0}                     | port",
-      "registerInstance | {\"port\": 80}                                    | host",
-      "registerInstance | {\"host\": \"h\", \"port\": 80, \"x\": 1}         | x",
-      "registerInstance | {\"host\": \"h\", \"port\": 80, \"weight\": 2000} | weight",
-      "putService       | {\"strategy\": \"fastest\"}                       | strategy",
-      "putService       | {\"routes\": [{\"pathPrefix\": \"no-slash\"}]}     | routes[0].pathPrefix",
-      "putService       | {\"routes\": [{\"methods\": [\"FETCH\"]}]}        | routes[0].methods[0]",
-      "putService       | {\"healthCheck\": {\"timeoutMs\": \"1s\"}}         | healthCheck.timeoutMs",
-      "putService       | {\"stripPrefix\": \"yes\"}                        | stripPrefix",
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "registerInstance | {\"host\": \"h\", \"port\": \"80\"}                | port",
+        "registerInstance | {\"host\": \"h\", \"port\": 0}                     | port",
+        "registerInstance | {\"port\": 80}                                    | host",
+        "registerInstance | {\"host\": \"h\", \"port\": 80, \"x\": 1}         | x",
+        "registerInstance | {\"host\": \"h\", \"port\": 80, \"weight\": 2000} | weight",
+        "putService       | {\"strategy\": \"fastest\"}                       | strategy",
+        "putService       | {\"routes\": [{\"pathPrefix\": \"no-slash\"}]}     | routes[0].pathPrefix",
+        "putService       | {\"routes\": [{\"methods\": [\"FETCH\"]}]}        | routes[0].methods[0]",
+        "putService       | {\"healthCheck\": {\"timeoutMs\": \"1s\"}}         | healthCheck.timeoutMs",
+        "putService       | {\"stripPrefix\": \"yes\"}                        | stripPrefix",
+      })
   void aBodyOutsideTheSchemaNamesTheField(String operation, String body, String field) {
     assertThatThrownBy(() -> validation.validateBody(operation, new JsonObject(body)))
-        .isInstanceOfSatisfying(ValidationException.class, e -> {
-          assertThat(e.field()).isEqualTo(field);
-          assertThat(e.detail()).isNotBlank();
-        });
+        .isInstanceOfSatisfying(
+            ValidationException.class,
+            e -> {
+              assertThat(e.field()).isEqualTo(field);
+              assertThat(e.detail()).isNotBlank();
+            });
   }
 
   @Test
   void aGoodBodyPasses() {
-    assertThatCode(() -> validation.validateBody("registerInstance",
-        new JsonObject("{\"host\": \"10.0.0.1\", \"port\": 8080, \"weight\": 5, \"metadata\": {\"zone\": \"a\"}, \"ttlSeconds\": 10}")))
+    assertThatCode(
+            () ->
+                validation.validateBody(
+                    "registerInstance",
+                    new JsonObject(
+                        "{\"host\": \"10.0.0.1\", \"port\": 8080, \"weight\": 5, \"metadata\": {\"zone\": \"a\"}, \"ttlSeconds\": 10}")))
         .doesNotThrowAnyException();
-    assertThatCode(() -> validation.validateBody("putService", new JsonObject("""
+    assertThatCode(
+            () ->
+                validation.validateBody(
+                    "putService",
+                    new JsonObject(
+                        """
         {"routes": [{"hosts": ["a.example.com"], "pathPrefix": "/a", "headers": {"X": "1"}, "methods": ["GET"]}],
          "strategy": "consistent-hash", "hashOn": "header:X-User", "healthCheck": {"path": "/h"}}
-        """))).doesNotThrowAnyException();
+        """)))
+        .doesNotThrowAnyException();
   }
 
   @Test

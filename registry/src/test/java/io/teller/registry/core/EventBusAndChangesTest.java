@@ -76,33 +76,65 @@ class EventBusAndChangesTest {
 
   @Test
   void registerHeartbeatDeregisterAndSnapshotOverTheEventBus() throws Exception {
-    JsonObject instance = request(lite, RegistryContract.REGISTER, new JsonObject()
-        .put("service", "bus-svc").put("member", lite.memberId())
-        .put("registration", new JsonObject().put("host", "127.0.0.1").put("port", 8300).put("ttlSeconds", 30)));
+    JsonObject instance =
+        request(
+            lite,
+            RegistryContract.REGISTER,
+            new JsonObject()
+                .put("service", "bus-svc")
+                .put("member", lite.memberId())
+                .put(
+                    "registration",
+                    new JsonObject()
+                        .put("host", "127.0.0.1")
+                        .put("port", 8300)
+                        .put("ttlSeconds", 30)));
     assertThat(instance.getString("source")).isEqualTo("event-bus");
     assertThat(instance.getString("member")).isEqualTo(lite.memberId());
     String id = instance.getString("id");
 
-    JsonObject beat = request(lite, RegistryContract.HEARTBEAT, new JsonObject().put("service", "bus-svc").put("id", id));
-    assertThat(beat.getString("lastHeartbeatAt")).isGreaterThanOrEqualTo(instance.getString("lastHeartbeatAt"));
+    JsonObject beat =
+        request(
+            lite,
+            RegistryContract.HEARTBEAT,
+            new JsonObject().put("service", "bus-svc").put("id", id));
+    assertThat(beat.getString("lastHeartbeatAt"))
+        .isGreaterThanOrEqualTo(instance.getString("lastHeartbeatAt"));
 
-    Snapshot snapshot = Snapshot.fromJson(request(lite, RegistryContract.SNAPSHOT, new JsonObject()));
+    Snapshot snapshot =
+        Snapshot.fromJson(request(lite, RegistryContract.SNAPSHOT, new JsonObject()));
     assertThat(snapshot.instances()).anyMatch(i -> i.id().equals(id));
     assertThat(snapshot.services()).anyMatch(s -> s.name().equals("bus-svc"));
     assertThat(snapshot.revision()).isGreaterThanOrEqualTo(instance.getLong("revision"));
 
-    assertThatThrownBy(() -> request(lite, RegistryContract.HEARTBEAT,
-        new JsonObject().put("service", "bus-svc").put("id", "bus-svc-0000000000")))
-        .isInstanceOfSatisfying(ReplyException.class, e -> assertThat(e.failureCode()).isEqualTo(404));
-    assertThatThrownBy(() -> request(lite, RegistryContract.REGISTER, new JsonObject()
-        .put("service", "bus-svc").put("registration", new JsonObject().put("host", "h").put("port", 70000))))
-        .isInstanceOfSatisfying(ReplyException.class, e -> {
-          assertThat(e.failureCode()).isEqualTo(400);
-          assertThat(new JsonObject(e.getMessage()).getString("field")).isEqualTo("port");
-        });
+    assertThatThrownBy(
+            () ->
+                request(
+                    lite,
+                    RegistryContract.HEARTBEAT,
+                    new JsonObject().put("service", "bus-svc").put("id", "bus-svc-0000000000")))
+        .isInstanceOfSatisfying(
+            ReplyException.class, e -> assertThat(e.failureCode()).isEqualTo(404));
+    assertThatThrownBy(
+            () ->
+                request(
+                    lite,
+                    RegistryContract.REGISTER,
+                    new JsonObject()
+                        .put("service", "bus-svc")
+                        .put("registration", new JsonObject().put("host", "h").put("port", 70000))))
+        .isInstanceOfSatisfying(
+            ReplyException.class,
+            e -> {
+              assertThat(e.failureCode()).isEqualTo(400);
+              assertThat(new JsonObject(e.getMessage()).getString("field")).isEqualTo("port");
+            });
 
-    JsonObject drained = request(lite, RegistryContract.DEREGISTER,
-        new JsonObject().put("service", "bus-svc").put("id", id).put("drain", false));
+    JsonObject drained =
+        request(
+            lite,
+            RegistryContract.DEREGISTER,
+            new JsonObject().put("service", "bus-svc").put("id", id).put("drain", false));
     assertThat(drained.getString("id")).isEqualTo(id);
     assertThat(Http.get(first.url("/v1/services/bus-svc/instances/" + id)).status()).isEqualTo(404);
   }
@@ -110,48 +142,64 @@ class EventBusAndChangesTest {
   @Test
   void changesArriveInRevisionOrderOverTheEventBusAndSse() throws Exception {
     List<Change> viaBus = new CopyOnWriteArrayList<>();
-    await(lite.vertx().eventBus().<JsonObject>consumer(RegistryContract.CHANGES,
-        message -> viaBus.add(Change.fromJson(message.body()))).completion());
+    await(
+        lite.vertx()
+            .eventBus()
+            .<JsonObject>consumer(
+                RegistryContract.CHANGES, message -> viaBus.add(Change.fromJson(message.body())))
+            .completion());
 
-    HttpResponse<InputStream> sse = Http.client().send(
-        HttpRequest.newBuilder(URI.create(second.url("/v1/events"))).build(),
-        HttpResponse.BodyHandlers.ofInputStream());
+    HttpResponse<InputStream> sse =
+        Http.client()
+            .send(
+                HttpRequest.newBuilder(URI.create(second.url("/v1/events"))).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
     assertThat(sse.headers().firstValue("content-type")).hasValue("text/event-stream");
     List<Long> viaSse = new CopyOnWriteArrayList<>();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader in = new BufferedReader(new InputStreamReader(sse.body(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = in.readLine()) != null) {
-          if (line.startsWith("id: ")) {
-            viaSse.add(Long.parseLong(line.substring(4)));
-          }
-        }
-      } catch (Exception e) {
-        // stream closed by the test
-      }
-    });
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader in =
+                  new BufferedReader(new InputStreamReader(sse.body(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                  if (line.startsWith("id: ")) {
+                    viaSse.add(Long.parseLong(line.substring(4)));
+                  }
+                }
+              } catch (Exception e) {
+                // stream closed by the test
+              }
+            });
     reader.setDaemon(true);
     reader.start();
     // The stream is live once a change made now comes through it.
-    Poll.until(Duration.ofSeconds(5), () -> {
-      long probe = Http.put(first.url("/v1/services/sse-probe"), "{}").json().getLong("revision");
-      Poll.until(Duration.ofMillis(500), () -> assertThat(viaSse).contains(probe));
-    });
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> {
+          long probe =
+              Http.put(first.url("/v1/services/sse-probe"), "{}").json().getLong("revision");
+          Poll.until(Duration.ofMillis(500), () -> assertThat(viaSse).contains(probe));
+        });
 
     // Writes through both registry nodes, interleaved.
     List<Long> written = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
       RegistryNodes.Node via = i % 2 == 0 ? first : second;
-      Http.Response response = Http.post(via.url("/v1/services/order/instances"),
-          "{\"host\": \"127.0.0.1\", \"port\": " + (9000 + i) + "}");
+      Http.Response response =
+          Http.post(
+              via.url("/v1/services/order/instances"),
+              "{\"host\": \"127.0.0.1\", \"port\": " + (9000 + i) + "}");
       assertThat(response.status()).isEqualTo(201);
       written.add(response.json().getLong("revision"));
     }
     long lastWritten = written.get(written.size() - 1);
-    Poll.until(Duration.ofSeconds(5), () -> {
-      assertThat(viaBus).anyMatch(c -> c.revision() == lastWritten);
-      assertThat(viaSse).contains(lastWritten);
-    });
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> {
+          assertThat(viaBus).anyMatch(c -> c.revision() == lastWritten);
+          assertThat(viaSse).contains(lastWritten);
+        });
     List<Long> busRevisions = viaBus.stream().map(Change::revision).toList();
     assertThat(busRevisions).isSorted().doesNotHaveDuplicates().containsAll(written);
     assertThat(viaSse).isSorted().doesNotHaveDuplicates().containsAll(written);
@@ -161,16 +209,29 @@ class EventBusAndChangesTest {
   @Test
   void anInstanceIsRemovedWhenTheMemberThatRegisteredItLeaves() throws Exception {
     TellerCluster backend = nodes.clusters().start(ClusterRole.LITE);
-    JsonObject instance = request(backend, RegistryContract.REGISTER, new JsonObject()
-        .put("service", "leaver").put("member", backend.memberId())
-        .put("registration", new JsonObject().put("host", "127.0.0.1").put("port", 8400).put("ttlSeconds", 600)));
+    JsonObject instance =
+        request(
+            backend,
+            RegistryContract.REGISTER,
+            new JsonObject()
+                .put("service", "leaver")
+                .put("member", backend.memberId())
+                .put(
+                    "registration",
+                    new JsonObject()
+                        .put("host", "127.0.0.1")
+                        .put("port", 8400)
+                        .put("ttlSeconds", 600)));
     String id = instance.getString("id");
     assertThat(Http.get(first.url("/v1/services/leaver/instances/" + id)).status()).isEqualTo(200);
 
     long leftAt = System.nanoTime();
     nodes.clusters().stop(backend);
-    Poll.until(Duration.ofSeconds(5), () ->
-        assertThat(Http.get(first.url("/v1/services/leaver/instances/" + id)).status()).isEqualTo(404));
+    Poll.until(
+        Duration.ofSeconds(5),
+        () ->
+            assertThat(Http.get(first.url("/v1/services/leaver/instances/" + id)).status())
+                .isEqualTo(404));
     // Not the TTL (600 s): the member-removed event.
     assertThat(Duration.ofNanos(System.nanoTime() - leftAt)).isLessThan(Duration.ofSeconds(5));
   }

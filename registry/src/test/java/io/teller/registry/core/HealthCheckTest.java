@@ -35,12 +35,18 @@ class HealthCheckTest {
   void start() throws Exception {
     nodes = new RegistryNodes("health", dataDir);
     backendVertx = Vertx.vertx();
-    backend = backendVertx.createHttpServer()
-        .requestHandler(request -> {
-          probers.add(String.valueOf(request.getHeader("x-teller-prober")));
-          request.response().setStatusCode(healthStatus.get()).end();
-        })
-        .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    backend =
+        backendVertx
+            .createHttpServer()
+            .requestHandler(
+                request -> {
+                  probers.add(String.valueOf(request.getHeader("x-teller-prober")));
+                  request.response().setStatusCode(healthStatus.get()).end();
+                })
+            .listen(0, "127.0.0.1")
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS);
   }
 
   @AfterEach
@@ -50,12 +56,19 @@ class HealthCheckTest {
   }
 
   String register(RegistryNodes.Node node) {
-    assertThat(Http.put(node.url("/v1/services/checked"), """
+    assertThat(
+            Http.put(
+                    node.url("/v1/services/checked"),
+                    """
         {"healthCheck": {"path": "/health", "intervalMs": 100, "timeoutMs": 100,
                          "healthyThreshold": 2, "unhealthyThreshold": 3}}
-        """).status()).isEqualTo(201);
-    Http.Response registered = Http.post(node.url("/v1/services/checked/instances"),
-        "{\"host\": \"127.0.0.1\", \"port\": " + backend.actualPort() + "}");
+        """)
+                .status())
+        .isEqualTo(201);
+    Http.Response registered =
+        Http.post(
+            node.url("/v1/services/checked/instances"),
+            "{\"host\": \"127.0.0.1\", \"port\": " + backend.actualPort() + "}");
     assertThat(registered.status()).isEqualTo(201);
     assertThat(registered.json().getString("status")).isEqualTo("starting");
     return registered.json().getString("id");
@@ -90,19 +103,23 @@ class HealthCheckTest {
 
     // Once the second node has taken its share of the partitions (while they migrate, the old
     // and the new owner may both probe for a moment), every probe comes from one node.
-    Poll.until(Duration.ofSeconds(20), () -> {
-      assertThat(a.cluster().hazelcast().getPartitionService().isClusterSafe()).isTrue();
-      assertThat(b.cluster().hazelcast().getPartitionService().isClusterSafe()).isTrue();
-    });
+    Poll.until(
+        Duration.ofSeconds(20),
+        () -> {
+          assertThat(a.cluster().hazelcast().getPartitionService().isClusterSafe()).isTrue();
+          assertThat(b.cluster().hazelcast().getPartitionService().isClusterSafe()).isTrue();
+        });
     List<String> window = new ArrayList<>();
-    Poll.until(Duration.ofSeconds(10), () -> {
-      probers.clear();
-      Thread.sleep(1000); // a window to count probes in, not a wait for an event
-      window.clear();
-      window.addAll(probers);
-      assertThat(window).hasSizeGreaterThanOrEqualTo(5);
-      assertThat(window.stream().distinct()).hasSize(1);
-    });
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> {
+          probers.clear();
+          Thread.sleep(1000); // a window to count probes in, not a wait for an event
+          window.clear();
+          window.addAll(probers);
+          assertThat(window).hasSizeGreaterThanOrEqualTo(5);
+          assertThat(window.stream().distinct()).hasSize(1);
+        });
     String prober = window.get(0);
 
     RegistryNodes.Node probing = prober.equals(a.cluster().memberId()) ? a : b;
@@ -110,8 +127,8 @@ class HealthCheckTest {
     nodes.stop(probing);
     probers.clear();
     long stoppedAt = System.nanoTime();
-    Poll.until(Duration.ofSeconds(10), () ->
-        assertThat(probers).contains(survivor.cluster().memberId()));
+    Poll.until(
+        Duration.ofSeconds(10), () -> assertThat(probers).contains(survivor.cluster().memberId()));
     assertThat(Duration.ofNanos(System.nanoTime() - stoppedAt)).isLessThan(Duration.ofSeconds(10));
     assertThat(status(survivor, id)).isEqualTo("healthy");
   }

@@ -33,8 +33,22 @@ class LocalCopyTest {
 
   static Instance instance(String service, int port, Integer ttl, long revision) {
     Instant now = Instant.parse("2025-01-01T00:00:00Z");
-    return new Instance(Instance.idFor(service, "10.0.0.1", port), service, "10.0.0.1", port, 1, Map.of(),
-        ttl, InstanceStatus.HEALTHY, Instance.SOURCE_REST, null, now, now, now, null, revision);
+    return new Instance(
+        Instance.idFor(service, "10.0.0.1", port),
+        service,
+        "10.0.0.1",
+        port,
+        1,
+        Map.of(),
+        ttl,
+        InstanceStatus.HEALTHY,
+        Instance.SOURCE_REST,
+        null,
+        now,
+        now,
+        now,
+        null,
+        revision);
   }
 
   static List<String> names(Snapshot s) {
@@ -48,9 +62,13 @@ class LocalCopyTest {
   @Test
   void keepsServicesAndInstancesWithoutTtlAcrossReopening() throws Exception {
     try (LocalCopy copy = LocalCopy.open(dir)) {
-      copy.append(List.of(Change.serviceStored(service("shop", 1)), Change.instanceStored(instance("shop", 1, null, 2))));
+      copy.append(
+          List.of(
+              Change.serviceStored(service("shop", 1)),
+              Change.instanceStored(instance("shop", 1, null, 2))));
       copy.append(List.of(Change.instanceStored(instance("shop", 2, 10, 3))));
-      copy.append(List.of(Change.serviceStored(service("gone", 4)), Change.serviceRemoved("gone", 5)));
+      copy.append(
+          List.of(Change.serviceStored(service("gone", 4)), Change.serviceRemoved("gone", 5)));
       assertThat(copy.durableRevision()).isEqualTo(5);
     }
     try (LocalCopy copy = LocalCopy.open(dir)) {
@@ -114,7 +132,8 @@ class LocalCopyTest {
       assertThat(copy.contents().revision()).isEqualTo(2);
     }
     try (Stream<Path> files = Files.list(dir)) {
-      assertThat(files.map(p -> p.getFileName().toString())).anyMatch(n -> n.startsWith("log.damaged-"));
+      assertThat(files.map(p -> p.getFileName().toString()))
+          .anyMatch(n -> n.startsWith("log.damaged-"));
     }
     // The damage is gone: the next start reads a clean copy.
     try (LocalCopy copy = LocalCopy.open(dir)) {
@@ -162,7 +181,8 @@ class LocalCopyTest {
     assertThat(torn.end()).isEqualTo(Frames.HEADER_BYTES + one.length);
     assertThat(torn.records()).hasSize(1);
 
-    Frames.Read headerCut = Frames.read(java.util.Arrays.copyOf(data, Frames.HEADER_BYTES + one.length + 3), 0);
+    Frames.Read headerCut =
+        Frames.read(java.util.Arrays.copyOf(data, Frames.HEADER_BYTES + one.length + 3), 0);
     assertThat(headerCut.damage()).isEqualTo("half-written record");
     assertThat(headerCut.records()).hasSize(1);
 
@@ -186,7 +206,8 @@ class LocalCopyTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageStartingWith("damaged state file " + snapshot + " (bad checksum at byte 8)")
         .hasMessageNotContaining("\n");
-    // It let go of the directory; without the snapshot, the log's changes since it are what is left.
+    // It let go of the directory; without the snapshot, the log's changes since it are what is
+    // left.
     Files.delete(snapshot);
     try (LocalCopy copy = LocalCopy.open(dir)) {
       assertThat(names(copy.contents())).containsExactly("shop");
@@ -212,17 +233,24 @@ class LocalCopyTest {
     try (LocalCopy copy = LocalCopy.open(dir)) {
       assertThatThrownBy(() -> LocalCopy.open(dir))
           .isInstanceOf(ConfigException.class)
-          .hasMessage("state directory " + dir + " is in use by another registry node;"
-              + " give each registry node its own TELLER_DATA_DIR");
+          .hasMessage(
+              "state directory "
+                  + dir
+                  + " is in use by another registry node;"
+                  + " give each registry node its own TELLER_DATA_DIR");
     }
   }
 
   @Test
   void reconcilingTakesTheClusterStateAndKeepsWhatIsNewer() throws Exception {
     try (LocalCopy copy = LocalCopy.open(dir)) {
-      copy.append(List.of(Change.serviceStored(service("old", 1)), Change.serviceStored(service("fresh", 12))));
-      // The cluster, read at revision 10: "old" is gone, "shop" exists; "fresh" came after the read.
-      copy.reconcile(new Snapshot(10, List.of(service("shop", 3)), List.of(instance("shop", 1, null, 4))), 42);
+      copy.append(
+          List.of(
+              Change.serviceStored(service("old", 1)), Change.serviceStored(service("fresh", 12))));
+      // The cluster, read at revision 10: "old" is gone, "shop" exists; "fresh" came after the
+      // read.
+      copy.reconcile(
+          new Snapshot(10, List.of(service("shop", 3)), List.of(instance("shop", 1, null, 4))), 42);
       assertThat(names(copy.contents())).containsExactly("fresh", "shop");
       assertThat(copy.incarnation()).isEqualTo(42);
     }

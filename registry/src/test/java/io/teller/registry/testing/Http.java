@@ -12,8 +12,8 @@ import java.time.Duration;
 /** A small blocking HTTP client for tests (the JDK's), with the test token on writes. */
 public final class Http {
 
-  private static final HttpClient CLIENT = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   private Http() {}
 
@@ -56,10 +56,15 @@ public final class Http {
 
   public static Response send(HttpRequest.Builder request) {
     try {
-      HttpResponse<String> response = CLIENT.send(request.timeout(Duration.ofSeconds(20)).build(),
-          HttpResponse.BodyHandlers.ofString());
-      return new Response(response.statusCode(),
-          response.headers().firstValue("content-type").orElse(""), response.body(), response);
+      HttpResponse<String> response =
+          CLIENT.send(
+              request.timeout(Duration.ofSeconds(20)).build(),
+              HttpResponse.BodyHandlers.ofString());
+      return new Response(
+          response.statusCode(),
+          response.headers().firstValue("content-type").orElse(""),
+          response.body(),
+          response);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     } catch (InterruptedException e) {

@@ -14,9 +14,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Registry nodes in this JVM for tests: each a real data member of a test cluster with the
- * registry verticle deployed on a free port. Closing stops every node (and any lite member
- * started through {@link #clusters()}).
+ * Registry nodes in this JVM for tests: each a real data member of a test cluster with the registry
+ * verticle deployed on a free port. Closing stops every node (and any lite member started through
+ * {@link #clusters()}).
  */
 public final class RegistryNodes implements AutoCloseable {
 
@@ -43,8 +43,8 @@ public final class RegistryNodes implements AutoCloseable {
   }
 
   /**
-   * Starts a registry node and waits until its API listens. Each node keeps its state under its
-   * own {@code node-N} directory of the data directory (two nodes cannot share one).
+   * Starts a registry node and waits until its API listens. Each node keeps its state under its own
+   * {@code node-N} directory of the data directory (two nodes cannot share one).
    */
   public Node start() {
     TellerCluster cluster = clusters.start(ClusterRole.DATA);
@@ -59,8 +59,12 @@ public final class RegistryNodes implements AutoCloseable {
     values.put(RegistrySettings.PORT, port);
     values.put(RegistrySettings.API_TOKEN, TOKEN);
     try {
-      cluster.vertx().deployVerticle(new RegistryVerticle(TellerConfig.of(values), cluster))
-          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      cluster
+          .vertx()
+          .deployVerticle(new RegistryVerticle(TellerConfig.of(values), cluster))
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("registry did not start", e);
     }
@@ -89,5 +93,4 @@ public final class RegistryNodes implements AutoCloseable {
     env.put("TELLER_DATA_DIR", dataDir.resolve("process-" + apiPort).toString());
     return env;
   }
-
 }

@@ -36,19 +36,25 @@ public final class EventBusRegistryLink implements RegistryLink {
 
   @Override
   public Future<JsonObject> register(String service, Instance.Registration registration) {
-    return request(RegistryContract.REGISTER, new JsonObject()
-        .put("service", service).put("registration", registration.toJson()).put("member", member)
-        .put("routePrefix", routePrefix));
+    return request(
+        RegistryContract.REGISTER,
+        new JsonObject()
+            .put("service", service)
+            .put("registration", registration.toJson())
+            .put("member", member)
+            .put("routePrefix", routePrefix));
   }
 
   @Override
   public Future<JsonObject> heartbeat(String service, String id) {
-    return request(RegistryContract.HEARTBEAT, new JsonObject().put("service", service).put("id", id));
+    return request(
+        RegistryContract.HEARTBEAT, new JsonObject().put("service", service).put("id", id));
   }
 
   @Override
   public Future<JsonObject> deregister(String service, String id) {
-    return request(RegistryContract.DEREGISTER,
+    return request(
+        RegistryContract.DEREGISTER,
         new JsonObject().put("service", service).put("id", id).put("drain", true));
   }
 
@@ -58,8 +64,10 @@ public final class EventBusRegistryLink implements RegistryLink {
   }
 
   private Future<JsonObject> request(String address, JsonObject body) {
-    return vertx.eventBus()
-        .<JsonObject>request(address, body, new DeliveryOptions().setSendTimeout(REQUEST_TIMEOUT_MS))
+    return vertx
+        .eventBus()
+        .<JsonObject>request(
+            address, body, new DeliveryOptions().setSendTimeout(REQUEST_TIMEOUT_MS))
         .map(Message::body)
         .recover(failure -> Future.failedFuture(classify(failure)));
   }
@@ -68,25 +76,28 @@ public final class EventBusRegistryLink implements RegistryLink {
     if (failure instanceof ReplyException reply) {
       switch (reply.failureType()) {
         case NO_HANDLERS:
-          return new RegistryLinkException(RegistryLinkException.Kind.UNREACHABLE, "no registry node");
+          return new RegistryLinkException(
+              RegistryLinkException.Kind.UNREACHABLE, "no registry node");
         case TIMEOUT:
-          return new RegistryLinkException(RegistryLinkException.Kind.UNREACHABLE,
+          return new RegistryLinkException(
+              RegistryLinkException.Kind.UNREACHABLE,
               "no answer within " + REQUEST_TIMEOUT_MS + " ms");
         case RECIPIENT_FAILURE:
           int code = reply.failureCode();
           if (code == 404) {
-            return new RegistryLinkException(RegistryLinkException.Kind.NOT_FOUND, reply.getMessage());
+            return new RegistryLinkException(
+                RegistryLinkException.Kind.NOT_FOUND, reply.getMessage());
           }
           if (code >= 400 && code < 500) {
-            return new RegistryLinkException(RegistryLinkException.Kind.REFUSED,
-                code + " " + reply.getMessage());
+            return new RegistryLinkException(
+                RegistryLinkException.Kind.REFUSED, code + " " + reply.getMessage());
           }
           break;
         default:
           break;
       }
     }
-    return new RegistryLinkException(RegistryLinkException.Kind.UNREACHABLE,
-        String.valueOf(failure.getMessage()));
+    return new RegistryLinkException(
+        RegistryLinkException.Kind.UNREACHABLE, String.valueOf(failure.getMessage()));
   }
 }

@@ -9,7 +9,9 @@ public final class RegistryLinkException extends RuntimeException {
     NOT_FOUND,
     /** No registry answered in time, or it could not complete the request: retry with backoff. */
     UNREACHABLE,
-    /** The registry refused the request (bad token, invalid registration): a configuration issue. */
+    /**
+     * The registry refused the request (bad token, invalid registration): a configuration issue.
+     */
     REFUSED
   }
 

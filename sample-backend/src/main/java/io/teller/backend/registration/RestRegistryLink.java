@@ -17,8 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The registry over its REST API ({@code /v1}), for a backend that does not join the cluster.
  * Writes carry the bearer token. Before the first registration it defines the service with the
- * configured route if the service does not exist yet (the registry would otherwise create it
- * with the default route {@code /<service>}); an existing service is left as it is.
+ * configured route if the service does not exist yet (the registry would otherwise create it with
+ * the default route {@code /<service>}); an existing service is left as it is.
  */
 public final class RestRegistryLink implements RegistryLink {
 
@@ -39,7 +39,8 @@ public final class RestRegistryLink implements RegistryLink {
    * @param route the path prefix to define the service with if it does not exist yet
    */
   public RestRegistryLink(Vertx vertx, String baseUrl, String token, String route) {
-    this.client = vertx.createHttpClient(new HttpClientOptions(), new PoolOptions().setHttp1MaxSize(2));
+    this.client =
+        vertx.createHttpClient(new HttpClientOptions(), new PoolOptions().setHttp1MaxSize(2));
     this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
     this.token = token;
     this.route = route;
@@ -47,18 +48,25 @@ public final class RestRegistryLink implements RegistryLink {
 
   @Override
   public Future<JsonObject> register(String service, Instance.Registration registration) {
-    return ensureService(service).compose(v ->
-        call(HttpMethod.POST, "/v1/services/" + service + "/instances", registration.toJson()));
+    return ensureService(service)
+        .compose(
+            v ->
+                call(
+                    HttpMethod.POST,
+                    "/v1/services/" + service + "/instances",
+                    registration.toJson()));
   }
 
   @Override
   public Future<JsonObject> heartbeat(String service, String id) {
-    return call(HttpMethod.PUT, "/v1/services/" + service + "/instances/" + id + "/heartbeat", null);
+    return call(
+        HttpMethod.PUT, "/v1/services/" + service + "/instances/" + id + "/heartbeat", null);
   }
 
   @Override
   public Future<JsonObject> deregister(String service, String id) {
-    return call(HttpMethod.DELETE, "/v1/services/" + service + "/instances/" + id + "?drain=1", null);
+    return call(
+        HttpMethod.DELETE, "/v1/services/" + service + "/instances/" + id + "?drain=1", null);
   }
 
   @Override
@@ -78,39 +86,50 @@ public final class RestRegistryLink implements RegistryLink {
     String path = "/v1/services/" + service;
     return call(HttpMethod.GET, path, null)
         .<Void>mapEmpty()
-        .recover(failure -> {
-          if (!RegistryLinkException.is(failure, RegistryLinkException.Kind.NOT_FOUND)) {
-            return Future.failedFuture(failure);
-          }
-          JsonObject definition = new JsonObject()
-              .put("routes", new JsonArray().add(new JsonObject().put("pathPrefix", route)));
-          return call(HttpMethod.PUT, path, definition)
-              .onSuccess(s -> LOG.info("service {} defined with route {}", service, route))
-              .mapEmpty();
-        })
+        .recover(
+            failure -> {
+              if (!RegistryLinkException.is(failure, RegistryLinkException.Kind.NOT_FOUND)) {
+                return Future.failedFuture(failure);
+              }
+              JsonObject definition =
+                  new JsonObject()
+                      .put(
+                          "routes", new JsonArray().add(new JsonObject().put("pathPrefix", route)));
+              return call(HttpMethod.PUT, path, definition)
+                  .onSuccess(s -> LOG.info("service {} defined with route {}", service, route))
+                  .mapEmpty();
+            })
         .onSuccess(v -> serviceChecked = true);
   }
 
   private Future<JsonObject> call(HttpMethod method, String path, JsonObject body) {
-    RequestOptions options = new RequestOptions()
-        .setMethod(method)
-        .setAbsoluteURI(baseUrl + path)
-        .setConnectTimeout(CONNECT_TIMEOUT_MS)
-        .setIdleTimeout(REQUEST_TIMEOUT_MS)
-        .putHeader("accept", "application/json");
+    RequestOptions options =
+        new RequestOptions()
+            .setMethod(method)
+            .setAbsoluteURI(baseUrl + path)
+            .setConnectTimeout(CONNECT_TIMEOUT_MS)
+            .setIdleTimeout(REQUEST_TIMEOUT_MS)
+            .putHeader("accept", "application/json");
     if (!token.isEmpty()) {
       options.putHeader("authorization", "Bearer " + token);
     }
     if (body != null) {
       options.putHeader("content-type", "application/json");
     }
-    return client.request(options)
+    return client
+        .request(options)
         .compose(request -> body == null ? request.send() : request.send(body.toBuffer()))
-        .compose(response -> response.body()
-            .map(buffer -> answer(method, path, response.statusCode(), buffer)))
-        .recover(failure -> Future.failedFuture(failure instanceof RegistryLinkException ? failure
-            : new RegistryLinkException(RegistryLinkException.Kind.UNREACHABLE,
-                String.valueOf(failure.getMessage()))));
+        .compose(
+            response ->
+                response.body().map(buffer -> answer(method, path, response.statusCode(), buffer)))
+        .recover(
+            failure ->
+                Future.failedFuture(
+                    failure instanceof RegistryLinkException
+                        ? failure
+                        : new RegistryLinkException(
+                            RegistryLinkException.Kind.UNREACHABLE,
+                            String.valueOf(failure.getMessage()))));
   }
 
   private static JsonObject answer(HttpMethod method, String path, int status, Buffer body) {
@@ -118,9 +137,12 @@ public final class RestRegistryLink implements RegistryLink {
       return body.length() == 0 ? new JsonObject() : body.toJsonObject();
     }
     String reason = method + " " + path + ": " + status + " " + detail(body);
-    RegistryLinkException.Kind kind = status == 404 ? RegistryLinkException.Kind.NOT_FOUND
-        : status >= 400 && status < 500 ? RegistryLinkException.Kind.REFUSED
-        : RegistryLinkException.Kind.UNREACHABLE;
+    RegistryLinkException.Kind kind =
+        status == 404
+            ? RegistryLinkException.Kind.NOT_FOUND
+            : status >= 400 && status < 500
+                ? RegistryLinkException.Kind.REFUSED
+                : RegistryLinkException.Kind.UNREACHABLE;
     throw new RegistryLinkException(kind, reason);
   }
 

@@ -14,17 +14,20 @@ import org.slf4j.LoggerFactory;
  *
  * <p>While the registry cannot be reached it retries with exponential backoff from {@value
  * #MIN_BACKOFF_MS} ms to {@value #MAX_BACKOFF_MS} ms, and says so in one line when it loses the
- * registry and one when it is back. Create, start and stop it on one Vert.x context (a
- * verticle's): its state is confined to that context.
+ * registry and one when it is back. Create, start and stop it on one Vert.x context (a verticle's):
+ * its state is confined to that context.
  */
 public final class SelfRegistration {
 
   /** The first retry's delay; each further one doubles it. */
   public static final long MIN_BACKOFF_MS = 250;
+
   /** The longest delay between two retries. */
   public static final long MAX_BACKOFF_MS = 5_000;
+
   /** On stop, how long to wait for a call already on its way and for the deregistration. */
   private static final long STOP_WAIT_MS = 3_000;
+
   private static final Logger LOG = LoggerFactory.getLogger("teller.backend");
 
   private final Vertx vertx;
@@ -45,7 +48,8 @@ public final class SelfRegistration {
   /**
    * @param registration the address and options; its {@code ttlSeconds} must be set
    */
-  public SelfRegistration(Vertx vertx, RegistryLink link, String service, Instance.Registration registration) {
+  public SelfRegistration(
+      Vertx vertx, RegistryLink link, String service, Instance.Registration registration) {
     if (registration.ttlSeconds() == null) {
       throw new IllegalArgumentException("a self-registration needs a TTL");
     }
@@ -79,7 +83,8 @@ public final class SelfRegistration {
     stopped = true;
     vertx.cancelTimer(timer);
     // A call on its way lands first, so that a registration cannot arrive after the deregistration.
-    return pending.<Void>transform(done -> Future.succeededFuture())
+    return pending
+        .<Void>transform(done -> Future.succeededFuture())
         .timeout(STOP_WAIT_MS, TimeUnit.MILLISECONDS)
         .transform(waited -> registered ? deregister() : Future.<Void>succeededFuture())
         .eventually(link::close);
@@ -88,59 +93,77 @@ public final class SelfRegistration {
   private Future<Void> deregister() {
     return link.deregister(service, id)
         .timeout(STOP_WAIT_MS, TimeUnit.MILLISECONDS)
-        .<Void>transform(done -> {
-          registered = false;
-          if (done.succeeded()) {
-            LOG.info("deregistered {} from service {} ({})", id, service,
-                done.result().getString("status", "removed"));
-          } else if (RegistryLinkException.is(done.cause(), RegistryLinkException.Kind.NOT_FOUND)) {
-            LOG.info("deregistered {} from service {} (the registry had already dropped it)", id, service);
-          } else {
-            LOG.warn("could not deregister {} from service {}: {}; its TTL will remove it", id, service,
-                done.cause().getMessage());
-          }
-          return Future.succeededFuture();
-        });
+        .<Void>transform(
+            done -> {
+              registered = false;
+              if (done.succeeded()) {
+                LOG.info(
+                    "deregistered {} from service {} ({})",
+                    id,
+                    service,
+                    done.result().getString("status", "removed"));
+              } else if (RegistryLinkException.is(
+                  done.cause(), RegistryLinkException.Kind.NOT_FOUND)) {
+                LOG.info(
+                    "deregistered {} from service {} (the registry had already dropped it)",
+                    id,
+                    service);
+              } else {
+                LOG.warn(
+                    "could not deregister {} from service {}: {}; its TTL will remove it",
+                    id,
+                    service,
+                    done.cause().getMessage());
+              }
+              return Future.succeededFuture();
+            });
   }
 
   private Future<Void> register() {
     Future<JsonObject> call = link.register(service, registration);
     pending = call;
-    return call.transform(done -> {
-      if (done.succeeded()) {
-        registered = true;
-        reached();
-        LOG.info("registered as {} in service {} at {}:{}", done.result().getString("id", id), service,
-            registration.host(), registration.port());
-        schedule(heartbeatMs, this::heartbeat);
-      } else {
-        failed("registration", done.cause());
-        schedule(nextBackoff(), this::register);
-      }
-      return Future.succeededFuture();
-    });
+    return call.transform(
+        done -> {
+          if (done.succeeded()) {
+            registered = true;
+            reached();
+            LOG.info(
+                "registered as {} in service {} at {}:{}",
+                done.result().getString("id", id),
+                service,
+                registration.host(),
+                registration.port());
+            schedule(heartbeatMs, this::heartbeat);
+          } else {
+            failed("registration", done.cause());
+            schedule(nextBackoff(), this::register);
+          }
+          return Future.succeededFuture();
+        });
   }
 
   private void heartbeat() {
     Future<JsonObject> call = link.heartbeat(service, id);
     pending = call;
-    call.onComplete(done -> {
-      if (done.succeeded()) {
-        reached();
-        schedule(heartbeatMs, this::heartbeat);
-      } else if (RegistryLinkException.is(done.cause(), RegistryLinkException.Kind.NOT_FOUND)) {
-        // All registry nodes restarted, or someone removed it: the backend owns its registration.
-        reached();
-        registered = false;
-        if (!stopped) {
-          LOG.info("the registry does not know {} any more; registering again", id);
-          register();
-        }
-      } else {
-        failed("heartbeat", done.cause());
-        schedule(nextBackoff(), this::heartbeat);
-      }
-    });
+    call.onComplete(
+        done -> {
+          if (done.succeeded()) {
+            reached();
+            schedule(heartbeatMs, this::heartbeat);
+          } else if (RegistryLinkException.is(done.cause(), RegistryLinkException.Kind.NOT_FOUND)) {
+            // All registry nodes restarted, or someone removed it: the backend owns its
+            // registration.
+            reached();
+            registered = false;
+            if (!stopped) {
+              LOG.info("the registry does not know {} any more; registering again", id);
+              register();
+            }
+          } else {
+            failed("heartbeat", done.cause());
+            schedule(nextBackoff(), this::heartbeat);
+          }
+        });
   }
 
   /** A call was answered: the registry is reachable again, the backoff starts over. */
@@ -148,7 +171,9 @@ public final class SelfRegistration {
     backoffMs = MIN_BACKOFF_MS;
     lastRefusal = null;
     if (lostSince >= 0) {
-      LOG.info("registry is back {} after {} ms", link.describe(),
+      LOG.info(
+          "registry is back {} after {} ms",
+          link.describe(),
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lostSince));
       lostSince = -1;
     }
@@ -165,8 +190,13 @@ public final class SelfRegistration {
     }
     if (lostSince < 0 && !stopped) {
       lostSince = System.nanoTime();
-      LOG.warn("lost the registry {} ({} failed: {}); retrying every {}-{} ms", link.describe(), what,
-          cause.getMessage(), MIN_BACKOFF_MS, MAX_BACKOFF_MS);
+      LOG.warn(
+          "lost the registry {} ({} failed: {}); retrying every {}-{} ms",
+          link.describe(),
+          what,
+          cause.getMessage(),
+          MIN_BACKOFF_MS,
+          MAX_BACKOFF_MS);
     }
   }
 

@@ -64,15 +64,24 @@ public final class Backends {
     values.put(BackendSettings.REGISTRY_URL, registryUrl);
     values.putIfAbsent(BackendSettings.API_TOKEN, TestRegistry.TOKEN);
     TellerConfig config = config(values);
-    BackendVerticle verticle = new BackendVerticle(config, v -> new RestRegistryLink(v,
-        registryUrl, config.string(BackendSettings.API_TOKEN), config.string(BackendSettings.ROUTE)));
+    BackendVerticle verticle =
+        new BackendVerticle(
+            config,
+            v ->
+                new RestRegistryLink(
+                    v,
+                    registryUrl,
+                    config.string(BackendSettings.API_TOKEN),
+                    config.string(BackendSettings.ROUTE)));
     return new Deployed(vertx, verticle, Await.result(vertx.deployVerticle(verticle)));
   }
 
   /** A backend registering over the event bus from the lite member {@code node}. */
   public static Deployed overEventBus(TellerCluster node, Map<Setting, Object> overrides) {
-    BackendVerticle verticle = new BackendVerticle(config(overrides),
-        v -> new EventBusRegistryLink(v, node.memberId(), "/"));
-    return new Deployed(node.vertx(), verticle, Await.result(node.vertx().deployVerticle(verticle)));
+    BackendVerticle verticle =
+        new BackendVerticle(
+            config(overrides), v -> new EventBusRegistryLink(v, node.memberId(), "/"));
+    return new Deployed(
+        node.vertx(), verticle, Await.result(node.vertx().deployVerticle(verticle)));
   }
 }

@@ -12,8 +12,11 @@ import java.util.concurrent.CompletableFuture;
 /** A small blocking HTTP/1.1 client for tests (the JDK's); writes carry the test token. */
 public final class Http {
 
-  private static final HttpClient CLIENT = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
 
   private Http() {}
 
@@ -38,7 +41,8 @@ public final class Http {
 
   /** A GET sent without waiting for its answer. */
   public static CompletableFuture<Response> getAsync(String url) {
-    return CLIENT.sendAsync(request(url).GET().build(), HttpResponse.BodyHandlers.ofString())
+    return CLIENT
+        .sendAsync(request(url).GET().build(), HttpResponse.BodyHandlers.ofString())
         .thenApply(r -> new Response(r.statusCode(), r.body()));
   }
 
@@ -51,7 +55,8 @@ public final class Http {
 
   public static Response send(HttpRequest.Builder request) {
     try {
-      HttpResponse<String> response = CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
       return new Response(response.statusCode(), response.body());
     } catch (IOException e) {
       throw new IllegalStateException(e);

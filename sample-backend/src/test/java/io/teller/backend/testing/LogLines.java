@@ -21,8 +21,10 @@ public final class LogLines implements AutoCloseable {
   /** The formatted messages so far that contain {@code text}. */
   public List<String> containing(String text) {
     synchronized (appender) {
-      return appender.list.stream().map(ILoggingEvent::getFormattedMessage)
-          .filter(m -> m.contains(text)).toList();
+      return appender.list.stream()
+          .map(ILoggingEvent::getFormattedMessage)
+          .filter(m -> m.contains(text))
+          .toList();
     }
   }
 

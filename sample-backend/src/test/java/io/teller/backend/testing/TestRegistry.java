@@ -15,9 +15,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A real registry in the test JVM: {@link RegistryVerticle} on data nodes of one test cluster,
- * each with its API on a free port (after the registry module's own {@code RegistryNodes}).
- * Closing stops every node, lite members started through {@link #clusters()} included.
+ * A real registry in the test JVM: {@link RegistryVerticle} on data nodes of one test cluster, each
+ * with its API on a free port (after the registry module's own {@code RegistryNodes}). Closing
+ * stops every node, lite members started through {@link #clusters()} included.
  */
 public final class TestRegistry implements AutoCloseable {
 
@@ -49,8 +49,8 @@ public final class TestRegistry implements AutoCloseable {
   }
 
   /**
-   * Undeploys the first node's registry, leaving its data node (and the registry's state) in
-   * place: the event-bus API has no handlers until {@link #redeployFirst()}.
+   * Undeploys the first node's registry, leaving its data node (and the registry's state) in place:
+   * the event-bus API has no handlers until {@link #redeployFirst()}.
    */
   public void undeployFirst() {
     Await.result(nodes.get(0).vertx().undeploy(deployments.get(0)));
@@ -72,7 +72,8 @@ public final class TestRegistry implements AutoCloseable {
     values.put(CommonSettings.DATA_DIR, dataDir.resolve("node-" + index));
     values.put(RegistrySettings.PORT, port);
     values.put(RegistrySettings.API_TOKEN, TOKEN);
-    return Await.result(node.vertx().deployVerticle(new RegistryVerticle(TellerConfig.of(values), node)));
+    return Await.result(
+        node.vertx().deployVerticle(new RegistryVerticle(TellerConfig.of(values), node)));
   }
 
   /** The first node's API URL for {@code path}, e.g. {@code /v1/services}. */
