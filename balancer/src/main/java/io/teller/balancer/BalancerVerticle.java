@@ -96,7 +96,7 @@ public final class BalancerVerticle extends VerticleBase {
         new LoadSharing(
             vertx,
             inFlight,
-            cluster.memberId(),
+            cluster::memberId,
             cluster.hazelcast(),
             config.integer(BalancerSettings.COUNTS_DELAY_MS));
     List<ListenerSpec> tcpListeners =

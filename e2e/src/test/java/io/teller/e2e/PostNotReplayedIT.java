@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * process; a slow POST reaches one of them (its own log says which), that backend is killed with
  * SIGKILL while the POST is in flight, and the client gets a 502 rather than a second execution on
  * the other backend. (That idempotent GETs are retried through such a crash is shown by
- * ComposeTopologyIT.)
+ * MultiNodeTopologyIT and DockerComposeIT.)
  */
 @Timeout(300)
 class PostNotReplayedIT {

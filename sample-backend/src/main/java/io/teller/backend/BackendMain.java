@@ -98,7 +98,7 @@ public final class BackendMain implements TellerProgram {
         config,
         vertx ->
             new EventBusRegistryLink(
-                vertx, cluster.memberId(), config.string(BackendSettings.ROUTE)));
+                vertx, cluster::memberId, config.string(BackendSettings.ROUTE)));
   }
 
   @Override

@@ -11,6 +11,7 @@ import io.vertx.core.json.JsonObject;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Least-connection counts shared between balancers, with bounded staleness (DESIGN decision 3):
@@ -26,7 +27,7 @@ public final class LoadSharing implements LoadCounts {
 
   private final Vertx vertx;
   private final InFlight local;
-  private final String member;
+  private final Supplier<String> member;
   private final HazelcastInstance hazelcast;
   private final long delayMillis;
   private final LoadBoard board = new LoadBoard();
@@ -40,7 +41,11 @@ public final class LoadSharing implements LoadCounts {
   private LoadFeed feed;
 
   public LoadSharing(
-      Vertx vertx, InFlight local, String member, HazelcastInstance hazelcast, long delayMillis) {
+      Vertx vertx,
+      InFlight local,
+      Supplier<String> member,
+      HazelcastInstance hazelcast,
+      long delayMillis) {
     this.vertx = vertx;
     this.local = local;
     this.member = member;
@@ -126,7 +131,7 @@ public final class LoadSharing implements LoadCounts {
         .publish(
             LoadReport.ADDRESS,
             new LoadReport(
-                    member,
+                    member.get(),
                     ++sequence,
                     full,
                     report,

@@ -165,13 +165,24 @@ public final class TellerCluster {
     // Vert.x leaves the cluster in its own close(); Hazelcast's hook would race it.
     config.setProperty("hazelcast.shutdownhook.enabled", "false");
     config.setProperty("hazelcast.socket.bind.any", "false");
+    // When every registry node stops at once (a restart under compose), the lite members are left
+    // in a cluster of their own; they merge into the registry's new cluster at the next
+    // split-brain search, every 5 s here (Hazelcast: 300 s, then every 120 s).
+    config.setProperty("hazelcast.merge.first.run.delay.seconds", "5");
+    config.setProperty("hazelcast.merge.next.run.delay.seconds", "5");
 
     // The registry's own maps: one synchronous backup, so losing a registry node loses nothing.
     config.addMapConfig(new MapConfig("teller.*").setBackupCount(1).setAsyncBackupCount(0));
 
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(options.port()).setPortAutoIncrement(true).setPortCount(100);
-    network.getInterfaces().setEnabled(true).clear().addInterface(address);
+    // The address is given as Hazelcast's "local address", not as an interface: with interfaces
+    // enabled, Hazelcast drops every TCP-IP member given by host name whose address is not one of
+    // this node's own (TcpIpJoiner.getPossibleAddresses), so under docker-compose a balancer told
+    // to find "registry" tried no address at all and never joined. Members given by name are
+    // resolved by Hazelcast at every join attempt and every split-brain search, so a registry
+    // that comes back at a new address is found again.
+    config.setProperty("hazelcast.local.localAddress", address);
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);

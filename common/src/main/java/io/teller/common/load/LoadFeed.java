@@ -10,6 +10,7 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import java.util.UUID;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Keeps a {@link LoadBoard} current from the cluster: applies every other member's {@link
@@ -21,7 +22,7 @@ public final class LoadFeed {
 
   private final Vertx vertx;
   private final HazelcastInstance hazelcast;
-  private final String self;
+  private final Supplier<String> self;
   private final LoadBoard board;
   private final Consumer<LoadReport> applied;
   private final Runnable peerHello;
@@ -29,14 +30,16 @@ public final class LoadFeed {
   private UUID listener;
 
   /**
-   * @param self this member's id: its own reports and hello are ignored
+   * @param self this member's id, read each time (a member that merges back into a cluster after a
+   *     split gets a new one): its own reports and hello are ignored
    * @param applied told of each report applied (newer than what was known)
-   * @param peerHello told when another member says hello (it wants full counts)
+   * @param peerHello told when another member says hello or joins the cluster (it wants full
+   *     counts: a registry that restarted, or members merged back after a split)
    */
   public LoadFeed(
       Vertx vertx,
       HazelcastInstance hazelcast,
-      String self,
+      Supplier<String> self,
       LoadBoard board,
       Consumer<LoadReport> applied,
       Runnable peerHello) {
@@ -58,13 +61,13 @@ public final class LoadFeed {
                 message -> {
                   String hello = message.body().getString("hello");
                   if (hello != null) {
-                    if (!hello.equals(self)) {
+                    if (!hello.equals(self.get())) {
                       peerHello.run();
                     }
                     return;
                   }
                   LoadReport report = LoadReport.fromJson(message.body());
-                  if (!report.member().equals(self) && board.apply(report)) {
+                  if (!report.member().equals(self.get()) && board.apply(report)) {
                     applied.accept(report);
                   }
                 });
@@ -74,7 +77,9 @@ public final class LoadFeed {
             .addMembershipListener(
                 new MembershipListener() {
                   @Override
-                  public void memberAdded(MembershipEvent event) {}
+                  public void memberAdded(MembershipEvent event) {
+                    context.runOnContext(v -> peerHello.run());
+                  }
 
                   @Override
                   public void memberRemoved(MembershipEvent event) {
@@ -84,7 +89,7 @@ public final class LoadFeed {
                 });
     return consumer
         .completion()
-        .onSuccess(v -> vertx.eventBus().publish(LoadReport.ADDRESS, LoadReport.hello(self)));
+        .onSuccess(v -> vertx.eventBus().publish(LoadReport.ADDRESS, LoadReport.hello(self.get())));
   }
 
   public Future<Void> stop() {

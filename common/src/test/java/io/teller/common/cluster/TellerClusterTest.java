@@ -133,4 +133,31 @@ class TellerClusterTest {
     }
     assertThat(node.memberCount()).isEqualTo(expected);
   }
+
+  /**
+   * What docker-compose and Kubernetes give: members named by host name, at an address that is not
+   * the joining node's own. Until this was fixed Hazelcast dropped such a member from the join list
+   * (interfaces were enabled), and the lite member never joined; on one loopback address the name
+   * resolved to the node's own address and the bug could not show.
+   */
+  @Test
+  void aMemberGivenByHostNameAtAnotherAddressIsFound() throws Exception {
+    try (TestClusters clusters = new TestClusters("by-name")) {
+      TellerCluster data = clusters.start(ClusterRole.DATA);
+      int dataPort = data.hazelcast().getCluster().getLocalMember().getAddress().getPort();
+      ClusterOptions lite =
+          new ClusterOptions(
+              clusters.name(),
+              List.of("localhost:" + dataPort),
+              "127.0.0.2",
+              TestClusters.freePort(),
+              ClusterRole.LITE);
+
+      TellerCluster joined = clusters.start(lite);
+
+      assertThat(joined.memberCount()).isEqualTo(2);
+      assertThat(joined.hazelcast().getCluster().getLocalMember().getAddress().getHost())
+          .isEqualTo("127.0.0.2");
+    }
+  }
 }

@@ -25,7 +25,7 @@ public final class BalancerLoads {
 
   public Future<Void> start() {
     feed =
-        new LoadFeed(vertx, cluster.hazelcast(), cluster.memberId(), board, report -> {}, () -> {});
+        new LoadFeed(vertx, cluster.hazelcast(), cluster::memberId, board, report -> {}, () -> {});
     return feed.start();
   }
 

@@ -8,6 +8,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
+import java.util.function.Supplier;
 
 /**
  * The registry over the clustered event bus ({@link RegistryContract}), for a backend that is a
@@ -20,15 +21,16 @@ public final class EventBusRegistryLink implements RegistryLink {
   static final long REQUEST_TIMEOUT_MS = 10_000;
 
   private final Vertx vertx;
-  private final String member;
+  private final Supplier<String> member;
   private final String routePrefix;
 
   /**
    * @param vertx the clustered Vert.x
-   * @param member this node's cluster member id ({@code TellerCluster.memberId()})
+   * @param member this node's cluster member id ({@code TellerCluster::memberId}), read at each
+   *     registration: a member that merges back into the cluster after a split gets a new one
    * @param routePrefix the route of the service if this registration creates it
    */
-  public EventBusRegistryLink(Vertx vertx, String member, String routePrefix) {
+  public EventBusRegistryLink(Vertx vertx, Supplier<String> member, String routePrefix) {
     this.vertx = vertx;
     this.member = member;
     this.routePrefix = routePrefix;
@@ -41,7 +43,7 @@ public final class EventBusRegistryLink implements RegistryLink {
         new JsonObject()
             .put("service", service)
             .put("registration", registration.toJson())
-            .put("member", member)
+            .put("member", member.get())
             .put("routePrefix", routePrefix));
   }
 

@@ -80,7 +80,7 @@ public final class Backends {
   public static Deployed overEventBus(TellerCluster node, Map<Setting, Object> overrides) {
     BackendVerticle verticle =
         new BackendVerticle(
-            config(overrides), v -> new EventBusRegistryLink(v, node.memberId(), "/"));
+            config(overrides), v -> new EventBusRegistryLink(v, node::memberId, "/"));
     return new Deployed(
         node.vertx(), verticle, Await.result(node.vertx().deployVerticle(verticle)));
   }

@@ -41,13 +41,15 @@ import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.Yaml;
 
 /**
- * The topology of docker-compose.yml as local processes: the services' commands and environment
- * read from the file, host names mapped to 127.0.0.1, free ports; two registries, two balancers and
- * three backends. The tests run in order, as one story.
+ * More than docker-compose.yml runs: two registries, two balancers and three backends as local
+ * processes, with the services' commands and environment read from the compose file, members given
+ * by the host name {@code localhost}, free ports. It covers what one registry cannot show (losing
+ * the leading registry node); {@link DockerComposeIT} runs the compose file itself in containers.
+ * The tests run in order, as one story.
  */
 @Timeout(300)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class ComposeTopologyIT {
+class MultiNodeTopologyIT {
 
   @TempDir static Path dir;
   static Map<String, Map<String, String>> compose;
@@ -90,15 +92,15 @@ class ComposeTopologyIT {
     return m.replaceAll(r -> Matcher.quoteReplacement(r.group(1)));
   }
 
-  /** A compose service's environment, as this machine runs it: names are 127.0.0.1, ports free. */
+  /** A compose service's environment, as this machine runs it: names are localhost, ports free. */
   static Map<String, String> env(String service, String name, int clusterPort) {
     Map<String, String> env = new HashMap<>(compose.get(service));
     env.put("TELLER_CLUSTER_NAME", cluster);
     assertThat(env.get("TELLER_CLUSTER_MEMBERS")).isEqualTo("registry");
     // "registry" resolves to every registry container under compose: here, every registry's port.
-    List<String> members = new ArrayList<>(List.of("127.0.0.1:" + seed));
-    registryClusterPorts.forEach(port -> members.add("127.0.0.1:" + port));
-    members.add("127.0.0.1:" + clusterPort);
+    List<String> members = new ArrayList<>(List.of("localhost:" + seed));
+    registryClusterPorts.forEach(port -> members.add("localhost:" + port));
+    members.add("localhost:" + clusterPort);
     env.put("TELLER_CLUSTER_MEMBERS", String.join(",", members.stream().distinct().toList()));
     env.put("TELLER_CLUSTER_PORT", String.valueOf(clusterPort));
     env.put("TELLER_CLUSTER_HOST", "127.0.0.1");
@@ -184,7 +186,7 @@ class ComposeTopologyIT {
     synchronized (all) {
       copy = new ArrayList<>(all);
     }
-    Path logs = Path.of("target", "compose-topology-logs");
+    Path logs = Path.of("target", "multi-node-topology-logs");
     Files.createDirectories(logs);
     for (TellerProcess p : copy) {
       p.close();
