@@ -20,6 +20,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
 import java.nio.file.Path;
 import java.time.Clock;
 import org.slf4j.Logger;
@@ -112,10 +113,12 @@ public final class RegistryVerticle extends VerticleBase {
                       openApi.result(),
                       validation.result(),
                       loads);
+              Router router = api.router();
+              router.get(Readiness.PATH).handler(new Readiness(vertx, cluster.hazelcast())::handle);
               return Listeners.announce(
                   vertx
                       .createHttpServer()
-                      .requestHandler(api.router())
+                      .requestHandler(router)
                       .listen(config.integer(RegistrySettings.PORT), host),
                   LOG,
                   "registry API",

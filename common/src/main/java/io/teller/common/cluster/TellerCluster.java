@@ -5,6 +5,7 @@ import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.KubernetesConfig;
 import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.core.HazelcastInstance;
@@ -21,9 +22,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one cluster bootstrap of every Teller program: a clustered Vert.x on Hazelcast with TCP-IP
- * discovery from configuration, multicast off, the cluster name and advertised address from
- * configuration, registry nodes as data members and everyone else as lite members.
+ * The one cluster bootstrap of every Teller program: a clustered Vert.x on Hazelcast that finds its
+ * members by TCP-IP from configuration or by Kubernetes discovery ({@link ClusterDiscovery}),
+ * multicast off, the cluster name and advertised address from configuration, registry nodes as data
+ * members and everyone else as lite members.
  *
  * <p>Hazelcast's failure detector is tightened (1 s heartbeats, a member silent for 10 s is
  * removed, against 60 s by default) because the balancer's shared counters and the registry's
@@ -186,8 +188,44 @@ public final class TellerCluster {
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
-    join.getTcpIpConfig().setEnabled(true).setMembers(memberAddresses(options.members()));
+    ClusterDiscovery discovery = options.discovery();
+    switch (discovery.mode()) {
+      case TCP ->
+          join.getTcpIpConfig().setEnabled(true).setMembers(memberAddresses(options.members()));
+      case KUBERNETES_DNS ->
+          // Resolved at every join attempt and split-brain search, like a member given by name.
+          kubernetes(config, options).setProperty("service-dns", discovery.kubernetesService());
+      case KUBERNETES_API ->
+          kubernetes(config, options)
+              .setProperty("service-name", discovery.kubernetesService())
+              // Only the Service's endpoints are read: no Services, no Nodes, so the Role stays
+              // small; a registry pod that is not ready yet must still be found (it may be the one
+              // that restores the state).
+              .setProperty("expose-externally", "false")
+              .setProperty("resolve-not-ready-addresses", "true");
+    }
     return config;
+  }
+
+  /**
+   * Hazelcast's built-in Kubernetes discovery (in the main jar since 5.0). The registry's Service
+   * selects the registry pods only; lite members find the cluster through them. Peers are contacted
+   * on this node's own port, which is everyone's port in a Kubernetes deployment.
+   */
+  private static KubernetesConfig kubernetes(Config config, ClusterOptions options) {
+    // Hazelcast 5.3's discovery joiner asks discovery for members only until
+    // wait.seconds.before.join has passed, and with 0 it never asks at all: every node would
+    // start a cluster of its own (found with a real DNS-mode join in ClusterDiscoveryTest). With 1
+    // s
+    // the first lookup runs at once; a node that finds no one waits up to 1 s before starting
+    // alone, and a master gathers joiners for 1 s, a second more per join than TCP-IP here.
+    config.setProperty("hazelcast.wait.seconds.before.join", "1");
+    return config
+        .getNetworkConfig()
+        .getJoin()
+        .getKubernetesConfig()
+        .setEnabled(true)
+        .setProperty("service-port", String.valueOf(options.port()));
   }
 
   private void logMembership() {

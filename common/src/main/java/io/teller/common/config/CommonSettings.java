@@ -15,6 +15,30 @@ public final class CommonSettings {
           "cluster.members",
           SettingType.HOST_PORT_LIST,
           "comma-separated host[:port] of cluster members to join (TCP-IP discovery)");
+
+  /** {@code cluster.discovery}: the member list from configuration. */
+  public static final String DISCOVERY_TCP = "tcp";
+
+  /** {@code cluster.discovery}: Hazelcast's Kubernetes discovery, over the registry's Service. */
+  public static final String DISCOVERY_KUBERNETES = "kubernetes";
+
+  public static final Setting CLUSTER_DISCOVERY =
+      new Setting(
+          "cluster.discovery",
+          SettingType.oneOf(DISCOVERY_TCP, DISCOVERY_KUBERNETES),
+          "how members are found: tcp (cluster.members) or kubernetes (the registry's Service)");
+  public static final Setting CLUSTER_KUBERNETES_MODE =
+      new Setting(
+          "cluster.kubernetes.mode",
+          SettingType.oneOf("dns", "api"),
+          "kubernetes discovery: dns (look the headless Service up, no RBAC) or api (read its"
+              + " endpoints from the Kubernetes API, needs a Role)");
+  public static final Setting CLUSTER_KUBERNETES_SERVICE =
+      new Setting(
+          "cluster.kubernetes.service",
+          SettingType.HOST,
+          "kubernetes discovery: the registry's headless Service (its DNS name, or its name in api"
+              + " mode)");
   public static final Setting CLUSTER_HOST =
       new Setting(
           "cluster.host",
@@ -38,7 +62,16 @@ public final class CommonSettings {
 
   /** All shared settings, in the order they are documented. */
   public static final List<Setting> ALL =
-      List.of(CLUSTER_NAME, CLUSTER_MEMBERS, CLUSTER_HOST, CLUSTER_PORT, LISTEN_HOST, DATA_DIR);
+      List.of(
+          CLUSTER_NAME,
+          CLUSTER_MEMBERS,
+          CLUSTER_DISCOVERY,
+          CLUSTER_KUBERNETES_MODE,
+          CLUSTER_KUBERNETES_SERVICE,
+          CLUSTER_HOST,
+          CLUSTER_PORT,
+          LISTEN_HOST,
+          DATA_DIR);
 
   private CommonSettings() {}
 }

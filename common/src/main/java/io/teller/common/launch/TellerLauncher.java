@@ -91,6 +91,9 @@ public final class TellerLauncher {
     if (program.joinsCluster(config)) {
       try {
         cluster = joinCluster(ClusterOptions.from(config, program.role()), config);
+      } catch (ConfigException e) {
+        log.error("{}: {}", program.name(), e.getMessage());
+        return ConfigException.EXIT_CODE;
       } catch (Exception e) {
         log.error(
             "{}: cannot join cluster '{}': {}",
@@ -141,10 +144,7 @@ public final class TellerLauncher {
       } catch (TellerCluster.NoRegistryException e) {
         if (!told) {
           log.warn(
-              "{}: {}; waiting for one at {}",
-              program.name(),
-              e.getMessage(),
-              String.join(",", options.members()));
+              "{}: {}; waiting for one at {}", program.name(), e.getMessage(), options.seeds());
           told = true;
         }
         Thread.sleep(backoffMillis);
