@@ -23,6 +23,7 @@ final class RecentWrites {
   static final int CAPACITY = 4_096;
   static final long KEEP_MS = 30_000;
 
+  // Synchronized rather than confined: cheap, and right whichever thread completes a write.
   private final Map<String, Future<?>> running = new HashMap<>();
   private final LinkedHashMap<String, Done> done = new LinkedHashMap<>();
 
