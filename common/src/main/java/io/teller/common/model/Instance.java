@@ -7,6 +7,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -114,6 +115,74 @@ public record Instance(
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every JDK", e);
     }
+  }
+
+  /**
+   * A new instance of {@code service} at the registration's address, registered (and heartbeating)
+   * at {@code now}; revision 0 until it is stored.
+   */
+  public static Instance registered(
+      String service,
+      Registration registration,
+      InstanceStatus status,
+      String source,
+      String member,
+      Instant now) {
+    return new Instance(
+        idFor(service, registration.host(), registration.port()),
+        service,
+        registration.host(),
+        registration.port(),
+        registration.weight(),
+        registration.metadata(),
+        registration.ttlSeconds(),
+        status,
+        source,
+        member,
+        now,
+        now,
+        now,
+        null,
+        0);
+  }
+
+  /**
+   * Whether registering the same address again as {@code fresh} changes more than the heartbeat:
+   * another weight, metadata, TTL, source or member, or this instance is draining (and comes back).
+   */
+  public boolean changedBy(Instance fresh) {
+    return status == InstanceStatus.DRAINING
+        || weight != fresh.weight
+        || !metadata.equals(fresh.metadata)
+        || !Objects.equals(ttlSeconds, fresh.ttlSeconds)
+        || !Objects.equals(member, fresh.member)
+        || !source.equals(fresh.source);
+  }
+
+  /**
+   * This instance registered again as {@code fresh} (same address, so same id): it takes {@code
+   * fresh}'s weight, metadata, TTL, source and member, and its time as a heartbeat; a draining
+   * instance comes back with {@code fresh}'s status. It keeps its registration time, and its
+   * revision (the writer gives it a new one when {@link #changedBy} holds).
+   */
+  public Instance registeredAgain(Instance fresh) {
+    boolean revive = status == InstanceStatus.DRAINING;
+    return new Instance(
+        id,
+        service,
+        host,
+        port,
+        fresh.weight,
+        fresh.metadata,
+        fresh.ttlSeconds,
+        revive ? fresh.status : status,
+        fresh.source,
+        fresh.member,
+        registeredAt,
+        changedBy(fresh) ? fresh.updatedAt : updatedAt,
+        fresh.lastHeartbeatAt,
+        revive ? null : drainUntil,
+        revision);
   }
 
   /** Whether a balancer may send new requests here. */

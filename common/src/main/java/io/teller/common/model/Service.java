@@ -79,10 +79,15 @@ public record Service(
 
   /** What a service gets when an instance registers before anyone defined it. */
   public static Service withDefaults(String name) {
+    return withDefaults(name, "/" + name);
+  }
+
+  /** As {@link #withDefaults(String)}, routed on {@code pathPrefix} instead of {@code /<name>}. */
+  public static Service withDefaults(String name, String pathPrefix) {
     checkName(name, "name");
     return new Service(
         name,
-        List.of(Route.prefix("/" + name)),
+        List.of(Route.prefix(pathPrefix)),
         false,
         DEFAULT_STRATEGY,
         DEFAULT_HASH_ON,

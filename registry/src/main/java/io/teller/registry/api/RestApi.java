@@ -5,8 +5,13 @@ import io.teller.common.model.Instance;
 import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Service;
 import io.teller.common.model.ValidationException;
-import io.teller.registry.core.NotFoundException;
 import io.teller.registry.core.RegistryService;
+import io.teller.registry.core.WriteCommand;
+import io.teller.registry.core.WriteCommand.DeleteService;
+import io.teller.registry.core.WriteCommand.Deregister;
+import io.teller.registry.core.WriteCommand.PutService;
+import io.teller.registry.core.WriteCommand.Register;
+import io.teller.registry.core.WriteReply;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -19,6 +24,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -102,37 +108,27 @@ public final class RestApi {
               if (body == null) {
                 return;
               }
-              registry
-                  .putService(ctx.pathParam("name"), body)
-                  .onComplete(
-                      done -> {
-                        if (done.failed()) {
-                          fail(ctx, done.cause());
-                        } else {
-                          ctx.response()
-                              .setStatusCode(done.result().getBoolean("created") ? 201 : 200);
-                          if (done.result().getBoolean("created")) {
-                            ctx.response()
-                                .putHeader("location", "/v1/services/" + ctx.pathParam("name"));
-                          }
-                          ctx.json(done.result().getJsonObject("service"));
-                        }
-                      });
+              String name = ctx.pathParam("name");
+              write(
+                  ctx,
+                  () -> new PutService(Service.fromJson(body, name)),
+                  stored -> {
+                    if (stored.created()) {
+                      ctx.response()
+                          .setStatusCode(201)
+                          .putHeader("location", "/v1/services/" + name);
+                    }
+                    ctx.json(stored.service().toJson());
+                  });
             });
     router
         .delete("/v1/services/:name")
         .handler(
             ctx ->
-                registry
-                    .deleteService(ctx.pathParam("name"))
-                    .onComplete(
-                        done -> {
-                          if (done.failed()) {
-                            fail(ctx, done.cause());
-                          } else {
-                            ctx.response().setStatusCode(204).end();
-                          }
-                        }));
+                write(
+                    ctx,
+                    () -> new DeleteService(ctx.pathParam("name")),
+                    deleted -> ctx.response().setStatusCode(204).end()));
 
     router
         .get("/v1/services/:name/instances")
@@ -156,26 +152,25 @@ public final class RestApi {
                 return;
               }
               String service = ctx.pathParam("name");
-              registry
-                  .register(service, body, Instance.SOURCE_REST, null)
-                  .onComplete(
-                      done -> {
-                        if (done.failed()) {
-                          fail(ctx, done.cause());
-                          return;
-                        }
-                        JsonObject instance = done.result().getJsonObject("instance");
-                        boolean created = done.result().getBoolean("created");
-                        ctx.response()
-                            .setStatusCode(created ? 201 : 200)
-                            .putHeader(
-                                "location",
-                                "/v1/services/"
-                                    + service
-                                    + "/instances/"
-                                    + instance.getString("id"));
-                        ctx.json(instance);
-                      });
+              write(
+                  ctx,
+                  () -> {
+                    Service.checkName(service, "service");
+                    return new Register(
+                        service,
+                        Instance.Registration.fromJson(body),
+                        Instance.SOURCE_REST,
+                        null,
+                        null);
+                  },
+                  stored -> {
+                    ctx.response()
+                        .setStatusCode(stored.created() ? 201 : 200)
+                        .putHeader(
+                            "location",
+                            "/v1/services/" + service + "/instances/" + stored.instance().id());
+                    ctx.json(stored.instance().toJson());
+                  });
             });
     router
         .get("/v1/services/:name/instances/:id")
@@ -197,12 +192,12 @@ public final class RestApi {
                     ctx, 400, "Bad Request", "must be 0 (remove now) or 1 (drain first)", "drain");
                 return;
               }
-              respond(
+              write(
                   ctx,
-                  200,
-                  registry
-                      .deregister(ctx.pathParam("name"), ctx.pathParam("id"), !"0".equals(drain))
-                      .map(reply -> reply.getJsonObject("instance")));
+                  () ->
+                      new Deregister(
+                          ctx.pathParam("name"), ctx.pathParam("id"), !"0".equals(drain)),
+                  deregistered -> ctx.json(deregistered.instance().toJson()));
             });
     router
         .put("/v1/services/:name/instances/:id/heartbeat")
@@ -292,7 +287,7 @@ public final class RestApi {
       Problems.send(
           ctx, 400, "Bad Request", "malformed JSON: " + firstLine(e.getMessage()), "body");
     } catch (ValidationException e) {
-      Problems.send(ctx, 400, "Bad Request", e.detail(), e.field());
+      Problems.send(ctx, e);
     }
     return null;
   }
@@ -301,7 +296,7 @@ public final class RestApi {
     result.onComplete(
         done -> {
           if (done.failed()) {
-            fail(ctx, done.cause());
+            Problems.send(ctx, done.cause());
           } else {
             ctx.response().setStatusCode(status);
             ctx.json(done.result());
@@ -309,19 +304,18 @@ public final class RestApi {
         });
   }
 
-  private static void fail(RoutingContext ctx, Throwable failure) {
-    if (failure instanceof ValidationException v) {
-      Problems.send(ctx, 400, "Bad Request", v.detail(), v.field());
-    } else if (failure instanceof NotFoundException n) {
-      Problems.send(ctx, 404, "Not Found", n.getMessage(), null);
-    } else {
-      Problems.send(
-          ctx,
-          503,
-          "Service Unavailable",
-          "the registry could not complete the request: " + failure.getMessage(),
-          null);
-    }
+  /**
+   * Makes a write command from the request (this is where it is validated: a {@link
+   * ValidationException} is a 400 naming the field), has it applied, and answers with {@code
+   * answer}, or with the problem it failed with.
+   */
+  private <R extends WriteReply> void write(
+      RoutingContext ctx, Supplier<WriteCommand<R>> command, Consumer<R> answer) {
+    Future.succeededFuture()
+        .map(v -> command.get())
+        .compose(registry::write)
+        .onSuccess(answer::accept)
+        .onFailure(failure -> Problems.send(ctx, failure));
   }
 
   /** Server-sent events: one per change, {@code id} is the revision, {@code event} its kind. */

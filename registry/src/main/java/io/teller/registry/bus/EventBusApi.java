@@ -2,21 +2,22 @@ package io.teller.registry.bus;
 
 import io.teller.common.model.Instance;
 import io.teller.common.model.RegistryContract;
-import io.teller.common.model.ValidationException;
-import io.teller.registry.core.NotFoundException;
+import io.teller.common.model.RegistryFailure;
+import io.teller.common.model.Snapshot;
 import io.teller.registry.core.RegistryService;
+import io.teller.registry.core.WriteCommand;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * The registry's event-bus API ({@link RegistryContract}): register, heartbeat, deregister and
- * snapshot, answered by whichever registry node gets the request. Failures carry an HTTP status as
- * failure code: 400 with {@code {"field", "detail"}} as message, 404 for an unknown instance.
+ * snapshot, answered by whichever registry node gets the request. Requests are read and validated
+ * here; failures are answered as {@link RegistryFailure}s (the failure code is the HTTP status).
  */
 public final class EventBusApi {
 
@@ -30,55 +31,35 @@ public final class EventBusApi {
   }
 
   public Future<Void> start() {
-    consumers.add(
-        vertx
-            .eventBus()
-            .consumer(
-                RegistryContract.REGISTER,
-                message ->
-                    answer(
-                        message,
-                        registry
-                            .register(
-                                message.body().getString("service"),
-                                message.body().getJsonObject("registration", new JsonObject()),
-                                Instance.SOURCE_EVENT_BUS,
-                                message.body().getString("member"),
-                                message.body().getString("routePrefix"))
-                            .map(reply -> reply.getJsonObject("instance")))));
-    consumers.add(
-        vertx
-            .eventBus()
-            .consumer(
-                RegistryContract.HEARTBEAT,
-                message ->
-                    answer(
-                        message,
-                        registry
-                            .heartbeat(
-                                message.body().getString("service"), message.body().getString("id"))
-                            .map(Instance::toJson))));
-    consumers.add(
-        vertx
-            .eventBus()
-            .consumer(
-                RegistryContract.DEREGISTER,
-                message ->
-                    answer(
-                        message,
-                        registry
-                            .deregister(
-                                message.body().getString("service"),
-                                message.body().getString("id"),
-                                message.body().getBoolean("drain", true))
-                            .map(reply -> reply.getJsonObject("instance")))));
-    consumers.add(
-        vertx
-            .eventBus()
-            .consumer(
-                RegistryContract.SNAPSHOT,
-                message ->
-                    answer(message, registry.snapshot().map(snapshot -> snapshot.toJson()))));
+    answer(
+        RegistryContract.REGISTER,
+        body -> {
+          RegistryContract.Register request = RegistryContract.Register.fromJson(body);
+          return registry
+              .write(
+                  new WriteCommand.Register(
+                      request.service(),
+                      request.registration(),
+                      Instance.SOURCE_EVENT_BUS,
+                      request.member(),
+                      request.routePrefix()))
+              .map(stored -> stored.instance().toJson());
+        });
+    answer(
+        RegistryContract.HEARTBEAT,
+        body -> {
+          RegistryContract.Heartbeat request = RegistryContract.Heartbeat.fromJson(body);
+          return registry.heartbeat(request.service(), request.id()).map(Instance::toJson);
+        });
+    answer(
+        RegistryContract.DEREGISTER,
+        body -> {
+          RegistryContract.Deregister request = RegistryContract.Deregister.fromJson(body);
+          return registry
+              .write(new WriteCommand.Deregister(request.service(), request.id(), request.drain()))
+              .map(deregistered -> deregistered.instance().toJson());
+        });
+    answer(RegistryContract.SNAPSHOT, body -> registry.snapshot().map(Snapshot::toJson));
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList()).mapEmpty();
   }
 
@@ -86,19 +67,17 @@ public final class EventBusApi {
     return Future.join(consumers.stream().map(MessageConsumer::unregister).toList()).mapEmpty();
   }
 
-  private static void answer(Message<JsonObject> message, Future<JsonObject> result) {
-    result.onComplete(
-        done -> {
-          if (done.succeeded()) {
-            message.reply(done.result());
-          } else if (done.cause() instanceof ValidationException v) {
-            message.fail(
-                400, new JsonObject().put("field", v.field()).put("detail", v.detail()).encode());
-          } else if (done.cause() instanceof NotFoundException n) {
-            message.fail(404, n.getMessage());
-          } else {
-            message.fail(500, String.valueOf(done.cause().getMessage()));
-          }
-        });
+  private void answer(String address, Function<JsonObject, Future<JsonObject>> handler) {
+    consumers.add(
+        vertx
+            .eventBus()
+            .<JsonObject>consumer(
+                address,
+                message ->
+                    // compose: a request that fails validation fails the future, like any other.
+                    Future.succeededFuture(message.body())
+                        .compose(handler)
+                        .onSuccess(message::reply)
+                        .onFailure(failure -> RegistryFailure.of(failure).failReply(message))));
   }
 }

@@ -83,27 +83,24 @@ public final class Durability {
         .compose(
             offer ->
                 registry
-                    .mergeCopy(offer.contents(), offer.incarnation())
+                    .write(new WriteCommand.MergeCopy(offer.contents(), offer.incarnation()))
                     .compose(
-                        reply ->
+                        merged ->
                             disk.executeBlocking(
                                 () -> {
-                                  copy.reconcile(
-                                      registry.store().snapshot(), reply.getLong("incarnation"));
-                                  return describe(offer.contents(), reply);
+                                  copy.reconcile(registry.store().snapshot(), merged.incarnation());
+                                  return describe(offer.contents(), merged);
                                 },
                                 true)));
   }
 
   private record Offer(Snapshot contents, long incarnation) {}
 
-  private String describe(Snapshot offered, JsonObject reply) {
-    int services = reply.getInteger("services", 0);
-    int instances = reply.getInteger("instances", 0);
-    if (services + instances > 0) {
+  private String describe(Snapshot offered, WriteReply.CopyMerged merged) {
+    if (merged.services() + merged.instances() > 0) {
       return String.format(
           "state restored from %s: %d services and %d instances (saved at revision %d)",
-          copy.dir(), services, instances, offered.revision());
+          copy.dir(), merged.services(), merged.instances(), offered.revision());
     }
     Snapshot kept = copy.contents();
     if (kept.services().isEmpty() && kept.instances().isEmpty()) {

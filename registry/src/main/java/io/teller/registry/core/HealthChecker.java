@@ -163,7 +163,7 @@ public final class HealthChecker {
     // Assume the change until the next scan says otherwise, so it is asked for once.
     probe.instance = instance.withStatus(status, instance.updatedAt());
     registry
-        .setStatus(instance.id(), status, reason)
+        .write(new WriteCommand.SetStatus(instance.id(), status, reason))
         .onFailure(
             e -> {
               LOG.warn(

@@ -131,16 +131,22 @@ public final class Maintenance {
     List<Future<Boolean>> removals = new java.util.ArrayList<>();
     for (Instance instance : scan.owned()) {
       if (instance.expired(now)) {
-        removals.add(registry.removeIf(instance.id(), WriteCommands.EXPIRED, null));
+        removals.add(remove(instance, WriteCommand.Removal.EXPIRED));
       } else if (instance.status() == InstanceStatus.DRAINING
           && instance.drainUntil() != null
           && !instance.drainUntil().isAfter(now)) {
-        removals.add(registry.removeIf(instance.id(), WriteCommands.DRAINED, null));
+        removals.add(remove(instance, WriteCommand.Removal.DRAINED));
       } else if (instance.member() != null && !scan.members().contains(instance.member())) {
-        removals.add(
-            registry.removeIf(instance.id(), WriteCommands.MEMBER_LEFT, instance.member()));
+        removals.add(remove(instance, WriteCommand.Removal.MEMBER_LEFT));
       }
     }
     return Future.join(removals).mapEmpty();
+  }
+
+  private Future<Boolean> remove(Instance instance, WriteCommand.Removal reason) {
+    String member = reason == WriteCommand.Removal.MEMBER_LEFT ? instance.member() : null;
+    return registry
+        .write(new WriteCommand.RemoveIf(instance.id(), reason, member))
+        .map(WriteReply.Removed::removed);
   }
 }

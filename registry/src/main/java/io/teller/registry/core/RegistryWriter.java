@@ -3,17 +3,37 @@ package io.teller.registry.core;
 import io.teller.common.model.Change;
 import io.teller.common.model.Instance;
 import io.teller.common.model.InstanceStatus;
+import io.teller.common.model.RegistryFailure;
 import io.teller.common.model.Service;
 import io.teller.common.model.Snapshot;
 import io.teller.common.model.ValidationException;
+import io.teller.registry.core.WriteCodec.Request;
+import io.teller.registry.core.WriteCodec.Written;
+import io.teller.registry.core.WriteCommand.DeleteService;
+import io.teller.registry.core.WriteCommand.Deregister;
+import io.teller.registry.core.WriteCommand.MergeCopy;
+import io.teller.registry.core.WriteCommand.PutService;
+import io.teller.registry.core.WriteCommand.Register;
+import io.teller.registry.core.WriteCommand.RemoveIf;
+import io.teller.registry.core.WriteCommand.SetStatus;
+import io.teller.registry.core.WriteReply.CopyMerged;
+import io.teller.registry.core.WriteReply.Deregistered;
+import io.teller.registry.core.WriteReply.InstanceStored;
+import io.teller.registry.core.WriteReply.Removed;
+import io.teller.registry.core.WriteReply.ServiceDeleted;
+import io.teller.registry.core.WriteReply.ServiceStored;
+import io.teller.registry.core.WriteReply.StatusSet;
 import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -24,8 +44,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Applies every write to the registry, one at a time, on the leading registry node (the oldest data
  * member): each write takes the next revision, changes the maps and publishes its changes before
- * the next write starts, so that changes reach subscribers in revision order, cluster-wide.
- * Commands arrive as JSON over the event bus ({@link WriteCommands}).
+ * the next write starts, so that changes reach subscribers in revision order, cluster-wide. Every
+ * node runs one, listening for {@link WriteCommand}s ({@link WriteCodec}); only the leader's gets
+ * any. A command sent again after a timeout is answered with its first outcome ({@link
+ * RecentWrites}), not applied twice.
  *
  * <p>Serial writes cap the registry near the speed of one node's map round trips (a few thousand
  * writes per second), which is far above what registrations and health changes need; heartbeats are
@@ -44,6 +66,8 @@ final class RegistryWriter {
   private final RegistryStore store;
   private final Clock clock;
   private final Durability durability;
+  private final RecentWrites recent = new RecentWrites();
+  private MessageConsumer<JsonObject> consumer;
 
   RegistryWriter(Vertx vertx, RegistryStore store, Clock clock, Durability durability) {
     this.vertx = vertx;
@@ -52,40 +76,76 @@ final class RegistryWriter {
     this.durability = durability;
   }
 
-  /** Applies a command; must be called on the writer's own context so that ordering holds. */
-  Future<JsonObject> apply(JsonObject command) {
+  /**
+   * Takes commands at {@code address}. Call on the verticle's context: commands are applied in the
+   * order they arrive on it.
+   */
+  Future<Void> start(String address) {
+    consumer = vertx.eventBus().consumer(address, this::receive);
+    return consumer.completion();
+  }
+
+  Future<Void> stop() {
+    return consumer == null ? Future.succeededFuture() : consumer.unregister();
+  }
+
+  private void receive(Message<JsonObject> message) {
+    Request request;
+    try {
+      request = WriteCodec.decode(message.body());
+    } catch (RuntimeException e) {
+      RegistryFailure.of(e).failReply(message);
+      return;
+    }
+    recent
+        .answer(
+            request.requestId(),
+            () -> apply(request.command()),
+            () ->
+                LOG.info(
+                    "{} sent again after a timeout (request {}): answered with its first outcome",
+                    request.command().getClass().getSimpleName(),
+                    request.requestId()))
+        .onSuccess(written -> message.reply(WriteCodec.encodeReply(written)))
+        .onFailure(failure -> RegistryFailure.of(failure).failReply(message));
+  }
+
+  /** Applies a command once its turn comes; completes once its changes are on disk. */
+  private Future<Written<?>> apply(WriteCommand<?> command) {
     // Ordered: one command at a time, in arrival order, off the event loop. The next command may
     // start while this one's changes wait for the disk; answers and changes still go out in order.
     return vertx
         .executeBlocking(() -> applyBlocking(command), true)
-        .compose(applied -> applied.durable().map(applied.reply()));
+        .compose(applied -> applied.durable().map(applied.written()));
   }
 
   /** A command's reply, and when its changes are on disk and published. */
-  private record Applied(JsonObject reply, Future<Void> durable) {}
+  private record Applied(Written<?> written, Future<Void> durable) {}
 
-  private Applied applyBlocking(JsonObject command) {
-    String op = command.getString(WriteCommands.OP);
+  private Applied applyBlocking(WriteCommand<?> command) {
     List<Change> changes = new ArrayList<>();
-    JsonObject reply =
-        switch (op) {
-          case WriteCommands.PUT_SERVICE -> putService(command, changes);
-          case WriteCommands.DELETE_SERVICE -> deleteService(command, changes);
-          case WriteCommands.REGISTER -> register(command, changes);
-          case WriteCommands.DEREGISTER -> deregister(command, changes);
-          case WriteCommands.SET_STATUS -> setStatus(command, changes);
-          case WriteCommands.REMOVE_IF -> removeIf(command, changes);
-          case WriteCommands.MERGE_COPY -> mergeCopy(command, changes);
-          default -> throw new IllegalArgumentException("unknown write command " + op);
-        };
-    if (changes.isEmpty()) {
-      return new Applied(reply, Future.succeededFuture());
+    WriteReply reply;
+    if (command instanceof PutService c) {
+      reply = putService(c.service(), changes);
+    } else if (command instanceof DeleteService c) {
+      reply = deleteService(c.name(), changes);
+    } else if (command instanceof Register c) {
+      reply = register(c, changes);
+    } else if (command instanceof Deregister c) {
+      reply = deregister(c, changes);
+    } else if (command instanceof SetStatus c) {
+      reply = setStatus(c, changes);
+    } else if (command instanceof RemoveIf c) {
+      reply = removeIf(c, changes);
+    } else {
+      reply = mergeCopy((MergeCopy) command, changes);
     }
-    reply.put(
-        WriteCommands.LAST_REVISION,
-        changes.stream().mapToLong(Change::revision).max().orElseThrow());
+    if (changes.isEmpty()) {
+      return new Applied(new Written<>(reply, 0), Future.succeededFuture());
+    }
+    long last = changes.stream().mapToLong(Change::revision).max().orElseThrow();
     // Queued in revision order, from this ordered task.
-    return new Applied(reply, durability.commit(changes));
+    return new Applied(new Written<>(reply, last), durability.commit(changes));
   }
 
   /**
@@ -95,18 +155,14 @@ final class RegistryWriter {
    * what the cluster already has stays as it is. A copy that followed this cluster run is behind
    * it, and is never taken in (it would bring back what was removed since).
    */
-  private JsonObject mergeCopy(JsonObject command, List<Change> changes) {
-    Snapshot copy = Snapshot.fromJson(command.getJsonObject("copy"));
-    long copyIncarnation = command.getLong("incarnation");
+  private CopyMerged mergeCopy(MergeCopy command, List<Change> changes) {
+    Snapshot copy = command.copy();
     long incarnation = store.incarnation();
-    JsonObject reply = new JsonObject().put("incarnation", incarnation);
-    if (copyIncarnation == incarnation || copy.revision() <= store.restoredRevision()) {
-      return reply.put("services", 0).put("instances", 0);
+    if (command.incarnation() == incarnation || copy.revision() <= store.restoredRevision()) {
+      return new CopyMerged(incarnation, 0, 0);
     }
     Set<String> known =
-        store.services().stream()
-            .map(Service::name)
-            .collect(Collectors.toCollection(java.util.HashSet::new));
+        store.services().stream().map(Service::name).collect(Collectors.toCollection(HashSet::new));
     List<Service> newServices =
         copy.services().stream().filter(s -> !known.contains(s.name())).toList();
     newServices.forEach(s -> known.add(s.name()));
@@ -138,12 +194,10 @@ final class RegistryWriter {
       }
     }
     store.restoredRevision(copy.revision());
-    return reply.put("services", services).put("instances", instances);
+    return new CopyMerged(incarnation, services, instances);
   }
 
-  private JsonObject putService(JsonObject command, List<Change> changes) {
-    JsonObject body = command.getJsonObject("service");
-    Service service = Service.fromJson(body.copy().put("revision", 0), command.getString("name"));
+  private ServiceStored putService(Service service, List<Change> changes) {
     if (service.tcpPort() != null) {
       // Two services on one port would leave the balancers to guess: refuse it here, changing
       // nothing.
@@ -184,13 +238,12 @@ final class RegistryWriter {
         stored.name(),
         existed ? "updated" : "defined",
         stored.revision());
-    return new JsonObject().put("service", stored.toJson()).put("created", !existed);
+    return new ServiceStored(stored, !existed);
   }
 
-  private JsonObject deleteService(JsonObject command, List<Change> changes) {
-    String name = command.getString("name");
+  private ServiceDeleted deleteService(String name, List<Change> changes) {
     if (store.service(name).isEmpty()) {
-      throw new NotFoundException("no service named " + name);
+      throw RegistryFailure.notFound("no service named " + name);
     }
     for (Instance instance : store.instances(name)) {
       if (store.removeInstance(instance.id())) {
@@ -200,139 +253,104 @@ final class RegistryWriter {
     store.removeService(name);
     changes.add(Change.serviceRemoved(name, store.nextRevision()));
     LOG.info("service {} removed", name);
-    return new JsonObject().put("removed", true);
+    return new ServiceDeleted();
   }
 
-  private JsonObject register(JsonObject command, List<Change> changes) {
-    String serviceName = command.getString("service");
-    Service.checkName(serviceName, "service");
-    Instance.Registration registration =
-        Instance.Registration.fromJson(command.getJsonObject("registration"));
-    String source = command.getString("source", Instance.SOURCE_REST);
-    String member = command.getString("member");
-
-    Service service = store.service(serviceName).orElse(null);
-    if (service == null) {
-      Service defaults = Service.withDefaults(serviceName);
-      String routePrefix = command.getString("routePrefix");
-      if (routePrefix != null) {
-        defaults =
-            new Service(
-                serviceName,
-                java.util.List.of(io.teller.common.model.Route.prefix(routePrefix)),
-                false,
-                defaults.strategy(),
-                defaults.hashOn(),
-                null,
-                null,
-                defaults.drainTimeoutMs(),
-                true,
-                null,
-                null,
-                0);
-      }
-      Service created = defaults.withRevision(store.nextRevision());
-      Optional<Service> raced = store.putServiceIfAbsent(created);
-      service = raced.orElse(created);
-      if (raced.isEmpty()) {
-        changes.add(Change.serviceStored(created));
-        LOG.info("service {} defined with defaults for its first instance", serviceName);
-      }
-    }
-    Instant now = now();
-    String id = Instance.idFor(serviceName, registration.host(), registration.port());
-    InstanceStatus initial =
-        service.healthCheck() == null ? InstanceStatus.HEALTHY : InstanceStatus.STARTING;
+  /**
+   * Registers in three steps: the service (made with defaults for its first instance), then the
+   * instance at that address, new or, if it exists, brought up to date (never a duplicate).
+   */
+  private InstanceStored register(Register command, List<Change> changes) {
+    Service service = serviceFor(command, changes);
     Instance fresh =
-        new Instance(
-            id,
-            serviceName,
-            registration.host(),
-            registration.port(),
-            registration.weight(),
-            registration.metadata(),
-            registration.ttlSeconds(),
-            initial,
-            source,
-            member,
-            now,
-            now,
-            now,
-            null,
-            0);
-
-    Optional<Instance> existing = store.instance(id);
+        Instance.registered(
+            command.service(),
+            command.registration(),
+            service.healthCheck() == null ? InstanceStatus.HEALTHY : InstanceStatus.STARTING,
+            command.source(),
+            command.member(),
+            now());
+    Optional<Instance> existing = store.instance(fresh.id());
     if (existing.isEmpty()) {
       Instance stored = fresh.withRevision(store.nextRevision());
-      Optional<Instance> raced = store.putInstanceIfAbsent(stored);
-      if (raced.isEmpty()) {
-        changes.add(Change.instanceStored(stored));
-        LOG.info(
-            "instance {} registered at {}:{} ({})",
-            id,
-            registration.host(),
-            registration.port(),
-            source);
-        return new JsonObject().put("instance", stored.toJson()).put("created", true);
+      existing = store.putInstanceIfAbsent(stored);
+      if (existing.isEmpty()) {
+        return added(stored, changes);
       }
-      existing = raced;
     }
-    // The same address again: the same instance, brought up to date (never a duplicate).
-    Instance old = existing.get();
-    boolean revive = old.status() == InstanceStatus.DRAINING;
-    boolean differs =
-        revive
-            || old.weight() != fresh.weight()
-            || !old.metadata().equals(fresh.metadata())
-            || !java.util.Objects.equals(old.ttlSeconds(), fresh.ttlSeconds())
-            || !java.util.Objects.equals(old.member(), fresh.member())
-            || !old.source().equals(fresh.source());
-    Optional<Instance> updated =
-        store.updateInstance(
-            id,
-            current ->
-                new Instance(
-                    id,
-                    serviceName,
-                    current.host(),
-                    current.port(),
-                    fresh.weight(),
-                    fresh.metadata(),
-                    fresh.ttlSeconds(),
-                    revive ? initial : current.status(),
-                    fresh.source(),
-                    fresh.member(),
-                    current.registeredAt(),
-                    differs ? now : current.updatedAt(),
-                    now,
-                    revive ? null : current.drainUntil(),
-                    differs ? store.nextRevision() : current.revision()));
-    Instance result = updated.orElse(old);
-    if (differs && updated.isPresent()) {
-      changes.add(Change.instanceStored(result));
-    }
-    return new JsonObject().put("instance", result.toJson()).put("created", false);
+    return registeredAgain(existing.get(), fresh, changes);
   }
 
-  private JsonObject deregister(JsonObject command, List<Change> changes) {
-    String serviceName = command.getString("service");
-    String id = command.getString("id");
+  /** The registration's service: the stored one, or one with defaults for its first instance. */
+  private Service serviceFor(Register command, List<Change> changes) {
+    String name = command.service();
+    Optional<Service> stored = store.service(name);
+    if (stored.isPresent()) {
+      return stored.get();
+    }
+    Service created =
+        (command.routePrefix() == null
+                ? Service.withDefaults(name)
+                : Service.withDefaults(name, command.routePrefix()))
+            .withRevision(store.nextRevision());
+    Optional<Service> raced = store.putServiceIfAbsent(created);
+    if (raced.isPresent()) {
+      return raced.get();
+    }
+    changes.add(Change.serviceStored(created));
+    LOG.info("service {} defined with defaults for its first instance", name);
+    return created;
+  }
+
+  /** A new address of the service, stored. */
+  private InstanceStored added(Instance stored, List<Change> changes) {
+    changes.add(Change.instanceStored(stored));
+    LOG.info(
+        "instance {} registered at {}:{} ({})",
+        stored.id(),
+        stored.host(),
+        stored.port(),
+        stored.source());
+    return new InstanceStored(stored, true);
+  }
+
+  /**
+   * The same address again: the same instance, brought up to date; it gets a new revision (and is
+   * published) only if more than its heartbeat changed.
+   */
+  private InstanceStored registeredAgain(Instance existing, Instance fresh, List<Change> changes) {
+    boolean changed = existing.changedBy(fresh);
+    Optional<Instance> updated =
+        store.updateInstance(
+            fresh.id(),
+            current ->
+                changed
+                    ? current.registeredAgain(fresh).withRevision(store.nextRevision())
+                    : current.registeredAgain(fresh));
+    if (changed && updated.isPresent()) {
+      changes.add(Change.instanceStored(updated.get()));
+    }
+    return new InstanceStored(updated.orElse(existing), false);
+  }
+
+  private Deregistered deregister(Deregister command, List<Change> changes) {
+    String serviceName = command.service();
+    String id = command.id();
     Instance instance =
         store
             .instance(id)
             .filter(i -> i.service().equals(serviceName))
-            .orElseThrow(
-                () -> new NotFoundException("service " + serviceName + " has no instance " + id));
+            .orElseThrow(() -> noInstance(serviceName, id));
     Service service = store.service(serviceName).orElse(Service.withDefaults(serviceName));
-    boolean drain = command.getBoolean("drain", true) && service.drainTimeoutMs() > 0;
+    boolean drain = command.drain() && service.drainTimeoutMs() > 0;
     if (!drain) {
       store.removeInstance(id);
       changes.add(Change.instanceRemoved(instance, store.nextRevision()));
       LOG.info("instance {} removed", id);
-      return new JsonObject().put("instance", instance.toJson()).put("removed", true);
+      return new Deregistered(instance, true);
     }
     if (instance.status() == InstanceStatus.DRAINING) {
-      return new JsonObject().put("instance", instance.toJson()).put("removed", false);
+      return new Deregistered(instance, false);
     }
     Instant now = now();
     Instance draining =
@@ -342,19 +360,17 @@ final class RegistryWriter {
                 i ->
                     i.draining(now, now.plusMillis(service.drainTimeoutMs()))
                         .withRevision(store.nextRevision()))
-            .orElseThrow(
-                () -> new NotFoundException("service " + serviceName + " has no instance " + id));
+            .orElseThrow(() -> noInstance(serviceName, id));
     changes.add(Change.instanceStored(draining));
     LOG.info("instance {} draining for {} ms", id, service.drainTimeoutMs());
-    return new JsonObject().put("instance", draining.toJson()).put("removed", false);
+    return new Deregistered(draining, false);
   }
 
-  private JsonObject setStatus(JsonObject command, List<Change> changes) {
-    String id = command.getString("id");
-    InstanceStatus status = InstanceStatus.fromJson(command.getString("status"));
+  private StatusSet setStatus(SetStatus command, List<Change> changes) {
+    InstanceStatus status = command.status();
     Optional<Instance> updated =
         store.updateInstance(
-            id,
+            command.id(),
             i ->
                 i.status() == status || i.status() == InstanceStatus.DRAINING
                     ? null
@@ -364,40 +380,41 @@ final class RegistryWriter {
           changes.add(Change.instanceStored(i));
           LOG.info(
               "instance {} is {} ({})",
-              id,
+              i.id(),
               status.json(),
-              command.getString("reason", "health check"));
+              command.reason() == null ? "health check" : command.reason());
         });
-    return new JsonObject().put("changed", updated.isPresent());
+    return new StatusSet(updated.isPresent());
   }
 
   /** Removes an instance if the reason still holds when the leader gets to it. */
-  private JsonObject removeIf(JsonObject command, List<Change> changes) {
-    String id = command.getString("id");
-    String reason = command.getString("reason");
+  private Removed removeIf(RemoveIf command, List<Change> changes) {
+    String id = command.id();
     Optional<Instance> instance = store.instance(id);
     Instant now = now();
     boolean holds =
         instance
             .map(
                 i ->
-                    switch (reason) {
-                      case WriteCommands.EXPIRED -> i.expired(now);
-                      case WriteCommands.DRAINED ->
+                    switch (command.reason()) {
+                      case EXPIRED -> i.expired(now);
+                      case DRAINED ->
                           i.status() == InstanceStatus.DRAINING
                               && i.drainUntil() != null
                               && !i.drainUntil().isAfter(now);
-                      case WriteCommands.MEMBER_LEFT ->
-                          i.member() != null && i.member().equals(command.getString("member"));
-                      default -> false;
+                      case MEMBER_LEFT -> i.member() != null && i.member().equals(command.member());
                     })
             .orElse(false);
     if (holds && store.removeInstance(id)) {
       changes.add(Change.instanceRemoved(instance.get(), store.nextRevision()));
-      LOG.info("instance {} removed ({})", id, reason);
-      return new JsonObject().put("removed", true);
+      LOG.info("instance {} removed ({})", id, command.reason().json());
+      return new Removed(true);
     }
-    return new JsonObject().put("removed", false);
+    return new Removed(false);
+  }
+
+  private static RegistryFailure noInstance(String service, String id) {
+    return RegistryFailure.notFound("service " + service + " has no instance " + id);
   }
 
   private Instant now() {

@@ -130,6 +130,20 @@ class EventBusAndChangesTest {
               assertThat(new JsonObject(e.getMessage()).getString("field")).isEqualTo("port");
             });
 
+    // A malformed request is refused naming the field (it used to go unanswered until a timeout).
+    assertThatThrownBy(
+            () ->
+                request(
+                    lite,
+                    RegistryContract.DEREGISTER,
+                    new JsonObject().put("service", "bus-svc").put("id", id).put("drain", "no")))
+        .isInstanceOfSatisfying(
+            ReplyException.class,
+            e -> {
+              assertThat(e.failureCode()).isEqualTo(400);
+              assertThat(new JsonObject(e.getMessage()).getString("field")).isEqualTo("drain");
+            });
+
     JsonObject drained =
         request(
             lite,

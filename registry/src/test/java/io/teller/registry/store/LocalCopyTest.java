@@ -32,23 +32,14 @@ class LocalCopyTest {
   }
 
   static Instance instance(String service, int port, Integer ttl, long revision) {
-    Instant now = Instant.parse("2025-01-01T00:00:00Z");
-    return new Instance(
-        Instance.idFor(service, "10.0.0.1", port),
-        service,
-        "10.0.0.1",
-        port,
-        1,
-        Map.of(),
-        ttl,
-        InstanceStatus.HEALTHY,
-        Instance.SOURCE_REST,
-        null,
-        now,
-        now,
-        now,
-        null,
-        revision);
+    return Instance.registered(
+            service,
+            new Instance.Registration("10.0.0.1", port, 1, Map.of(), ttl),
+            InstanceStatus.HEALTHY,
+            Instance.SOURCE_REST,
+            null,
+            Instant.parse("2025-01-01T00:00:00Z"))
+        .withRevision(revision);
   }
 
   static List<String> names(Snapshot s) {

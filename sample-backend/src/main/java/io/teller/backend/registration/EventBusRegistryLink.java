@@ -2,11 +2,11 @@ package io.teller.backend.registration;
 
 import io.teller.common.model.Instance;
 import io.teller.common.model.RegistryContract;
+import io.teller.common.model.RegistryFailure;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
 import java.util.function.Supplier;
 
@@ -38,26 +38,17 @@ public final class EventBusRegistryLink implements RegistryLink {
 
   @Override
   public Future<JsonObject> register(String service, Instance.Registration registration) {
-    return request(
-        RegistryContract.REGISTER,
-        new JsonObject()
-            .put("service", service)
-            .put("registration", registration.toJson())
-            .put("member", member.get())
-            .put("routePrefix", routePrefix));
+    return request(new RegistryContract.Register(service, registration, member.get(), routePrefix));
   }
 
   @Override
   public Future<JsonObject> heartbeat(String service, String id) {
-    return request(
-        RegistryContract.HEARTBEAT, new JsonObject().put("service", service).put("id", id));
+    return request(new RegistryContract.Heartbeat(service, id));
   }
 
   @Override
   public Future<JsonObject> deregister(String service, String id) {
-    return request(
-        RegistryContract.DEREGISTER,
-        new JsonObject().put("service", service).put("id", id).put("drain", true));
+    return request(new RegistryContract.Deregister(service, id, true));
   }
 
   @Override
@@ -65,41 +56,31 @@ public final class EventBusRegistryLink implements RegistryLink {
     return "on the event bus";
   }
 
-  private Future<JsonObject> request(String address, JsonObject body) {
+  private Future<JsonObject> request(RegistryContract.Request request) {
     return vertx
         .eventBus()
         .<JsonObject>request(
-            address, body, new DeliveryOptions().setSendTimeout(REQUEST_TIMEOUT_MS))
+            request.address(),
+            request.toJson(),
+            new DeliveryOptions().setSendTimeout(REQUEST_TIMEOUT_MS))
         .map(Message::body)
         .recover(failure -> Future.failedFuture(classify(failure)));
   }
 
+  /** What the backend does about a failure: the registry's kind of failure decides. */
   static RegistryLinkException classify(Throwable failure) {
-    if (failure instanceof ReplyException reply) {
-      switch (reply.failureType()) {
-        case NO_HANDLERS:
-          return new RegistryLinkException(
-              RegistryLinkException.Kind.UNREACHABLE, "no registry node");
-        case TIMEOUT:
-          return new RegistryLinkException(
-              RegistryLinkException.Kind.UNREACHABLE,
-              "no answer within " + REQUEST_TIMEOUT_MS + " ms");
-        case RECIPIENT_FAILURE:
-          int code = reply.failureCode();
-          if (code == 404) {
-            return new RegistryLinkException(
-                RegistryLinkException.Kind.NOT_FOUND, reply.getMessage());
-          }
-          if (code >= 400 && code < 500) {
-            return new RegistryLinkException(
-                RegistryLinkException.Kind.REFUSED, code + " " + reply.getMessage());
-          }
-          break;
-        default:
-          break;
-      }
-    }
-    return new RegistryLinkException(
-        RegistryLinkException.Kind.UNREACHABLE, String.valueOf(failure.getMessage()));
+    RegistryFailure registry = RegistryFailure.of(failure);
+    return switch (registry.kind()) {
+      case NOT_FOUND ->
+          new RegistryLinkException(RegistryLinkException.Kind.NOT_FOUND, registry.detail());
+      case INVALID ->
+          new RegistryLinkException(
+              RegistryLinkException.Kind.REFUSED,
+              registry.field() == null
+                  ? registry.detail()
+                  : registry.field() + ": " + registry.detail());
+      case UNAVAILABLE ->
+          new RegistryLinkException(RegistryLinkException.Kind.UNREACHABLE, registry.detail());
+    };
   }
 }
