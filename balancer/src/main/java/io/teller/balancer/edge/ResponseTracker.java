@@ -40,6 +40,5 @@ final class ResponseTracker extends ChannelOutboundHandlerAdapter {
         guard.responseCompleted();
       }
     }
-    ctx.write(msg, promise);
   }
 }
