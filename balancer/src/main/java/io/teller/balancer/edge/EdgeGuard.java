@@ -58,7 +58,9 @@ public final class EdgeGuard implements Handler<HttpConnection> {
       if (http1) {
         // Nothing more is decoded: the guard's place is taken by a drain that drops every byte.
         pipeline.addBefore("httpDecoder", "tellerRefused", new Discard());
-        channel
+        // Written from ahead of Vert.x's encoder, which takes only its own response objects.
+        pipeline
+            .context("tellerRefused")
             .writeAndFlush(Unpooled.wrappedBuffer(BUSY))
             .addListener(ChannelFutureListener.CLOSE);
       } else {

@@ -25,6 +25,8 @@ final class ResponseTracker extends ChannelOutboundHandlerAdapter {
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
       throws Exception {
+    // On its way first: an answer the guard writes when told of this response goes after it.
+    ctx.write(msg, promise);
     if (!switched) {
       if (msg instanceof HttpResponse response) {
         int code = response.status().code();

@@ -311,6 +311,7 @@ class Http1GuardTest {
 
     // The first request's response goes out (through the tracker); then the refusal.
     channel.writeOutbound(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+    assertThat((Object) channel.readOutbound()).isInstanceOf(DefaultFullHttpResponse.class);
     String out = answered(channel);
     assertThat(out).startsWith("HTTP/1.1 400 ").contains("no Host field");
     assertThat(channel.isOpen()).isFalse();
