@@ -142,6 +142,34 @@ public final class BalancerSettings {
           SettingType.integer(1, 60_000, "must be 1 to 60000"),
           "how long an SNI listener waits for a connection's whole TLS ClientHello");
 
+  public static final Setting HTTP_MAX_REQUEST_LINE_BYTES =
+      new Setting(
+          "http.max.request.line.bytes",
+          SettingType.integer(256, 65_536, "must be 256 to 65536"),
+          "the longest request line an HTTP/1.x client may send; longer: 414");
+  public static final Setting HTTP_MAX_HEADER_BYTES =
+      new Setting(
+          "http.max.header.bytes",
+          SettingType.integer(1_024, 1_048_576, "must be 1024 to 1048576"),
+          "the largest header section (and trailer section) of a request; larger: 431");
+  public static final Setting HTTP_MAX_HEADER_FIELDS =
+      new Setting(
+          "http.max.header.fields",
+          SettingType.integer(8, 10_000, "must be 8 to 10000"),
+          "the most header fields in one request; more: 431");
+  public static final Setting HTTP_REQUEST_HEADER_TIMEOUT_MS =
+      new Setting(
+          "http.request.header.timeout.ms",
+          SettingType.integer(100, 600_000, "must be 100 to 600000"),
+          "how long a request head may take to arrive, from its first byte; later: 408 and the"
+              + " connection closed");
+  public static final Setting HTTP_MAX_CONNECTIONS =
+      new Setting(
+          "http.max.connections",
+          SettingType.integer(1, 1_000_000, "must be 1 to 1000000"),
+          "client connections open at once on each of the HTTPS and HTTP listeners; more: 503"
+              + " and closed");
+
   public static final List<Setting> ALL =
       List.of(
           HTTPS_PORT,
@@ -165,7 +193,12 @@ public final class BalancerSettings {
           ACCESS_LOG,
           TCP_LISTENERS,
           TCP_IDLE_TIMEOUT_MS,
-          TCP_HELLO_TIMEOUT_MS);
+          TCP_HELLO_TIMEOUT_MS,
+          HTTP_MAX_REQUEST_LINE_BYTES,
+          HTTP_MAX_HEADER_BYTES,
+          HTTP_MAX_HEADER_FIELDS,
+          HTTP_REQUEST_HEADER_TIMEOUT_MS,
+          HTTP_MAX_CONNECTIONS);
 
   private BalancerSettings() {}
 }

@@ -6,6 +6,8 @@ import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.counting.LoadSharing;
 import io.teller.balancer.counting.RetryBudget;
+import io.teller.balancer.edge.EdgeLimits;
+import io.teller.balancer.edge.EdgeRejections;
 import io.teller.balancer.metrics.ProxyMetrics;
 import io.teller.balancer.metrics.TcpMetrics;
 import io.teller.balancer.proxy.AccessLog;
@@ -37,6 +39,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -143,6 +146,11 @@ public final class BalancerVerticle extends VerticleBase {
     int httpsPort = config.integer(BalancerSettings.HTTPS_PORT);
     int httpPort = config.integer(BalancerSettings.HTTP_PORT);
     boolean redirect = config.bool(BalancerSettings.HTTP_REDIRECT);
+    // One of each per balancer, shared by every event loop: the cap counts a listener's
+    // connections.
+    EdgeRejections rejections = new EdgeRejections(metrics.registry(), accessLog::rejected);
+    AtomicInteger httpsConnections = new AtomicInteger();
+    AtomicInteger httpConnections = new AtomicInteger();
     return tls()
         .compose(tls -> sharing.start().map(tls))
         .compose(tls -> view.start().map(tls))
@@ -162,9 +170,24 @@ public final class BalancerVerticle extends VerticleBase {
                                     config.integer(BalancerSettings.RESPONSE_TIMEOUT_MS),
                                     config.integer(BalancerSettings.IDLE_TIMEOUT_MS),
                                     config.integer(BalancerSettings.RETRIES)),
-                                config.integer(BalancerSettings.CLIENT_IDLE_TIMEOUT_MS)),
+                                config.integer(BalancerSettings.CLIENT_IDLE_TIMEOUT_MS),
+                                new EdgeLimits(
+                                    config.integer(BalancerSettings.HTTP_MAX_REQUEST_LINE_BYTES),
+                                    config.integer(BalancerSettings.HTTP_MAX_HEADER_BYTES),
+                                    config.integer(BalancerSettings.HTTP_MAX_HEADER_FIELDS),
+                                    config.integer(
+                                        BalancerSettings.HTTP_REQUEST_HEADER_TIMEOUT_MS)),
+                                config.integer(BalancerSettings.HTTP_MAX_CONNECTIONS)),
                             new ProxyVerticle.Shared(
-                                routing::get, inFlight, ejections, budget, metrics, accessLog)),
+                                routing::get,
+                                inFlight,
+                                ejections,
+                                budget,
+                                metrics,
+                                accessLog,
+                                rejections,
+                                httpsConnections,
+                                httpConnections)),
                     new DeploymentOptions().setInstances(instances)))
         .onSuccess(
             id -> {

@@ -44,6 +44,24 @@ public final class AccessLog {
       long durationMicros,
       int attempts) {}
 
+  /**
+   * A request refused at the edge, before it had a route: its client, status and reason, with the
+   * detail the client was told. Logged when the access log is on.
+   */
+  public void rejected(String client, String[] statusReasonDetail) {
+    if (!enabled) {
+      return;
+    }
+    LOG.info(
+        new JsonObject()
+            .put("time", Instant.now().toString())
+            .put("client", client)
+            .put("status", Integer.parseInt(statusReasonDetail[0]))
+            .put("rejected", statusReasonDetail[1])
+            .put("detail", statusReasonDetail[2])
+            .encode());
+  }
+
   void log(Entry entry) {
     JsonObject line =
         new JsonObject()

@@ -3,6 +3,9 @@ package io.teller.balancer.proxy;
 import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.counting.RetryBudget;
+import io.teller.balancer.edge.EdgeGuard;
+import io.teller.balancer.edge.EdgeLimits;
+import io.teller.balancer.edge.EdgeRejections;
 import io.teller.balancer.metrics.ProxyMetrics;
 import io.teller.balancer.routing.Routing;
 import io.teller.balancer.tls.CertificateWatcher;
@@ -12,6 +15,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -33,7 +37,9 @@ public final class ProxyVerticle extends VerticleBase {
       boolean redirectHttp,
       TlsOptions tls,
       ProxyHandler.Defaults defaults,
-      int clientIdleMillis) {}
+      int clientIdleMillis,
+      EdgeLimits edgeLimits,
+      int maxConnections) {}
 
   /** What every event loop's proxy shares: counts, ejections, the retry budget, meters, the log. */
   public record Shared(
@@ -42,7 +48,10 @@ public final class ProxyVerticle extends VerticleBase {
       Ejections ejections,
       RetryBudget budget,
       ProxyMetrics metrics,
-      AccessLog accessLog) {}
+      AccessLog accessLog,
+      EdgeRejections rejections,
+      AtomicInteger httpsConnections,
+      AtomicInteger httpConnections) {}
 
   private final Listeners listeners;
   private final Shared shared;
@@ -77,6 +86,7 @@ public final class ProxyVerticle extends VerticleBase {
     Future<HttpServer> httpsListening =
         vertx
             .createHttpServer(httpsOptions)
+            .connectionHandler(edge(shared.httpsConnections()))
             .requestHandler(httpsHandler)
             .listen(listeners.httpsPort(), listeners.host())
             .compose(
@@ -89,7 +99,9 @@ public final class ProxyVerticle extends VerticleBase {
                             }));
     Future<HttpServer> httpListening =
         vertx
-            .createHttpServer(serverOptions(new HttpServerOptions()))
+            .createHttpServer(
+                serverOptions(new HttpServerOptions()).setHttp2ClearTextEnabled(false))
+            .connectionHandler(edge(shared.httpConnections()))
             .requestHandler(
                 listeners.redirectHttp() ? new RedirectHandler(listeners.httpsPort()) : httpHandler)
             .listen(listeners.httpPort(), listeners.host());
@@ -114,8 +126,18 @@ public final class ProxyVerticle extends VerticleBase {
         shared.accessLog());
   }
 
+  private EdgeGuard edge(AtomicInteger open) {
+    return new EdgeGuard(
+        listeners.edgeLimits(), shared.rejections(), listeners.maxConnections(), open);
+  }
+
   private HttpServerOptions serverOptions(HttpServerOptions options) {
+    // Vert.x's own limits sit above the edge's, so that the edge decides, with its own answers;
+    // the edge may add one field (connection: close) to a head it normalises.
+    EdgeLimits limits = listeners.edgeLimits();
     return options
+        .setMaxInitialLineLength(limits.requestLineBytes() + 256)
+        .setMaxHeaderSize(limits.headerBytes() + 1024)
         .setCompressionSupported(false)
         .setHandle100ContinueAutomatically(false)
         .setIdleTimeout(listeners.clientIdleMillis())

@@ -158,6 +158,11 @@ public final class BalancerHarness implements AutoCloseable {
     values.put(BalancerSettings.TCP_LISTENERS, java.util.List.of());
     values.put(BalancerSettings.TCP_IDLE_TIMEOUT_MS, 0);
     values.put(BalancerSettings.TCP_HELLO_TIMEOUT_MS, 2_000);
+    values.put(BalancerSettings.HTTP_MAX_REQUEST_LINE_BYTES, 8192);
+    values.put(BalancerSettings.HTTP_MAX_HEADER_BYTES, 32768);
+    values.put(BalancerSettings.HTTP_MAX_HEADER_FIELDS, 100);
+    values.put(BalancerSettings.HTTP_REQUEST_HEADER_TIMEOUT_MS, 10_000);
+    values.put(BalancerSettings.HTTP_MAX_CONNECTIONS, 10_000);
     values.putAll(extra);
     return TellerConfig.of(values);
   }

@@ -1,0 +1,282 @@
+package io.teller.balancer.edge;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.teller.balancer.BalancerSettings;
+import io.teller.balancer.testing.BalancerHarness;
+import io.teller.balancer.testing.RawClient;
+import io.teller.balancer.testing.RecordingBackend;
+import io.teller.common.testing.Poll;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Hostile bytes over raw sockets, HTTP and HTTPS, to a real balancer in front of a backend that
+ * records every byte it gets: what the client got back, whether its connection was closed, and what
+ * reached the backend (nothing, or exactly the normalised request).
+ */
+@Timeout(180)
+class EdgeProbeTest {
+
+  @TempDir static Path dir;
+  static BalancerHarness harness;
+  static RecordingBackend backend;
+
+  @BeforeAll
+  static void start() throws Exception {
+    harness =
+        new BalancerHarness(
+            dir,
+            false,
+            Map.of(
+                BalancerSettings.HTTP_REQUEST_HEADER_TIMEOUT_MS, 500,
+                BalancerSettings.HTTP_MAX_HEADER_FIELDS, 100));
+    backend = new RecordingBackend();
+    harness.defineService("probe", "{\"routes\": [{\"pathPrefix\": \"/\"}]}");
+    harness.register("probe", backend.port(), 1);
+    Poll.until(
+        Duration.ofSeconds(10),
+        () ->
+            assertThat(
+                    RawClient.exchange(
+                            harness.httpPort(),
+                            null,
+                            "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                            500)
+                        .status())
+                .isEqualTo(200));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (harness != null) {
+      harness.close();
+    }
+    if (backend != null) {
+      backend.close();
+    }
+  }
+
+  static Stream<Arguments> refused() {
+    List<Arguments> all = new ArrayList<>();
+    String[][] vectors = {
+      {
+        "xchunked",
+        "POST /M HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "400"
+      },
+      {
+        "chunked twice",
+        "POST /M HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "400"
+      },
+      {
+        "chunked not last",
+        "POST /M HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "400"
+      },
+      {
+        "TE on HTTP/1.0",
+        "POST /M HTTP/1.0\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "400"
+      },
+      {
+        "folded TE",
+        "POST /M HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding:\r\n chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "400"
+      },
+      {
+        "CL disagree",
+        "POST /M HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        "400"
+      },
+      {
+        "CL overflow",
+        "POST /M HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999999999999999999\r\n\r\nhello",
+        "400"
+      },
+      {
+        "chunk size overflow",
+        "POST /M HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000005\r\nhello\r\n0\r\n\r\n",
+        "400"
+      },
+      {
+        "bad chunk framing",
+        "POST /M HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+        "400"
+      },
+      {
+        "quoted chunk extension",
+        "POST /M HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\"x\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n\"\r\nhello\r\n0\r\n\r\n",
+        "400"
+      },
+      {"no Host", "GET /M HTTP/1.1\r\n\r\n", "400"},
+      {"two Hosts", "GET /M HTTP/1.1\r\nHost: localhost\r\nHost: evil\r\n\r\n", "400"},
+      {
+        "absolute-form other host",
+        "GET http://evil.example/M HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "400"
+      },
+      {"NUL in a field", "GET /M HTTP/1.1\r\nHost: localhost\r\nX-A: a\u0000b\r\n\r\n", "400"},
+      {"bad field name", "GET /M HTTP/1.1\r\nHost: localhost\r\nBad Name: x\r\n\r\n", "400"},
+      {
+        "101 fields",
+        "GET /M HTTP/1.1\r\nHost: localhost\r\n" + "X-F: v\r\n".repeat(100) + "\r\n",
+        "431"
+      },
+      {
+        "16 KiB target",
+        "GET /M" + "a".repeat(16_000) + " HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "414"
+      },
+    };
+    for (boolean tls : new boolean[] {false, true}) {
+      for (String[] v : vectors) {
+        all.add(Arguments.of((tls ? "HTTPS " : "HTTP ") + v[0], tls, v[1], Integer.parseInt(v[2])));
+      }
+    }
+    return all.stream();
+  }
+
+  static SSLContext tls(boolean tls) {
+    return tls ? harness.certificates().clientContext() : null;
+  }
+
+  static int port(boolean tls) {
+    return tls ? harness.httpsPort() : harness.httpPort();
+  }
+
+  /** A marker unique to one probe, in the target, so the backend's log tells whose bytes it got. */
+  static String marker() {
+    return "/probe-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  /** Sends a good request behind the probe and waits for the backend to have it. */
+  static void controlRequestArrives(boolean tls) throws Exception {
+    String control = marker();
+    RawClient.Result result =
+        RawClient.exchange(
+            port(tls),
+            tls(tls),
+            "GET " + control + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            3000);
+    assertThat(result.status()).as(result.text()).isEqualTo(200);
+    Poll.until(Duration.ofSeconds(5), () -> assertThat(backend.received()).contains(control));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("refused")
+  void refusedWithItsStatusAndClosedAndTheBackendSeesNothing(
+      String name, boolean tls, String request, int status) throws Exception {
+    String marker = marker();
+    RawClient.Result result =
+        RawClient.exchange(port(tls), tls(tls), request.replace("/M", marker), 5000);
+
+    assertThat(result.status()).as(result.text()).isEqualTo(status);
+    assertThat(result.text()).contains("connection: close");
+    assertThat(result.closed()).as("connection closed").isTrue();
+    controlRequestArrives(tls);
+    assertThat(backend.received()).doesNotContain(marker).doesNotContain("/smuggled");
+  }
+
+  @ParameterizedTest(name = "HTTPS {0}")
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void contentLengthBesideChunkedReachesTheBackendChunkedOnlyAndTheConnectionCloses(boolean tls)
+      throws Exception {
+    String marker = marker();
+    RawClient.Result result =
+        RawClient.exchange(
+            port(tls),
+            tls(tls),
+            "POST "
+                + marker
+                + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "5\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            5000);
+
+    assertThat(result.status()).as(result.text()).isEqualTo(200);
+    assertThat(result.text()).containsOnlyOnce("HTTP/1.1 ");
+    assertThat(result.closed()).as("closed after the response").isTrue();
+    controlRequestArrives(tls);
+    String seen = backend.received();
+    String forwarded = seen.substring(seen.indexOf("POST " + marker));
+    String head = forwarded.substring(0, forwarded.indexOf("\r\n\r\n")).toLowerCase();
+    assertThat(head).contains("transfer-encoding: chunked").doesNotContain("content-length");
+    assertThat(forwarded).contains("\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    assertThat(seen).doesNotContain("/smuggled");
+  }
+
+  @Test
+  void anAbsoluteFormTargetReachesTheBackendInOriginForm() throws Exception {
+    String marker = marker();
+    RawClient.Result result =
+        RawClient.exchange(
+            harness.httpPort(),
+            null,
+            "GET http://localhost" + marker + "?q=1 HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            1500);
+    assertThat(result.status()).as(result.text()).isEqualTo(200);
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> assertThat(backend.received()).contains("GET " + marker + "?q=1 HTTP/1.1\r\n"));
+    assertThat(backend.received()).doesNotContain("http://localhost" + marker);
+  }
+
+  @Test
+  void aHeadThatTricklesPastTheTimeoutIsAnswered408AndClosed() throws Exception {
+    try (Socket socket = RawClient.open(harness.httpPort(), null)) {
+      socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: local".getBytes());
+      long start = System.nanoTime();
+      RawClient.Result result = RawClient.read(socket, 5000);
+      long waited = (System.nanoTime() - start) / 1_000_000;
+      assertThat(result.status()).as(result.text()).isEqualTo(408);
+      assertThat(result.closed()).isTrue();
+      assertThat(waited).isBetween(400L, 4000L);
+    }
+  }
+
+  @Test
+  void theConnectionCapAnswers503AndFreesItsPlaceWhenAConnectionCloses() throws Exception {
+    try (BalancerHarness capped =
+        new BalancerHarness(
+            dir.resolve("capped"), false, Map.of(BalancerSettings.HTTP_MAX_CONNECTIONS, 2))) {
+      capped.defineService("probe", "{\"routes\": [{\"pathPrefix\": \"/\"}]}");
+      capped.register("probe", backend.port(), 1);
+      String get = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+      Socket first = RawClient.open(capped.httpPort(), null);
+      Socket second = RawClient.open(capped.httpPort(), null);
+      Poll.until(
+          Duration.ofSeconds(10),
+          () -> {
+            first.getOutputStream().write(get.getBytes());
+            assertThat(RawClient.read(first, 1000).status()).isEqualTo(200);
+          });
+      RawClient.Result third = RawClient.exchange(capped.httpPort(), null, get, 3000);
+      assertThat(third.status()).as(third.text()).isEqualTo(503);
+      assertThat(third.closed()).isTrue();
+
+      second.close();
+      Poll.until(
+          Duration.ofSeconds(5),
+          () ->
+              assertThat(RawClient.exchange(capped.httpPort(), null, get, 1000).status())
+                  .isEqualTo(200));
+      first.close();
+    }
+  }
+}
