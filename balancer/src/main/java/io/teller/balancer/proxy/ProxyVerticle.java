@@ -1,9 +1,8 @@
 package io.teller.balancer.proxy;
 
-import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
-import io.teller.balancer.counting.RetryBudget;
 import io.teller.balancer.metrics.ProxyMetrics;
+import io.teller.balancer.resilience.Resilience;
 import io.teller.balancer.routing.Routing;
 import io.teller.balancer.tls.CertificateWatcher;
 import io.teller.balancer.tls.TlsOptions;
@@ -35,18 +34,18 @@ public final class ProxyVerticle extends VerticleBase {
       ProxyHandler.Defaults defaults,
       int clientIdleMillis) {}
 
-  /** What every event loop's proxy shares: counts, ejections, the retry budget, meters, the log. */
+  /** What every event loop's proxy shares: routing, counts, the resilience policy, meters, log. */
   public record Shared(
       Supplier<Routing> routing,
       InFlight inFlight,
-      Ejections ejections,
-      RetryBudget budget,
+      Resilience resilience,
       ProxyMetrics metrics,
       AccessLog accessLog) {}
 
   private final Listeners listeners;
   private final Shared shared;
   private BackendClients clients;
+  private final ResponseDeadlines deadlines = new ResponseDeadlines();
   private HttpServer https;
   private HttpServer http;
   private CertificateWatcher watcher;
@@ -65,13 +64,7 @@ public final class ProxyVerticle extends VerticleBase {
     // Response timeouts are checked on this event loop's one timer, not one timer per request;
     // a service's own shorter timeout is honoured to within this period.
     long period = Math.max(10, Math.min(100, listeners.defaults().responseMillis() / 10));
-    expiryTimer =
-        vertx.setPeriodic(
-            period,
-            t -> {
-              httpsHandler.expire();
-              httpHandler.expire();
-            });
+    expiryTimer = vertx.setPeriodic(period, t -> deadlines.expire());
     HttpServerOptions httpsOptions =
         serverOptions(listeners.tls().applyTo(new HttpServerOptions()));
     Future<HttpServer> httpsListening =
@@ -104,12 +97,12 @@ public final class ProxyVerticle extends VerticleBase {
   private ProxyHandler handler(String scheme) {
     return new ProxyHandler(
         clients,
+        deadlines,
         shared.routing(),
         shared.inFlight(),
         scheme,
         listeners.defaults(),
-        shared.ejections(),
-        shared.budget(),
+        shared.resilience(),
         shared.metrics(),
         shared.accessLog());
   }
