@@ -4,6 +4,7 @@ import io.teller.balancer.metrics.ProxyMetrics;
 import io.teller.balancer.resilience.Failure;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;
+import java.util.Locale;
 
 /**
  * The last stage, once per request whatever happened: gives the instance's in-flight count back,
@@ -46,7 +47,7 @@ final class Finish {
               nanos / 1_000,
               exchange.tries == null ? 0 : exchange.tries.count(),
               failure == null ? null : failure.kind().label(),
-              failure == null ? null : failure.fault().name().toLowerCase(java.util.Locale.ROOT)));
+              failure == null ? null : failure.fault().name().toLowerCase(Locale.ROOT)));
     }
   }
 }
