@@ -2,10 +2,8 @@ package io.teller.balancer;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.counting.LoadSharing;
-import io.teller.balancer.counting.RetryBudget;
 import io.teller.balancer.edge.EdgeLimits;
 import io.teller.balancer.edge.EdgeRejections;
 import io.teller.balancer.metrics.ProxyMetrics;
@@ -13,6 +11,9 @@ import io.teller.balancer.metrics.TcpMetrics;
 import io.teller.balancer.proxy.AccessLog;
 import io.teller.balancer.proxy.ProxyHandler;
 import io.teller.balancer.proxy.ProxyVerticle;
+import io.teller.balancer.resilience.Ejections;
+import io.teller.balancer.resilience.Resilience;
+import io.teller.balancer.resilience.RetryBudget;
 import io.teller.balancer.routing.RegistryView;
 import io.teller.balancer.routing.Routing;
 import io.teller.balancer.tcp.ListenerSpec;
@@ -54,10 +55,9 @@ public final class BalancerVerticle extends VerticleBase {
 
   private final TellerConfig config;
   private final TellerCluster cluster;
-  private final AtomicReference<Routing> routing = new AtomicReference<>(Routing.empty());
+  private final AtomicReference<Routing> routing = new AtomicReference<>(Routing.waiting());
   private final InFlight inFlight = new InFlight();
-  private final Ejections ejections;
-  private final RetryBudget budget;
+  private final Resilience resilience;
   private final AccessLog accessLog;
   private final PrometheusMeterRegistry meters;
   private final ProxyMetrics metrics;
@@ -81,16 +81,19 @@ public final class BalancerVerticle extends VerticleBase {
     this.config = config;
     this.cluster = cluster;
     this.meters = meters;
-    this.ejections =
-        new Ejections(
-            config.integer(BalancerSettings.EJECT_CONNECT_FAILURES),
-            config.integer(BalancerSettings.EJECT_SERVER_ERRORS));
-    this.budget =
-        new RetryBudget(
-            config.integer(BalancerSettings.RETRY_BUDGET_PERCENT),
-            config.integer(BalancerSettings.RETRY_BUDGET_MIN_PER_SECOND));
     this.accessLog = new AccessLog(config.bool(BalancerSettings.ACCESS_LOG));
     this.metrics = new ProxyMetrics(meters, inFlight);
+    // One policy for L7 requests and L4 connections: one retry budget, one ejection state.
+    this.resilience =
+        new Resilience(
+            new Ejections(
+                config.integer(BalancerSettings.EJECT_CONNECT_FAILURES),
+                config.integer(BalancerSettings.EJECT_SERVER_ERRORS)),
+            new RetryBudget(
+                config.integer(BalancerSettings.RETRY_BUDGET_PERCENT),
+                config.integer(BalancerSettings.RETRY_BUDGET_MIN_PER_SECOND)),
+            metrics,
+            config.integer(BalancerSettings.RETRIES));
   }
 
   @Override
@@ -136,8 +139,7 @@ public final class BalancerVerticle extends VerticleBase {
             config.string(CommonSettings.LISTEN_HOST),
             config.integer(BalancerSettings.CONNECT_TIMEOUT_MS),
             config.integer(BalancerSettings.TCP_IDLE_TIMEOUT_MS),
-            config.integer(BalancerSettings.TCP_HELLO_TIMEOUT_MS),
-            config.integer(BalancerSettings.RETRIES));
+            config.integer(BalancerSettings.TCP_HELLO_TIMEOUT_MS));
     int instances =
         config.integer(BalancerSettings.INSTANCES) == 0
             ? Runtime.getRuntime().availableProcessors()
@@ -168,8 +170,7 @@ public final class BalancerVerticle extends VerticleBase {
                                 new ProxyHandler.Defaults(
                                     config.integer(BalancerSettings.CONNECT_TIMEOUT_MS),
                                     config.integer(BalancerSettings.RESPONSE_TIMEOUT_MS),
-                                    config.integer(BalancerSettings.IDLE_TIMEOUT_MS),
-                                    config.integer(BalancerSettings.RETRIES)),
+                                    config.integer(BalancerSettings.IDLE_TIMEOUT_MS)),
                                 config.integer(BalancerSettings.CLIENT_IDLE_TIMEOUT_MS),
                                 new EdgeLimits(
                                     config.integer(BalancerSettings.HTTP_MAX_REQUEST_LINE_BYTES),
@@ -181,8 +182,7 @@ public final class BalancerVerticle extends VerticleBase {
                             new ProxyVerticle.Shared(
                                 routing::get,
                                 inFlight,
-                                ejections,
-                                budget,
+                                resilience,
                                 metrics,
                                 accessLog,
                                 rejections,
@@ -201,7 +201,7 @@ public final class BalancerVerticle extends VerticleBase {
         .compose(
             id ->
                 vertx.deployVerticle(
-                    () -> new TcpVerticle(tcpOptions, tcp, inFlight, ejections),
+                    () -> new TcpVerticle(tcpOptions, tcp, inFlight, resilience),
                     new DeploymentOptions().setInstances(instances)))
         .onSuccess(
             id ->
@@ -242,7 +242,7 @@ public final class BalancerVerticle extends VerticleBase {
               ids.put(name, pool.endpoints().keySet());
               all.addAll(pool.endpoints().keySet());
             });
-    ejections.sweep(all);
+    resilience.sweep(all);
     metrics.retainOnly(ids);
     tcpMetrics.bind();
   }
@@ -287,7 +287,7 @@ public final class BalancerVerticle extends VerticleBase {
                               entry
                                   .put("peers", peers)
                                   .put("total", sharing.inFlight(id))
-                                  .put("ejected", ejections.isEjected(id)));
+                                  .put("ejected", resilience.isEjected(id)));
                         }));
     return new JsonObject()
         .put("member", cluster.memberId())

@@ -27,8 +27,10 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code teller_retries_total{service,outcome}}: retries made ({@code outcome="sent"}) and
  *       refused by the retry budget ({@code outcome="over_budget"});
  *   <li>{@code teller_ejections_total{service,instance}}: passive ejections;
- *   <li>{@code teller_upstream_failures_total{service,instance,kind}}: failures to get an answer
- *       from an instance, by kind ({@code connect}, {@code timeout}, {@code reset}).
+ *   <li>{@code teller_upstream_failures_total{service,instance,kind}}: failures that are the
+ *       instance's fault, by kind ({@code connect}, {@code timeout}, {@code reset}), on L7 and L4;
+ *   <li>{@code teller_client_aborts_total{service}}: requests whose client left before the end of
+ *       the answer (closed, reset its stream, stopped mid-upload), logged with status 499.
  * </ul>
  *
  * Meters are looked up in maps keyed by service and instance, so the request path never builds
@@ -91,7 +93,12 @@ public final class ProxyMetrics {
     service(service).overBudget.increment();
   }
 
-  /** Counts a failure to get an answer from an instance. */
+  /** Counts a request whose client left before the end of its answer. */
+  public void clientAborted(String service) {
+    service(service).clientAborts.increment();
+  }
+
+  /** Counts a failure that is an instance's fault. */
   public void upstreamFailure(String service, String instance, FailureKind kind) {
     instance(service, instance).failures[kind.ordinal()].increment();
   }
@@ -154,6 +161,7 @@ public final class ProxyMetrics {
     final Timer duration;
     final Counter retries;
     final Counter overBudget;
+    final Counter clientAborts;
 
     ServiceMeters(String service) {
       duration =
@@ -171,6 +179,11 @@ public final class ProxyMetrics {
           Counter.builder("teller.retries")
               .description("Retries to another instance")
               .tags("service", service, "outcome", "over_budget")
+              .register(registry);
+      clientAborts =
+          Counter.builder("teller.client.aborts")
+              .description("Requests whose client left before the end of the answer")
+              .tags("service", service)
               .register(registry);
     }
   }
@@ -200,7 +213,7 @@ public final class ProxyMetrics {
         failures[kind.ordinal()] =
             keep(
                 Counter.builder("teller.upstream.failures")
-                    .description("Failures to get an answer from an instance")
+                    .description("Failures that are an instance's fault")
                     .tags(tags)
                     .tag("kind", kind.label)
                     .register(registry));

@@ -28,7 +28,10 @@ public final class AccessLog {
     this.enabled = on;
   }
 
-  /** One request's line, with the fields named as in the README. */
+  /**
+   * One request's line, with the fields named as in the README; {@code failure} (its kind) and
+   * {@code fault} (client, instance, balancer) only for a request that failed.
+   */
   public record Entry(
       long startMillis,
       String client,
@@ -42,7 +45,9 @@ public final class AccessLog {
       long bytesIn,
       long bytesOut,
       long durationMicros,
-      int attempts) {}
+      int attempts,
+      String failure,
+      String fault) {}
 
   /**
    * A request refused at the edge, before it had a route: its client, status and reason, with the
@@ -78,6 +83,9 @@ public final class AccessLog {
             .put("bytesOut", entry.bytesOut())
             .put("durationMs", entry.durationMicros() / 1000.0)
             .put("attempts", entry.attempts());
+    if (entry.failure() != null) {
+      line.put("failure", entry.failure()).put("fault", entry.fault());
+    }
     LOG.info(line.encode());
   }
 }

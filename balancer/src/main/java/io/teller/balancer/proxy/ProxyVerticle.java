@@ -1,12 +1,11 @@
 package io.teller.balancer.proxy;
 
-import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
-import io.teller.balancer.counting.RetryBudget;
 import io.teller.balancer.edge.EdgeGuard;
 import io.teller.balancer.edge.EdgeLimits;
 import io.teller.balancer.edge.EdgeRejections;
 import io.teller.balancer.metrics.ProxyMetrics;
+import io.teller.balancer.resilience.Resilience;
 import io.teller.balancer.routing.Routing;
 import io.teller.balancer.tls.CertificateWatcher;
 import io.teller.balancer.tls.TlsOptions;
@@ -41,12 +40,11 @@ public final class ProxyVerticle extends VerticleBase {
       EdgeLimits edgeLimits,
       int maxConnections) {}
 
-  /** What every event loop's proxy shares: counts, ejections, the retry budget, meters, the log. */
+  /** What every event loop's proxy shares: routing, counts, the resilience policy, meters, log. */
   public record Shared(
       Supplier<Routing> routing,
       InFlight inFlight,
-      Ejections ejections,
-      RetryBudget budget,
+      Resilience resilience,
       ProxyMetrics metrics,
       AccessLog accessLog,
       EdgeRejections rejections,
@@ -56,6 +54,7 @@ public final class ProxyVerticle extends VerticleBase {
   private final Listeners listeners;
   private final Shared shared;
   private BackendClients clients;
+  private final ResponseDeadlines deadlines = new ResponseDeadlines();
   private HttpServer https;
   private HttpServer http;
   private CertificateWatcher watcher;
@@ -74,13 +73,7 @@ public final class ProxyVerticle extends VerticleBase {
     // Response timeouts are checked on this event loop's one timer, not one timer per request;
     // a service's own shorter timeout is honoured to within this period.
     long period = Math.max(10, Math.min(100, listeners.defaults().responseMillis() / 10));
-    expiryTimer =
-        vertx.setPeriodic(
-            period,
-            t -> {
-              httpsHandler.expire();
-              httpHandler.expire();
-            });
+    expiryTimer = vertx.setPeriodic(period, t -> deadlines.expire());
     HttpServerOptions httpsOptions =
         serverOptions(listeners.tls().applyTo(new HttpServerOptions()));
     Future<HttpServer> httpsListening =
@@ -116,12 +109,12 @@ public final class ProxyVerticle extends VerticleBase {
   private ProxyHandler handler(String scheme) {
     return new ProxyHandler(
         clients,
+        deadlines,
         shared.routing(),
         shared.inFlight(),
         scheme,
         listeners.defaults(),
-        shared.ejections(),
-        shared.budget(),
+        shared.resilience(),
         shared.metrics(),
         shared.accessLog());
   }

@@ -15,7 +15,7 @@ public final class RedirectHandler implements Handler<HttpServerRequest> {
   @Override
   public void handle(HttpServerRequest request) {
     if (request.authority() == null) {
-      Responses.error(request, 400, "a Host header is needed to redirect to HTTPS");
+      Responses.plain(request.response(), 400, "a Host header is needed to redirect to HTTPS");
       return;
     }
     String host = request.authority().host();

@@ -1,19 +1,21 @@
 package io.teller.balancer.proxy;
 
+import io.teller.balancer.resilience.Failure;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import java.net.ConnectException;
-import java.util.concurrent.TimeoutException;
 
-/** The balancer's own answers: a status and a one-line reason, as plain text. */
+/** The balancer's own answers to a failure: its status and one-line reason, as plain text. */
 final class Responses {
 
   private Responses() {}
 
-  static void error(HttpServerRequest request, int status, String reason) {
+  /**
+   * Answers {@code failure}; when the answer's head has already gone out, cuts the client's stream
+   * instead (a body cut short must reach the client cut short); when the client is gone, nothing.
+   */
+  static void answer(HttpServerRequest request, Failure failure) {
     HttpServerResponse response = request.response();
     if (response.headWritten() || response.ended() || response.closed()) {
-      // Too late for a status: the client sees the stream cut instead.
       if (!response.ended() && !response.closed()) {
         response.reset();
       }
@@ -30,23 +32,18 @@ final class Responses {
         response.putHeader("connection", "close");
       }
     }
+    if (failure.kind() == Failure.Kind.NOT_READY) {
+      response.putHeader("retry-after", "1");
+    }
+    plain(response, failure.status(), failure.reason());
+  }
+
+  /** A status and a one-line reason, for a request the balancer answers itself. */
+  static void plain(HttpServerResponse response, int status, String reason) {
     response
         .setStatusCode(status)
         .putHeader("content-type", "text/plain; charset=utf-8")
         .putHeader("x-teller-error", "true")
         .end(reason + "\n");
-  }
-
-  static String reason(Throwable failure) {
-    if (failure instanceof ConnectException) {
-      return "connection refused";
-    }
-    if (failure instanceof TimeoutException) {
-      return "timed out";
-    }
-    String message = failure.getMessage();
-    return message == null
-        ? failure.getClass().getSimpleName()
-        : message.lines().findFirst().orElse("");
   }
 }

@@ -61,7 +61,7 @@ public final class RegistryView {
   private boolean registryLost;
   private long revision;
   private boolean changed;
-  private Routing last = Routing.empty();
+  private Routing last = Routing.waiting();
 
   /**
    * @param localCounts this balancer's own in-flight counts
@@ -195,8 +195,11 @@ public final class RegistryView {
           services.size(),
           instances.size());
     }
+    boolean first = !snapshotHeld;
     snapshotHeld = true;
-    if (changed) {
+    // The first snapshot is published even when it changes nothing (an empty registry): the
+    // request path answers 503 until it holds the registry's state, and 404 only after.
+    if (changed || first) {
       scheduleRebuild();
     }
   }
@@ -275,7 +278,7 @@ public final class RegistryView {
                   strategy(service)
                       .picker(list, service.sharedCounts() ? sharedCounts : localCounts)));
     }
-    return new Routing(RouteTable.build(routes), pools, revision);
+    return new Routing(RouteTable.build(routes), pools, revision, snapshotHeld);
   }
 
   private Strategy strategy(Service service) {

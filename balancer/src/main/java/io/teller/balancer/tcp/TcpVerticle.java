@@ -1,7 +1,7 @@
 package io.teller.balancer.tcp;
 
-import io.teller.balancer.counting.Ejections;
 import io.teller.balancer.counting.InFlight;
+import io.teller.balancer.resilience.Resilience;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.net.NetClient;
@@ -30,7 +30,7 @@ public final class TcpVerticle extends VerticleBase {
   private final TcpOptions options;
   private final TcpRouter router;
   private final InFlight inFlight;
-  private final Ejections ejections;
+  private final Resilience resilience;
   private final Map<Integer, Open> open = new HashMap<>();
   private NetClient connector;
   private Runnable unsubscribe = () -> {};
@@ -38,11 +38,12 @@ public final class TcpVerticle extends VerticleBase {
   /** A listener of this verticle, and the spec it was opened for. */
   private record Open(ListenerSpec spec, Future<NetServer> server) {}
 
-  public TcpVerticle(TcpOptions options, TcpRouter router, InFlight inFlight, Ejections ejections) {
+  public TcpVerticle(
+      TcpOptions options, TcpRouter router, InFlight inFlight, Resilience resilience) {
     this.options = options;
     this.router = router;
     this.inFlight = inFlight;
-    this.ejections = ejections;
+    this.resilience = resilience;
   }
 
   @Override
@@ -100,8 +101,7 @@ public final class TcpVerticle extends VerticleBase {
         .createNetServer(serverOptions)
         .connectHandler(
             socket ->
-                new TcpConnection(
-                        vertx, socket, port, router, connector, options, inFlight, ejections)
+                new TcpConnection(socket, port, router, connector, options, inFlight, resilience)
                     .start())
         .listen()
         .onSuccess(server -> router.bindFailures().remove(port))

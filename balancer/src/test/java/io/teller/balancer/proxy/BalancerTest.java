@@ -379,16 +379,28 @@ class BalancerTest {
     assertThat(Duration.ofNanos(System.nanoTime() - removedAt)).isLessThan(Duration.ofSeconds(1));
   }
 
+  /** A named backend that counts the requests it serves; returns its port. */
+  static int countingBackend(String name, AtomicInteger served) {
+    return harness.backend(
+        request -> {
+          served.incrementAndGet();
+          request.response().putHeader("x-backend", name).end(name);
+        });
+  }
+
   @Test
   void drainingAndZeroWeightInstancesGetNoNewRequests() throws Exception {
     harness.defineService(
         "drain", "{\"routes\": [{\"pathPrefix\": \"/drain\"}], \"drainTimeoutMs\": 60000}");
-    String keep = harness.register("drain", harness.namedBackend("drain-keep"), 1);
-    String going = harness.register("drain", harness.namedBackend("drain-going"), 1);
-    harness.register("drain", harness.namedBackend("drain-zero"), 0);
+    AtomicInteger going = new AtomicInteger();
+    AtomicInteger zero = new AtomicInteger();
+    harness.register("drain", harness.namedBackend("drain-keep"), 1);
+    String goingId = harness.register("drain", countingBackend("drain-going", going), 1);
+    String zeroId = harness.register("drain", countingBackend("drain-zero", zero), 0);
     awaitRouted("/drain", Map.of(), 2);
+    assertThat(going.get()).isPositive();
     io.teller.registry.testing.Http.delete(
-        harness.registry().url("/v1/services/drain/instances/" + going));
+        harness.registry().url("/v1/services/drain/instances/" + goingId));
     Poll.until(
         Duration.ofSeconds(2),
         () -> {
@@ -396,30 +408,62 @@ class BalancerTest {
             assertThat(get("/drain").backend()).isEqualTo("drain-keep");
           }
         });
-    assertThat(keep).isNotEqualTo(going);
+    int goingBefore = going.get();
+    for (int i = 0; i < 20; i++) {
+      assertThat(get("/drain").backend()).isEqualTo("drain-keep");
+    }
+    // Both are still registered — draining, and weight 0 — yet neither got one request more.
+    JsonObject draining =
+        io.teller.registry.testing.Http.get(
+                harness.registry().url("/v1/services/drain/instances/" + goingId))
+            .json();
+    assertThat(draining.getString("status")).isEqualTo("draining");
+    assertThat(
+            io.teller.registry.testing.Http.get(
+                    harness.registry().url("/v1/services/drain/instances/" + zeroId))
+                .status())
+        .isEqualTo(200);
+    assertThat(going.get()).isEqualTo(goingBefore);
+    assertThat(zero.get()).isZero();
   }
 
   @Test
-  void anInstanceThatRefusesIsRetriedElsewhereAndEjected() throws Exception {
+  void anInstanceThatDiesIsRetriedElsewhereFromTheFirstRequestAndEjected() throws Exception {
     harness.defineService(
         "refuse", "{\"routes\": [{\"pathPrefix\": \"/refuse\"}], \"strategy\": \"round-robin\"}");
     harness.register("refuse", harness.namedBackend("refuse-ok"), 1);
-    int dead = io.teller.common.testing.TestClusters.freePort(); // nothing listens there
-    harness.register("refuse", dead, 1);
-    Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/refuse").status()).isEqualTo(200));
+    int dying = harness.namedBackend("refuse-dying");
+    String dyingId = harness.register("refuse", dying, 1);
+    awaitRouted("/refuse", Map.of(), 2);
+    double retriedBefore = retriesSent("refuse");
+
+    harness.stopBackend(dying);
+    // Round robin sends one of the next two requests to the dead instance: no client sees it.
     for (int i = 0; i < 20; i++) {
       Answer answer = get("/refuse");
-      assertThat(answer.status()).isEqualTo(200);
+      assertThat(answer.status()).as("request %d after the instance died", i + 1).isEqualTo(200);
       assertThat(answer.backend()).isEqualTo("refuse-ok");
+      if (i == 1) {
+        assertThat(retriesSent("refuse")).isGreaterThan(retriedBefore);
+      }
     }
     JsonObject counts =
         new JsonObject(
             io.teller.registry.testing.Http.get(
                     "http://127.0.0.1:" + harness.adminPort() + "/counts")
                 .body());
-    String deadId = io.teller.common.model.Instance.idFor("refuse", "127.0.0.1", dead);
-    assertThat(counts.getJsonObject("instances").getJsonObject(deadId).getBoolean("ejected"))
+    assertThat(counts.getJsonObject("instances").getJsonObject(dyingId).getBoolean("ejected"))
         .isTrue();
+  }
+
+  /** {@code teller_retries_total{outcome="sent"}} of {@code service}. */
+  static double retriesSent(String service) {
+    return ResilienceTest.sample(
+        io.teller.registry.testing.Http.get("http://127.0.0.1:" + harness.adminPort() + "/metrics")
+            .body(),
+        "teller_retries_total",
+        "service=\"" + service + "\"",
+        "outcome=\"sent\"");
   }
 
   @Test

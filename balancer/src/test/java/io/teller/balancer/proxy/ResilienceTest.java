@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.teller.balancer.testing.BalancerHarness;
+import io.teller.balancer.testing.Prometheus;
 import io.teller.common.model.Instance;
 import io.teller.common.testing.OnContext;
 import io.teller.common.testing.Poll;
@@ -96,21 +97,8 @@ class ResilienceTest {
     return Http.get("http://127.0.0.1:" + harness.adminPort() + path).body();
   }
 
-  /** The value of one Prometheus sample whose name and labels all appear on its line, or 0. */
   static double sample(String metrics, String name, String... labels) {
-    for (String line : metrics.split("\n")) {
-      if (!line.startsWith(name + "{")) {
-        continue;
-      }
-      boolean all = true;
-      for (String label : labels) {
-        all &= line.contains(label);
-      }
-      if (all) {
-        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return 0;
+    return Prometheus.sample(metrics, name, labels);
   }
 
   @Test

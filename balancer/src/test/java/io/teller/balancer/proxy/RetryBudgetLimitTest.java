@@ -11,6 +11,8 @@ import io.teller.registry.testing.Http;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.NetServer;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -21,7 +23,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A balancer whose retry budget is empty: a retryable failure reaches the client, and is counted.
+ * A balancer whose retry budget is empty: a retryable failure reaches the client, and is counted;
+ * the same for an L4 connection, whose retries spend the same budget.
  */
 @Timeout(120)
 class RetryBudgetLimitTest {
@@ -94,5 +97,34 @@ class RetryBudgetLimitTest {
         .containsPattern(
             "teller_retries_total\\{outcome=\"over_budget\",service=\"frugal\"} [1-9]");
     assertThat(metrics).contains("teller_retries_total{outcome=\"sent\",service=\"frugal\"} 0.0");
+  }
+
+  @Test
+  void withNoBudgetAnL4ConnectionToARefusingInstanceIsNotRetriedEither() throws Exception {
+    int port = TestClusters.freePort();
+    harness.defineService(
+        "frugal-tcp", "{\"strategy\": \"round-robin\", \"tcpPort\": " + port + "}");
+    NetServer alive =
+        await(
+            harness
+                .backendVertx()
+                .createNetServer()
+                .connectHandler(socket -> socket.write("alive\n"))
+                .listen(0, "127.0.0.1"));
+    harness.register("frugal-tcp", alive.actualPort(), 1);
+    harness.register("frugal-tcp", TestClusters.freePort(), 1); // nothing listens there
+    // Until the refusing instance is picked: with a retry, the client would get "alive".
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> {
+          try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(5_000);
+            assertThat(socket.getInputStream().read()).isEqualTo(-1);
+          }
+        });
+    String metrics = Http.get("http://127.0.0.1:" + harness.adminPort() + "/metrics").body();
+    assertThat(metrics)
+        .containsPattern(
+            "teller_retries_total\\{outcome=\"over_budget\",service=\"frugal-tcp\"} [1-9]");
   }
 }

@@ -117,6 +117,11 @@ public final class BalancerHarness implements AutoCloseable {
     return new Extra(node, verticle, https, admin);
   }
 
+  /** A lite member of the cluster for the test's own use; stopped by {@link #close()}. */
+  public TellerCluster startMember() {
+    return registry.clusters().start(ClusterRole.LITE);
+  }
+
   /** Stops a balancer's node cleanly, as a balancer process that is shut down. */
   public void stop(Extra extra) {
     registry.clusters().stop(extra.node());
@@ -212,6 +217,16 @@ public final class BalancerHarness implements AutoCloseable {
       backends.add(server);
     }
     return server.actualPort();
+  }
+
+  /** Stops the backend on {@code port}, its open connections with it: the instance dies. */
+  public void stopBackend(int port) {
+    HttpServer server;
+    synchronized (backends) {
+      server = backends.stream().filter(s -> s.actualPort() == port).findFirst().orElseThrow();
+      backends.remove(server);
+    }
+    await(server.close());
   }
 
   /** A backend that answers its own name and echoes the request's headers as JSON. */

@@ -1,4 +1,4 @@
-package io.teller.balancer.counting;
+package io.teller.balancer.resilience;
 
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.LongSupplier;

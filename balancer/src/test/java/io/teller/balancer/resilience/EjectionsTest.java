@@ -1,4 +1,4 @@
-package io.teller.balancer.counting;
+package io.teller.balancer.resilience;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,0 +1,93 @@
+package io.teller.balancer.proxy;
+
+import io.teller.balancer.resilience.Resilience;
+import io.teller.balancer.routing.RouteTable;
+import io.teller.common.model.Service;
+import io.teller.common.model.ServiceTimeouts;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.Cookie;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.SocketAddress;
+
+/**
+ * The second stage: lets a routed request in. It counts toward the retry budget, gets its service's
+ * limits (connect, response and idle timeouts, the balancer's defaults where the service sets
+ * none), the request the instance will get (URI, headers re-framed), what decides a retry (a body,
+ * idempotence, an upgrade), and its body is held until an instance is connected.
+ */
+final class Admission {
+
+  private final ProxyHandler.Defaults defaults;
+  private final Resilience resilience;
+  private final String scheme;
+
+  Admission(ProxyHandler.Defaults defaults, Resilience resilience, String scheme) {
+    this.defaults = defaults;
+    this.resilience = resilience;
+    this.scheme = scheme;
+  }
+
+  void admit(Exchange exchange) {
+    HttpServerRequest request = exchange.request;
+    // Hold the body (or an upgraded stream's first bytes) until an instance is connected.
+    request.pause();
+    resilience.admitted();
+    exchange.tries = resilience.tries(exchange.pool);
+    Service service = exchange.pool.service();
+    ServiceTimeouts timeouts = service.timeouts();
+    exchange.connectMillis =
+        timeouts.connectMs() != null ? timeouts.connectMs() : defaults.connectMillis();
+    exchange.responseMillis =
+        timeouts.responseMs() != null ? timeouts.responseMs() : defaults.responseMillis();
+    exchange.idleMillis = timeouts.idleMs() != null ? timeouts.idleMs() : defaults.idleMillis();
+    if (service.stickyCookie() != null) {
+      Cookie cookie = request.getCookie(service.stickyCookie());
+      exchange.sticky = cookie == null ? null : cookie.getValue();
+    }
+    exchange.uri =
+        service.stripPrefix() ? RouteTable.strip(exchange.prefix, request.uri()) : request.uri();
+    exchange.upgrade = Upgrades.isUpgrade(request);
+    exchange.headers = backendHeaders(request, exchange.upgrade);
+    HttpMethod method = request.method();
+    exchange.idempotent =
+        method == HttpMethod.GET
+            || method == HttpMethod.HEAD
+            || method == HttpMethod.OPTIONS
+            || method == HttpMethod.PUT
+            || method == HttpMethod.DELETE
+            || method == HttpMethod.TRACE;
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    boolean declaresBody =
+        (length != null && !length.equals("0"))
+            || request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+    boolean usuallyBodyless =
+        method == HttpMethod.GET
+            || method == HttpMethod.HEAD
+            || method == HttpMethod.OPTIONS
+            || method == HttpMethod.DELETE
+            || method == HttpMethod.TRACE;
+    exchange.bodyless = "0".equals(length) || (usuallyBodyless && !declaresBody);
+  }
+
+  /** The request's headers as the instance gets them: end to end, with forwarding added. */
+  private MultiMap backendHeaders(HttpServerRequest request, boolean upgrade) {
+    MultiMap headers = HttpHeaders.headers();
+    Headers.copyEndToEnd(request.headers(), headers);
+    if (upgrade) {
+      Upgrades.keepUpgrade(request.headers(), headers);
+    }
+    String authority = request.authority() == null ? null : request.authority().toString();
+    if (authority != null) {
+      // HTTP/2 carries the host as :authority; the backend speaks HTTP/1.1 and needs Host.
+      headers.set(HttpHeaders.HOST, authority);
+    }
+    SocketAddress remote = request.remoteAddress();
+    String clientIp =
+        remote == null || remote.hostAddress() == null ? "unknown" : remote.hostAddress();
+    int port = request.localAddress() == null ? -1 : request.localAddress().port();
+    Headers.addForwarding(headers, clientIp, scheme, authority, port);
+    return headers;
+  }
+}

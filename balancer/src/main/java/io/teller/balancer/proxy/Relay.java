@@ -1,0 +1,48 @@
+package io.teller.balancer.proxy;
+
+import io.teller.balancer.resilience.Failure;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+
+/**
+ * The fourth stage, for an ordinary answer: the instance's status and end-to-end headers, then its
+ * body streamed to the client with back-pressure both ways. An answer cut short by the instance
+ * fails the stage (the client's stream is then cut, never ended as if complete).
+ */
+final class Relay {
+
+  private final String scheme;
+
+  Relay(String scheme) {
+    this.scheme = scheme;
+  }
+
+  /** Completes when the answer has been sent whole. */
+  Future<Void> stream(Exchange exchange, HttpClientResponse answer) {
+    HttpServerResponse response = exchange.response;
+    response.setStatusCode(answer.statusCode());
+    Headers.copyEndToEnd(answer.headers(), response.headers());
+    exchange.stick(scheme);
+    if (exchange.request.version() != HttpVersion.HTTP_2
+        && !response.headers().contains(HttpHeaders.CONTENT_LENGTH)
+        && exchange.request.method() != HttpMethod.HEAD
+        && answer.statusCode() != 204
+        && answer.statusCode() != 304) {
+      response.setChunked(true);
+    }
+    return answer
+        .pipe()
+        .endOnFailure(false)
+        .to(response)
+        .recover(
+            cause ->
+                Future.failedFuture(
+                    exchange.cancelled() != null || response.closed()
+                        ? exchange.explain(cause)
+                        : Failure.cutShort(exchange.service(), exchange.instanceId(), cause)));
+  }
+}
