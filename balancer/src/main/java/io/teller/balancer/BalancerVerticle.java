@@ -28,6 +28,7 @@ import io.teller.common.config.CommonSettings;
 import io.teller.common.config.ConfigException;
 import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
+import io.teller.common.net.CidrSet;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -178,7 +179,13 @@ public final class BalancerVerticle extends VerticleBase {
                                     config.integer(BalancerSettings.HTTP_MAX_HEADER_FIELDS),
                                     config.integer(
                                         BalancerSettings.HTTP_REQUEST_HEADER_TIMEOUT_MS)),
-                                config.integer(BalancerSettings.HTTP_MAX_CONNECTIONS)),
+                                config.integer(BalancerSettings.HTTP_MAX_CONNECTIONS),
+                                new ProxyHandler.RequestRules(
+                                    config.bool(
+                                        BalancerSettings.HTTP_PATH_ALLOW_ENCODED_SEPARATORS),
+                                    CidrSet.parse(
+                                        config.list(
+                                            BalancerSettings.PROXY_TRUSTED_CIDRS, String.class)))),
                             new ProxyVerticle.Shared(
                                 routing::get,
                                 inFlight,

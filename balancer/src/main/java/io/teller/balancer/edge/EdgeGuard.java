@@ -54,7 +54,7 @@ public final class EdgeGuard implements Handler<HttpConnection> {
       rejections.rejected(
           Rejection.CONNECTION_LIMIT,
           "more than " + maxConnections + " connections open",
-          channel.remoteAddress());
+          Http1Guard.Rejections.address(channel.remoteAddress()));
       if (http1) {
         // Nothing more is decoded: the guard's place is taken by a drain that drops every byte.
         pipeline.addBefore("httpDecoder", "tellerRefused", new Discard());

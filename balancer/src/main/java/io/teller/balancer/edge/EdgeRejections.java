@@ -2,8 +2,6 @@ package io.teller.balancer.edge;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -34,13 +32,9 @@ public final class EdgeRejections implements Http1Guard.Rejections {
   }
 
   @Override
-  public void rejected(Rejection rejection, String detail, SocketAddress client) {
+  public void rejected(Rejection rejection, String detail, String client) {
     counters.get(rejection).increment();
-    String address =
-        client instanceof InetSocketAddress inet && inet.getAddress() != null
-            ? inet.getAddress().getHostAddress()
-            : String.valueOf(client);
     log.accept(
-        address, new String[] {String.valueOf(rejection.status()), rejection.label(), detail});
+        client, new String[] {String.valueOf(rejection.status()), rejection.label(), detail});
   }
 }

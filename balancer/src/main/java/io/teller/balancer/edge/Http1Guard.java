@@ -42,7 +42,17 @@ public final class Http1Guard extends ChannelInboundHandlerAdapter {
   /** Told of every refusal, to count it and log it. */
   @FunctionalInterface
   public interface Rejections {
-    void rejected(Rejection rejection, String detail, SocketAddress client);
+    /**
+     * @param client the client's address (an IP address as text), or null if unknown
+     */
+    void rejected(Rejection rejection, String detail, String client);
+
+    /** The IP address of a channel's peer as text, for {@link #rejected}. */
+    static String address(SocketAddress remote) {
+      return remote instanceof java.net.InetSocketAddress inet && inet.getAddress() != null
+          ? inet.getAddress().getHostAddress()
+          : remote == null ? null : remote.toString();
+    }
   }
 
   private enum State {
@@ -731,7 +741,7 @@ public final class Http1Guard extends ChannelInboundHandlerAdapter {
     pending.release();
     pending = Unpooled.EMPTY_BUFFER;
     bodyFrom = 0;
-    rejections.rejected(rejection, detail, ctx.channel().remoteAddress());
+    rejections.rejected(rejection, detail, Rejections.address(ctx.channel().remoteAddress()));
     if (headPassedOn) {
       // Answer only if its response has not begun, then close.
       if (started < dispatched && completed == dispatched - 1) {

@@ -4,6 +4,7 @@ import io.teller.balancer.resilience.Resilience;
 import io.teller.balancer.routing.RouteTable;
 import io.teller.common.model.Service;
 import io.teller.common.model.ServiceTimeouts;
+import io.teller.common.net.CidrSet;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.Cookie;
 import io.vertx.core.http.HttpHeaders;
@@ -22,11 +23,13 @@ final class Admission {
   private final ProxyHandler.Defaults defaults;
   private final Resilience resilience;
   private final String scheme;
+  private final CidrSet trusted;
 
-  Admission(ProxyHandler.Defaults defaults, Resilience resilience, String scheme) {
+  Admission(ProxyHandler.Defaults defaults, Resilience resilience, String scheme, CidrSet trusted) {
     this.defaults = defaults;
     this.resilience = resilience;
     this.scheme = scheme;
+    this.trusted = trusted;
   }
 
   void admit(Exchange exchange) {
@@ -46,9 +49,9 @@ final class Admission {
       Cookie cookie = request.getCookie(service.stickyCookie());
       exchange.sticky = cookie == null ? null : cookie.getValue();
     }
-    exchange.uri =
-        service.stripPrefix() ? RouteTable.strip(exchange.prefix, request.uri()) : request.uri();
-    exchange.upgrade = Upgrades.isUpgrade(request);
+    String uri = exchange.target.uri();
+    exchange.uri = service.stripPrefix() ? RouteTable.strip(exchange.prefix, uri) : uri;
+    exchange.upgrade = Upgrades.isUpgrade(request, Upgrades.DEFAULT_ALLOWED);
     exchange.headers = backendHeaders(request, exchange.upgrade);
     HttpMethod method = request.method();
     exchange.idempotent =
@@ -87,7 +90,7 @@ final class Admission {
     String clientIp =
         remote == null || remote.hostAddress() == null ? "unknown" : remote.hostAddress();
     int port = request.localAddress() == null ? -1 : request.localAddress().port();
-    Headers.addForwarding(headers, clientIp, scheme, authority, port);
+    Headers.addForwarding(headers, clientIp, scheme, authority, port, trusted.contains(clientIp));
     return headers;
   }
 }

@@ -1,6 +1,7 @@
 package io.teller.balancer.proxy;
 
 import io.teller.balancer.counting.InFlight;
+import io.teller.balancer.edge.RequestTarget;
 import io.teller.balancer.metrics.ProxyMetrics;
 import io.teller.balancer.resilience.Failure;
 import io.teller.balancer.resilience.Resilience;
@@ -44,6 +45,9 @@ final class Exchange implements RequestFacts, PickContext, Handler<Void> {
   // Set by the route stage.
   ServicePool pool;
   String prefix;
+
+  /** The normalised target (dot-segments removed): what routing sees and the instance gets. */
+  RequestTarget target;
 
   // Set by admission.
   Resilience.Tries tries;
@@ -220,7 +224,7 @@ final class Exchange implements RequestFacts, PickContext, Handler<Void> {
 
   @Override
   public String path() {
-    return request.path();
+    return target != null ? target.path() : request.path();
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.teller.balancer.proxy;
 
+import io.teller.balancer.edge.Http1Guard;
 import io.teller.balancer.resilience.Failure;
 import io.teller.balancer.resilience.Resilience;
 
@@ -12,9 +13,11 @@ import io.teller.balancer.resilience.Resilience;
 final class Failures {
 
   private final Resilience resilience;
+  private final Http1Guard.Rejections rejections;
 
-  Failures(Resilience resilience) {
+  Failures(Resilience resilience, Http1Guard.Rejections rejections) {
     this.resilience = resilience;
+    this.rejections = rejections;
   }
 
   void fail(Exchange exchange, Failure failure) {
@@ -22,6 +25,14 @@ final class Failures {
       return;
     }
     resilience.record(failure);
+    if (failure.rejection() != null) {
+      rejections.rejected(
+          failure.rejection(),
+          failure.reason(),
+          exchange.request.remoteAddress() == null
+              ? null
+              : exchange.request.remoteAddress().hostAddress());
+    }
     Responses.answer(exchange.request, failure);
   }
 }

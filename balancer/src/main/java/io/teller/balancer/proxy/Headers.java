@@ -2,6 +2,7 @@ package io.teller.balancer.proxy;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -27,8 +28,9 @@ final class Headers {
    * Copies {@code from} into {@code to} without hop-by-hop headers and those named in Connection.
    */
   static void copyEndToEnd(MultiMap from, MultiMap to) {
-    String connection = from.get(HttpHeaders.CONNECTION);
-    Set<String> named = connection == null ? Set.of() : namedIn(connection);
+    // Every Connection line counts: a second line naming a field must not let that field through.
+    List<String> connection = from.getAll(HttpHeaders.CONNECTION);
+    Set<String> named = connection.isEmpty() ? Set.of() : namedIn(connection);
     for (var header : from) {
       String name = header.getKey();
       String lower = name.toLowerCase(Locale.ROOT);
@@ -38,24 +40,32 @@ final class Headers {
     }
   }
 
-  private static Set<String> namedIn(String connection) {
+  /** The field names that {@code Connection} lines list, in lower case. */
+  static Set<String> namedIn(List<String> connection) {
     java.util.HashSet<String> names = new java.util.HashSet<>();
-    for (String token : connection.split(",")) {
-      String name = token.trim().toLowerCase(Locale.ROOT);
-      if (!name.isEmpty()) {
-        names.add(name);
+    for (String line : connection) {
+      for (String token : line.split(",")) {
+        String name = token.trim().toLowerCase(Locale.ROOT);
+        if (!name.isEmpty()) {
+          names.add(name);
+        }
       }
     }
     return names;
   }
 
   /**
-   * Adds what the backend needs to know about the original request: {@code X-Forwarded-For}
-   * (appended to), {@code X-Forwarded-Proto}, {@code -Host}, {@code -Port} (set), and the RFC 7239
-   * {@code Forwarded} header (appended to).
+   * Adds what the backend needs to know about the original request: {@code X-Forwarded-For} and the
+   * RFC 7239 {@code Forwarded} header (appended to when the client is a trusted proxy, else
+   * replaced: a client's own claim about where it comes from is not passed on), and {@code
+   * X-Forwarded-Proto}, {@code -Host}, {@code -Port} (set).
    */
   static void addForwarding(
-      MultiMap headers, String clientIp, String proto, String host, int port) {
+      MultiMap headers, String clientIp, String proto, String host, int port, boolean trusted) {
+    if (!trusted) {
+      headers.remove("x-forwarded-for");
+      headers.remove("forwarded");
+    }
     String previous = headers.get("x-forwarded-for");
     headers.set("x-forwarded-for", previous == null ? clientIp : previous + ", " + clientIp);
     headers.set("x-forwarded-proto", proto);

@@ -1,10 +1,12 @@
 package io.teller.balancer.proxy;
 
 import io.teller.balancer.counting.InFlight;
+import io.teller.balancer.edge.Http1Guard;
 import io.teller.balancer.metrics.ProxyMetrics;
 import io.teller.balancer.resilience.Failure;
 import io.teller.balancer.resilience.Resilience;
 import io.teller.balancer.routing.Routing;
+import io.teller.common.net.CidrSet;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.function.Supplier;
@@ -40,6 +42,17 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   /** The balancer-wide timeouts that a service's own timeouts override. */
   public record Defaults(int connectMillis, int responseMillis, int idleMillis) {}
 
+  /**
+   * What the balancer accepts of a request beyond its framing.
+   *
+   * @param allowEncodedSeparators whether paths may carry {@code %2F}, {@code %5C}, {@code %2E}
+   * @param trustedProxies clients whose {@code X-Forwarded-For} and {@code Forwarded} are kept
+   *     (appended to); everyone else's are replaced
+   */
+  public record RequestRules(boolean allowEncodedSeparators, CidrSet trustedProxies) {
+    public static final RequestRules DEFAULTS = new RequestRules(false, CidrSet.empty());
+  }
+
   private final RouteStage route;
   private final Admission admission;
   private final Attempts attempts;
@@ -66,14 +79,16 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       Defaults defaults,
       Resilience resilience,
       ProxyMetrics metrics,
-      AccessLog accessLog) {
-    this.route = new RouteStage(routing);
-    this.admission = new Admission(defaults, resilience, scheme);
+      AccessLog accessLog,
+      RequestRules rules,
+      Http1Guard.Rejections rejections) {
+    this.route = new RouteStage(routing, rules.allowEncodedSeparators());
+    this.admission = new Admission(defaults, resilience, scheme, rules.trustedProxies());
     this.attempts = new Attempts(clients, inFlight, resilience, deadlines);
     this.relay = new Relay(scheme);
     this.tunnel = new Tunnel(scheme);
     this.finish = new Finish(metrics, accessLog);
-    this.failures = new Failures(resilience);
+    this.failures = new Failures(resilience, rejections);
   }
 
   @Override

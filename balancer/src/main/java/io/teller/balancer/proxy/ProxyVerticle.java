@@ -38,7 +38,8 @@ public final class ProxyVerticle extends VerticleBase {
       ProxyHandler.Defaults defaults,
       int clientIdleMillis,
       EdgeLimits edgeLimits,
-      int maxConnections) {}
+      int maxConnections,
+      ProxyHandler.RequestRules rules) {}
 
   /** What every event loop's proxy shares: routing, counts, the resilience policy, meters, log. */
   public record Shared(
@@ -116,7 +117,9 @@ public final class ProxyVerticle extends VerticleBase {
         listeners.defaults(),
         shared.resilience(),
         shared.metrics(),
-        shared.accessLog());
+        shared.accessLog(),
+        listeners.rules(),
+        shared.rejections());
   }
 
   private EdgeGuard edge(AtomicInteger open) {

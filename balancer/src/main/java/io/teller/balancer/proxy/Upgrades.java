@@ -4,7 +4,9 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * HTTP/1.1 protocol upgrades (RFC 9110 §7.8), WebSocket above all: the one case where {@code
@@ -15,17 +17,36 @@ final class Upgrades {
 
   private Upgrades() {}
 
-  /** Whether the client asks to switch protocols on this HTTP/1.1 connection. */
-  static boolean isUpgrade(HttpServerRequest request) {
+  /** The protocols a client may switch to through the balancer unless a service allows more. */
+  static final Set<String> DEFAULT_ALLOWED = Set.of("websocket");
+
+  /**
+   * Whether the client asks to switch protocols on this HTTP/1.1 connection, to protocols that are
+   * all {@code allowed}. Any other upgrade is not one: its {@code Upgrade} and {@code Connection}
+   * fields are hop-by-hop and dropped, and the request goes on as a plain request (RFC 9110 §7.8
+   * lets a server ignore {@code Upgrade}). {@code h2c} never passes: it would open a raw HTTP/2
+   * channel to the instance, past routing.
+   */
+  static boolean isUpgrade(HttpServerRequest request, Set<String> allowed) {
     if (request.version() != HttpVersion.HTTP_1_1) {
       return false;
     }
-    String upgrade = request.getHeader(HttpHeaders.UPGRADE);
-    String connection = request.getHeader(HttpHeaders.CONNECTION);
-    return upgrade != null
-        && !upgrade.isBlank()
-        && connection != null
-        && connection.toLowerCase(Locale.ROOT).contains("upgrade");
+    List<String> upgrade = request.headers().getAll(HttpHeaders.UPGRADE);
+    if (upgrade.size() != 1
+        || !Headers.namedIn(request.headers().getAll(HttpHeaders.CONNECTION)).contains("upgrade")) {
+      return false;
+    }
+    boolean any = false;
+    for (String token : upgrade.get(0).split(",")) {
+      String protocol = token.strip().toLowerCase(Locale.ROOT);
+      int slash = protocol.indexOf('/');
+      String name = slash < 0 ? protocol : protocol.substring(0, slash);
+      if (name.isEmpty() || name.equals("h2c") || !allowed.contains(name)) {
+        return false;
+      }
+      any = true;
+    }
+    return any;
   }
 
   /** Puts back the upgrade request headers that end-to-end copying removed. */

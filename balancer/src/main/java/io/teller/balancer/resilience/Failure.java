@@ -1,5 +1,6 @@
 package io.teller.balancer.resilience;
 
+import io.teller.balancer.edge.Rejection;
 import java.net.ConnectException;
 import java.util.Locale;
 import java.util.concurrent.TimeoutException;
@@ -43,6 +44,10 @@ public final class Failure extends RuntimeException {
     CLIENT_GONE(499),
     /** L4: the first bytes of an SNI listener's connection are no usable TLS ClientHello. */
     BAD_HELLO(400),
+    /**
+     * The request is refused as it stands (a path that could escape its route, a host conflict).
+     */
+    REJECTED(400),
     /** Something the balancer did not expect: a bug. */
     INTERNAL(500);
 
@@ -70,6 +75,7 @@ public final class Failure extends RuntimeException {
   private final String service;
   private final String instance;
   private final boolean replayable;
+  private Rejection rejection;
   private boolean recorded;
 
   private Failure(
@@ -203,6 +209,18 @@ public final class Failure extends RuntimeException {
         Kind.INTERNAL, Fault.BALANCER, service, null, false, "internal error: " + reason(cause));
   }
 
+  /** The request is refused before routing: counted as an edge rejection, the connection closed. */
+  public static Failure rejected(Rejection rejection, String detail) {
+    Failure failure = new Failure(Kind.REJECTED, Fault.CLIENT, null, null, false, detail);
+    failure.rejection = rejection;
+    return failure;
+  }
+
+  /** Why it was refused, for a {@link Kind#REJECTED} failure; else null. */
+  public Rejection rejection() {
+    return rejection;
+  }
+
   /** {@code cause} if it is a failure, else an internal one. */
   public static Failure of(Throwable cause, String service) {
     return cause instanceof Failure failure ? failure : internal(service, cause);
@@ -218,7 +236,7 @@ public final class Failure extends RuntimeException {
 
   /** The HTTP status for the client. */
   public int status() {
-    return kind.status;
+    return rejection != null ? rejection.status() : kind.status;
   }
 
   /** The service concerned, or null (no route, not ready). */

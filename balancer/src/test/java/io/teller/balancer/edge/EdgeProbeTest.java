@@ -36,6 +36,7 @@ class EdgeProbeTest {
   @TempDir static Path dir;
   static BalancerHarness harness;
   static RecordingBackend backend;
+  static RecordingBackend publicBackend;
 
   @BeforeAll
   static void start() throws Exception {
@@ -45,10 +46,15 @@ class EdgeProbeTest {
             false,
             Map.of(
                 BalancerSettings.HTTP_REQUEST_HEADER_TIMEOUT_MS, 500,
-                BalancerSettings.HTTP_MAX_HEADER_FIELDS, 100));
+                BalancerSettings.HTTP_MAX_HEADER_FIELDS, 100,
+                BalancerSettings.PROXY_TRUSTED_CIDRS, List.of("127.0.0.2/32")));
     backend = new RecordingBackend();
+    publicBackend = new RecordingBackend();
     harness.defineService("probe", "{\"routes\": [{\"pathPrefix\": \"/\"}]}");
     harness.register("probe", backend.port(), 1);
+    harness.defineService(
+        "public", "{\"routes\": [{\"pathPrefix\": \"/public\"}], \"stripPrefix\": true}");
+    harness.register("public", publicBackend.port(), 1);
     Poll.until(
         Duration.ofSeconds(10),
         () ->
@@ -69,6 +75,9 @@ class EdgeProbeTest {
     }
     if (backend != null) {
       backend.close();
+    }
+    if (publicBackend != null) {
+      publicBackend.close();
     }
   }
 
@@ -278,5 +287,110 @@ class EdgeProbeTest {
                   .isEqualTo(200));
       first.close();
     }
+  }
+
+  // --- beyond framing: paths, upgrades, hop-by-hop fields, forwarding ---
+
+  static RawClient.Result get(boolean tls, String target, String fields) throws Exception {
+    return RawClient.exchange(
+        port(tls),
+        tls(tls),
+        "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n" + fields + "Connection: close\r\n\r\n",
+        3000);
+  }
+
+  /** The head of the request the backend got whose line contains {@code marker}. */
+  static String forwardedHead(RecordingBackend to, String marker) throws Exception {
+    Poll.until(Duration.ofSeconds(5), () -> assertThat(to.received()).contains(marker));
+    String seen = to.received();
+    int start = seen.lastIndexOf("GET ", seen.indexOf(marker));
+    return seen.substring(start, seen.indexOf("\r\n\r\n", start));
+  }
+
+  @ParameterizedTest(name = "HTTPS {0}")
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void dotSegmentsAreRemovedBeforeRoutingSoNoPrefixIsEscaped(boolean tls) throws Exception {
+    String marker = marker().substring(1);
+    RawClient.Result escape = get(tls, "/public/../" + marker, "");
+    assertThat(escape.status()).as(escape.text()).isEqualTo(200);
+    // Routed as /<marker>: to the catch-all service, not to /public's.
+    assertThat(forwardedHead(backend, marker)).startsWith("GET /" + marker + " HTTP/1.1");
+    assertThat(publicBackend.received()).doesNotContain(marker);
+
+    String inside = marker().substring(1);
+    RawClient.Result stripped = get(tls, "/public/a/../" + inside + "/./x", "");
+    assertThat(stripped.status()).as(stripped.text()).isEqualTo(200);
+    assertThat(forwardedHead(publicBackend, inside)).startsWith("GET /" + inside + "/x HTTP/1.1");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.ValueSource(
+      strings = {"/public/%2e%2e/M", "/public%2FM", "/M%5c..", "/public\\..\\M"})
+  void encodedSeparatorsAndBackslashesAreRefused(String target) throws Exception {
+    for (boolean tls : new boolean[] {false, true}) {
+      String marker = marker().substring(1);
+      // Keep-alive asked for: the balancer closes anyway.
+      RawClient.Result result =
+          RawClient.exchange(
+              port(tls),
+              tls(tls),
+              "GET " + target.replace("M", marker) + " HTTP/1.1\r\nHost: localhost\r\n\r\n",
+              3000);
+      assertThat(result.status()).as(result.text()).isEqualTo(400);
+      assertThat(result.closed()).as("closed").isTrue();
+      controlRequestArrives(tls);
+      assertThat(backend.received() + publicBackend.received()).doesNotContain(marker);
+    }
+  }
+
+  @Test
+  void anH2cUpgradeIsNeverPassedOnTheRequestGoesOnAsAPlainOne() throws Exception {
+    String marker = marker();
+    RawClient.Result result =
+        get(
+            false,
+            marker,
+            "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                + "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n");
+    assertThat(result.status()).as(result.text()).isEqualTo(200);
+    String head = forwardedHead(backend, marker).toLowerCase();
+    assertThat(head).doesNotContain("upgrade").doesNotContain("http2-settings");
+  }
+
+  @Test
+  void everyConnectionLineIsHonoured() throws Exception {
+    String marker = marker();
+    RawClient.Result result =
+        get(false, marker, "Connection: keep-alive\r\nConnection: X-Secret\r\nX-Secret: 1\r\n");
+    assertThat(result.status()).as(result.text()).isEqualTo(200);
+    assertThat(forwardedHead(backend, marker).toLowerCase()).doesNotContain("x-secret");
+  }
+
+  @Test
+  void forwardingClaimsOfAnUntrustedClientAreReplacedAndATrustedProxysAreAppendedTo()
+      throws Exception {
+    String claims = "X-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n";
+    String untrusted = marker();
+    assertThat(get(false, untrusted, claims).status()).isEqualTo(200);
+    String head = forwardedHead(backend, untrusted).toLowerCase();
+    assertThat(head).contains("x-forwarded-for: 127.0.0.1\r\n").doesNotContain("6.6.6.6");
+
+    String trusted = marker();
+    try (Socket socket =
+        RawClient.open(harness.httpPort(), null, java.net.InetAddress.getByName("127.0.0.2"))) {
+      socket
+          .getOutputStream()
+          .write(
+              ("GET "
+                      + trusted
+                      + " HTTP/1.1\r\nHost: localhost\r\n"
+                      + claims
+                      + "Connection: close\r\n\r\n")
+                  .getBytes());
+      assertThat(RawClient.read(socket, 3000).status()).isEqualTo(200);
+    }
+    assertThat(forwardedHead(backend, trusted).toLowerCase())
+        .contains("x-forwarded-for: 6.6.6.6, 127.0.0.2\r\n")
+        .contains("forwarded: for=6.6.6.6, for=127.0.0.2");
   }
 }

@@ -68,7 +68,8 @@ class NotReadyTest {
                     new ProxyHandler.Defaults(1_000, 1_000, 1_000),
                     10_000,
                     EdgeLimits.defaults(),
-                    1_000),
+                    1_000,
+                    ProxyHandler.RequestRules.DEFAULTS),
                 new ProxyVerticle.Shared(
                     routing::get,
                     inFlight,

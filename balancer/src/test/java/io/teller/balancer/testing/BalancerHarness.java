@@ -168,6 +168,8 @@ public final class BalancerHarness implements AutoCloseable {
     values.put(BalancerSettings.HTTP_MAX_HEADER_FIELDS, 100);
     values.put(BalancerSettings.HTTP_REQUEST_HEADER_TIMEOUT_MS, 10_000);
     values.put(BalancerSettings.HTTP_MAX_CONNECTIONS, 10_000);
+    values.put(BalancerSettings.HTTP_PATH_ALLOW_ENCODED_SEPARATORS, false);
+    values.put(BalancerSettings.PROXY_TRUSTED_CIDRS, java.util.List.of());
     values.putAll(extra);
     return TellerConfig.of(values);
   }

@@ -57,7 +57,17 @@ public final class RawClient {
 
   /** A connection to the listener on 127.0.0.1; TLS negotiates HTTP/1.1 by ALPN. */
   public static Socket open(int port, SSLContext tls) throws IOException {
-    Socket plain = new Socket(InetAddress.getLoopbackAddress(), port);
+    return open(port, tls, null);
+  }
+
+  /**
+   * As {@link #open(int, SSLContext)}, from {@code local} (a loopback address such as 127.0.0.2).
+   */
+  public static Socket open(int port, SSLContext tls, InetAddress local) throws IOException {
+    Socket plain =
+        local == null
+            ? new Socket(InetAddress.getLoopbackAddress(), port)
+            : new Socket(InetAddress.getLoopbackAddress(), port, local, 0);
     if (tls == null) {
       return plain;
     }
