@@ -715,6 +715,7 @@ for i in "${!names[@]}"; do
   rps=$(median "$i" 1) p50=$(median "$i" 2) p99=$(median "$i" 3) cores=$(median "$i" 6) per_core=$(median "$i" 7)
   for f in rps p99 per_core; do summary[${proxy_of[i]},${protocol_of[i]},$f]=${!f}; done
   per_round=$(for ((r = 1; r <= rounds; r++)); do echo "${results[$i,$r]}" | awk '{printf "%.0f ", $1}'; done)
+  per_round=${per_round% }
   printf '%-17s %10s %6s %9s %6s %9s %6s %6s %10s %7s %6s%%  %s\n' "${names[i]}" "$(fmt %.0f "$rps")" \
     "$(ratio "$rps" "$direct_rps")" "$(fmt %.3f "$p50")" "$(ratio "$p50" "$direct_p50")" "$(fmt %.3f "$p99")" \
     "$(ratio "$p99" "$direct_p99")" "$(fmt %.2f "$cores")" "$(fmt %.0f "$per_core")" "$(total_errors "$i")" \
