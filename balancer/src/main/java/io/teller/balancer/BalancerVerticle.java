@@ -7,6 +7,7 @@ import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.counting.LoadSharing;
 import io.teller.balancer.counting.RetryBudget;
 import io.teller.balancer.metrics.ProxyMetrics;
+import io.teller.balancer.metrics.SlowStartMetrics;
 import io.teller.balancer.metrics.TcpMetrics;
 import io.teller.balancer.proxy.AccessLog;
 import io.teller.balancer.proxy.ProxyHandler;
@@ -25,12 +26,15 @@ import io.teller.common.config.CommonSettings;
 import io.teller.common.config.ConfigException;
 import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
+import io.teller.common.model.SlowStart;
+import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -58,6 +62,7 @@ public final class BalancerVerticle extends VerticleBase {
   private final AccessLog accessLog;
   private final PrometheusMeterRegistry meters;
   private final ProxyMetrics metrics;
+  private final SlowStartMetrics slowStartMetrics;
   private RegistryView view;
   private LoadSharing sharing;
   private long sweepTimer = -1;
@@ -88,6 +93,7 @@ public final class BalancerVerticle extends VerticleBase {
             config.integer(BalancerSettings.RETRY_BUDGET_MIN_PER_SECOND));
     this.accessLog = new AccessLog(config.bool(BalancerSettings.ACCESS_LOG));
     this.metrics = new ProxyMetrics(meters, inFlight);
+    this.slowStartMetrics = new SlowStartMetrics(meters, routing::get, InstantSource.system());
   }
 
   @Override
@@ -127,7 +133,16 @@ public final class BalancerVerticle extends VerticleBase {
             next -> {
               routing.set(next);
               tcp.update(next);
+              slowStartMetrics.bind(next);
             });
+    // An instance back from an ejection is eased in again (slow start), from when it returns.
+    Context viewContext = vertx.getOrCreateContext();
+    ejections.onEjected(
+        (id, untilNanos) -> {
+          long untilMillis =
+              System.currentTimeMillis() + (untilNanos - System.nanoTime()) / 1_000_000;
+          viewContext.runOnContext(v -> view.ejected(id, untilMillis));
+        });
     TcpOptions tcpOptions =
         new TcpOptions(
             config.string(CommonSettings.LISTEN_HOST),
@@ -232,8 +247,12 @@ public final class BalancerVerticle extends VerticleBase {
         sharing == null ? Future.succeededFuture() : sharing.stop());
   }
 
-  /** In-flight counts per instance: this balancer's, the others', and how stale theirs were. */
+  /**
+   * In-flight counts per instance: this balancer's, the others', and how stale theirs were; and
+   * whether each is ejected and its slow-start factor here.
+   */
   private JsonObject counts() {
+    long now = System.currentTimeMillis();
     JsonObject instances = new JsonObject();
     // Instances that left the pick set still show while requests to them are open.
     inFlight
@@ -264,7 +283,10 @@ public final class BalancerVerticle extends VerticleBase {
                               entry
                                   .put("peers", peers)
                                   .put("total", sharing.inFlight(id))
-                                  .put("ejected", ejections.isEjected(id)));
+                                  .put("ejected", ejections.isEjected(id))
+                                  .put(
+                                      "slowStartFactor",
+                                      SlowStart.rounded(pool.slowStartFactor(id, now))));
                         }));
     return new JsonObject()
         .put("member", cluster.memberId())
