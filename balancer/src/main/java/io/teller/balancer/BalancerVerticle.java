@@ -7,6 +7,7 @@ import io.teller.balancer.counting.LoadSharing;
 import io.teller.balancer.edge.EdgeLimits;
 import io.teller.balancer.edge.EdgeRejections;
 import io.teller.balancer.metrics.ProxyMetrics;
+import io.teller.balancer.metrics.SlowStartMetrics;
 import io.teller.balancer.metrics.TcpMetrics;
 import io.teller.balancer.proxy.AccessLog;
 import io.teller.balancer.proxy.ProxyHandler;
@@ -28,13 +29,16 @@ import io.teller.common.config.CommonSettings;
 import io.teller.common.config.ConfigException;
 import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
+import io.teller.common.model.SlowStart;
 import io.teller.common.net.CidrSet;
+import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -62,6 +66,7 @@ public final class BalancerVerticle extends VerticleBase {
   private final AccessLog accessLog;
   private final PrometheusMeterRegistry meters;
   private final ProxyMetrics metrics;
+  private final SlowStartMetrics slowStartMetrics;
   private RegistryView view;
   private LoadSharing sharing;
   private long sweepTimer = -1;
@@ -95,6 +100,7 @@ public final class BalancerVerticle extends VerticleBase {
                 config.integer(BalancerSettings.RETRY_BUDGET_MIN_PER_SECOND)),
             metrics,
             config.integer(BalancerSettings.RETRIES));
+    this.slowStartMetrics = new SlowStartMetrics(meters, routing::get, InstantSource.system());
   }
 
   @Override
@@ -134,6 +140,17 @@ public final class BalancerVerticle extends VerticleBase {
             next -> {
               routing.set(next);
               tcp.update(next);
+              slowStartMetrics.bind(next);
+            });
+    // An instance back from an ejection is eased in again (slow start), from when it returns.
+    Context viewContext = vertx.getOrCreateContext();
+    resilience
+        .ejections()
+        .onEjected(
+            (id, untilNanos) -> {
+              long untilMillis =
+                  System.currentTimeMillis() + (untilNanos - System.nanoTime()) / 1_000_000;
+              viewContext.runOnContext(v -> view.ejected(id, untilMillis));
             });
     TcpOptions tcpOptions =
         new TcpOptions(
@@ -262,8 +279,12 @@ public final class BalancerVerticle extends VerticleBase {
         sharing == null ? Future.succeededFuture() : sharing.stop());
   }
 
-  /** In-flight counts per instance: this balancer's, the others', and how stale theirs were. */
+  /**
+   * In-flight counts per instance: this balancer's, the others', and how stale theirs were; and
+   * whether each is ejected and its slow-start factor here.
+   */
   private JsonObject counts() {
+    long now = System.currentTimeMillis();
     JsonObject instances = new JsonObject();
     // Instances that left the pick set still show while requests to them are open.
     inFlight
@@ -294,7 +315,10 @@ public final class BalancerVerticle extends VerticleBase {
                               entry
                                   .put("peers", peers)
                                   .put("total", sharing.inFlight(id))
-                                  .put("ejected", resilience.isEjected(id)));
+                                  .put("ejected", resilience.isEjected(id))
+                                  .put(
+                                      "slowStartFactor",
+                                      SlowStart.rounded(pool.slowStartFactor(id, now))));
                         }));
     return new JsonObject()
         .put("member", cluster.memberId())

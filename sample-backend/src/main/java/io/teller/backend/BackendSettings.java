@@ -39,6 +39,17 @@ public final class BackendSettings {
           "backend.drain.ms",
           SettingType.integer(0, 3_600_000, "must be 0 to 3600000 ms"),
           "on stop, how long open requests may still take before the server closes");
+  public static final Setting WARMUP_MS =
+      new Setting(
+          "backend.warmup.ms",
+          SettingType.integer(0, 3_600_000, "must be 0 to 3600000 ms"),
+          "imitates a cold JVM: requests served this long after start are answered later, the"
+              + " first by backend.warmup.delay.ms, tapering to no delay; 0: warm from the start");
+  public static final Setting WARMUP_DELAY_MS =
+      new Setting(
+          "backend.warmup.delay.ms",
+          SettingType.integer(0, 600_000, "must be 0 to 600000 ms"),
+          "the extra delay of a request served at the very start of the warm-up");
   public static final Setting ROUTE =
       new Setting(
           "backend.route",
@@ -62,6 +73,8 @@ public final class BackendSettings {
           TTL,
           CONCURRENCY,
           DRAIN_MS,
+          WARMUP_MS,
+          WARMUP_DELAY_MS,
           ROUTE,
           REGISTRY_URL,
           API_TOKEN);

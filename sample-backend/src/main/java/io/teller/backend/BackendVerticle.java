@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /}: who answered ({@code instance}, {@code service}, {@code address}), its
  *       counters and the {@code X-Forwarded-*} / {@code Forwarded} headers it received;
  *   <li>{@code GET|POST /work?ms=N&status=S}: reads the body (if any, counting its bytes), then
- *       answers status S (default 200) after N ms, on a timer;
+ *       answers status S (default 200) after N ms (plus the warm-up's delay, {@code warmupMs} in
+ *       the answer), on a timer;
  *   <li>{@code POST /upload}: reads the body as it streams in, never holding it whole, and answers
  *       its length ({@code bytes}) and SHA-256 ({@code sha256}, hex);
  *   <li>{@code GET /download?bytes=N&seed=S}: streams N bytes of the {@link DownloadPattern} of
@@ -45,9 +46,11 @@ import org.slf4j.LoggerFactory;
  * header: {@code received POST /work id=...}, so that a test can tell which backend saw it.
  *
  * <p>Requests other than {@code /health}, {@code /stats} and {@code /ws} go through a {@link
- * Window} of {@code backend.concurrency} places. On stop it deregisters with drain (the balancers
- * stop sending), keeps serving until no request is open or {@code backend.drain.ms} has passed,
- * then closes the server.
+ * Window} of {@code backend.concurrency} places. During the {@link Warmup} ({@code
+ * backend.warmup.ms} after start) their answers come later, as from a cold JVM; the health check
+ * and the stats are never slowed. On stop it deregisters with drain (the balancers stop sending),
+ * keeps serving until no request is open or {@code backend.drain.ms} has passed, then closes the
+ * server.
  */
 public final class BackendVerticle extends VerticleBase {
 
@@ -59,6 +62,7 @@ public final class BackendVerticle extends VerticleBase {
   private final Function<Vertx, RegistryLink> links;
   private final String service;
   private Window window;
+  private Warmup warmup;
   private HttpServer server;
   private SelfRegistration registration;
   private String address;
@@ -78,6 +82,11 @@ public final class BackendVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     window = new Window(config.integer(BackendSettings.CONCURRENCY));
+    warmup =
+        new Warmup(
+            config.integer(BackendSettings.WARMUP_MS),
+            config.integer(BackendSettings.WARMUP_DELAY_MS),
+            System::nanoTime);
     String listenHost = config.string(CommonSettings.LISTEN_HOST);
     return Listeners.announce(
             vertx
@@ -176,19 +185,25 @@ public final class BackendVerticle extends VerticleBase {
   }
 
   private void serve(HttpServerRequest request) {
+    // Measured as it enters the window, and added to its answer: the body is read meanwhile.
+    long coldMs = warmup.delayMs();
     switch (request.path()) {
       case "/" ->
-          json(
-              request.response(),
-              200,
-              stats()
-                  .put("instance", instanceId())
-                  .put("service", service)
-                  .put("address", address)
-                  .put("forwarded", forwarded(request)));
-      case "/work" -> work(request);
-      case "/upload" -> upload(request);
-      case "/download" -> download(request);
+          later(
+              request,
+              coldMs,
+              () ->
+                  json(
+                      request.response(),
+                      200,
+                      stats()
+                          .put("instance", instanceId())
+                          .put("service", service)
+                          .put("address", address)
+                          .put("forwarded", forwarded(request))));
+      case "/work" -> work(request, coldMs);
+      case "/upload" -> upload(request, coldMs);
+      case "/download" -> later(request, coldMs, () -> download(request));
       default ->
           json(
               request.response(),
@@ -220,7 +235,23 @@ public final class BackendVerticle extends VerticleBase {
     return forwarded;
   }
 
-  private void work(HttpServerRequest request) {
+  /** Runs {@code answer} after {@code delayMs} (now if 0), unless the client left meanwhile. */
+  private void later(HttpServerRequest request, long delayMs, Runnable answer) {
+    if (delayMs == 0) {
+      answer.run();
+      return;
+    }
+    // A timer, not a sleep: the event loop serves others meanwhile.
+    vertx.setTimer(
+        delayMs,
+        t -> {
+          if (!request.response().closed()) {
+            answer.run();
+          }
+        });
+  }
+
+  private void work(HttpServerRequest request, long coldMs) {
     HttpServerResponse response = request.response();
     int ms;
     int status;
@@ -242,23 +273,13 @@ public final class BackendVerticle extends VerticleBase {
                   .put("instance", instanceId())
                   .put("ms", ms)
                   .put("status", status)
-                  .put("bodyBytes", bodyBytes[0]);
-          if (ms == 0) {
-            json(response, status, body);
-            return;
-          }
-          // A timer, not a sleep: the event loop serves others meanwhile.
-          vertx.setTimer(
-              ms,
-              t -> {
-                if (!response.closed()) {
-                  json(response, status, body);
-                }
-              });
+                  .put("bodyBytes", bodyBytes[0])
+                  .put("warmupMs", coldMs);
+          later(request, ms + coldMs, () -> json(response, status, body));
         });
   }
 
-  private void upload(HttpServerRequest request) {
+  private void upload(HttpServerRequest request, long coldMs) {
     if (request.method() != HttpMethod.POST) {
       request.response().putHeader("allow", "POST");
       json(request.response(), 405, new JsonObject().put("error", "/upload takes a POST"));
@@ -274,14 +295,14 @@ public final class BackendVerticle extends VerticleBase {
         });
     onEnd(
         request,
-        () ->
-            json(
-                request.response(),
-                200,
-                new JsonObject()
-                    .put("instance", instanceId())
-                    .put("bytes", bytes[0])
-                    .put("sha256", DownloadPattern.hex(sha256))));
+        () -> {
+          JsonObject body =
+              new JsonObject()
+                  .put("instance", instanceId())
+                  .put("bytes", bytes[0])
+                  .put("sha256", DownloadPattern.hex(sha256));
+          later(request, coldMs, () -> json(request.response(), 200, body));
+        });
   }
 
   /** Runs {@code action} once the request's body has been read (now, if it already has). */

@@ -128,6 +128,29 @@ class BackendHttpTest {
   }
 
   @Test
+  void aWarmingUpBackendAnswersLaterAtFirstAndThenNot() throws Exception {
+    long started = System.nanoTime();
+    Deployed backend =
+        backend(Map.of(BackendSettings.WARMUP_MS, 3_000, BackendSettings.WARMUP_DELAY_MS, 400));
+
+    long sent = System.nanoTime();
+    Http.Response cold = Http.get(backend.url("/work?ms=0"));
+    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+    long coldMs = cold.json().getLong("warmupMs");
+    // Served at most this long after the backend started: at least its share of the 400 ms.
+    double atMost = (double) TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) / 3_000;
+    assertThat(coldMs)
+        .isGreaterThanOrEqualTo(Math.round(400 * Math.pow(1 - Math.min(1, atMost), 2)));
+    assertThat(tookMs).isGreaterThanOrEqualTo(coldMs);
+
+    // Warm after 3 s: no delay any more.
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> assertThat(Http.get(backend.url("/work?ms=0")).json().getLong("warmupMs")).isZero());
+    assertThat(Http.get(backend.url("/health")).status()).isEqualTo(200);
+  }
+
+  @Test
   void postToWorkReadsTheBodyAndIsLoggedWithItsRequestId() {
     try (LogLines log = new LogLines("teller.backend")) {
       Deployed backend = backend(Map.of());

@@ -23,6 +23,17 @@ public final class Ejections {
   private final int connectFailureThreshold;
   private final int serverErrorThreshold;
   private final ConcurrentHashMap<String, State> states = new ConcurrentHashMap<>();
+  private volatile Listener listener = (id, untilNanos) -> {};
+
+  /** Told of each ejection, on the thread that ejects; must not block. */
+  @FunctionalInterface
+  public interface Listener {
+
+    /**
+     * @param untilNanos when the ejection ends, on {@link System#nanoTime()}'s scale
+     */
+    void ejected(String endpointId, long untilNanos);
+  }
 
   /**
    * @param consecutive connection failures in a row that eject an instance
@@ -59,6 +70,13 @@ public final class Ejections {
   }
 
   /**
+   * Tells {@code listener} of every ejection from now on (a slow start eases the instance back).
+   */
+  public void onEjected(Listener listener) {
+    this.listener = java.util.Objects.requireNonNull(listener, "listener");
+  }
+
+  /**
    * Records a failure to reach {@code endpointId}.
    *
    * @return whether this failure ejected it
@@ -81,7 +99,7 @@ public final class Ejections {
 
   private boolean record(String endpointId, boolean connection) {
     long now = System.nanoTime();
-    boolean[] ejected = new boolean[1];
+    State[] ejected = new State[1];
     states.compute(
         endpointId,
         (id, state) -> {
@@ -95,14 +113,18 @@ public final class Ejections {
           int serverErrors = (state == null ? 0 : state.serverErrors()) + (connection ? 0 : 1);
           if (connectFailures >= connectFailureThreshold
               || (serverErrorThreshold > 0 && serverErrors >= serverErrorThreshold)) {
-            ejected[0] = true;
             int nth = ejections + 1;
-            return new State(0, 0, nth, now + ejectionMillis(nth) * 1_000_000);
+            ejected[0] = new State(0, 0, nth, now + ejectionMillis(nth) * 1_000_000);
+            return ejected[0];
           }
           long until = state == null ? now : state.untilNanos();
           return new State(connectFailures, serverErrors, ejections, until);
         });
-    return ejected[0];
+    if (ejected[0] == null) {
+      return false;
+    }
+    listener.ejected(endpointId, ejected[0].untilNanos());
+    return true;
   }
 
   /** How long the {@code nth} ejection in a row lasts: 1 s, doubling, capped at 30 s. */

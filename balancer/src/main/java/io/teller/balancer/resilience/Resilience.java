@@ -30,6 +30,11 @@ public final class Resilience {
    * @param metrics where failures, retries and ejections are counted
    * @param retries other instances a request or connection may try after the first
    */
+  /** The ejection state, for whoever must know when an instance is ejected (slow start). */
+  public Ejections ejections() {
+    return ejections;
+  }
+
   public Resilience(Ejections ejections, RetryBudget budget, ProxyMetrics metrics, int retries) {
     this.ejections = ejections;
     this.budget = budget;

@@ -2,6 +2,7 @@ package io.teller.balancer.routing;
 
 import io.teller.balancer.strategy.Endpoint;
 import io.teller.balancer.strategy.LoadCounts;
+import io.teller.balancer.strategy.Ramp;
 import io.teller.balancer.strategy.Strategies;
 import io.teller.balancer.strategy.Strategy;
 import io.teller.balancer.strategy.StrategyOptions;
@@ -10,12 +11,14 @@ import io.teller.common.model.Instance;
 import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Route;
 import io.teller.common.model.Service;
+import io.teller.common.model.SlowStart;
 import io.teller.common.model.Snapshot;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -43,6 +46,7 @@ public final class RegistryView {
   private static final long SNAPSHOT_TIMEOUT_MS = 5_000;
 
   private final Vertx vertx;
+  private final InstantSource clock;
   private final LoadCounts localCounts;
   private final LoadCounts sharedCounts;
   private final long reconcileMillis;
@@ -52,6 +56,12 @@ public final class RegistryView {
 
   /** Revision at which a service or instance was removed, so an older "stored" cannot revive it. */
   private final Map<String, Long> removedAt = new HashMap<>();
+
+  /**
+   * When this balancer lets an instance back after a passive ejection (epoch ms), by id: a service
+   * with slow start eases it in again from then. Local: other balancers did not eject it.
+   */
+  private final Map<String, Long> returnsAt = new HashMap<>();
 
   private final Map<String, Strategy> strategies = new HashMap<>();
   private MessageConsumer<JsonObject> consumer;
@@ -75,7 +85,21 @@ public final class RegistryView {
       LoadCounts sharedCounts,
       long reconcileMillis,
       Consumer<Routing> publish) {
+    this(vertx, InstantSource.system(), localCounts, sharedCounts, reconcileMillis, publish);
+  }
+
+  /**
+   * @param clock the time slow starts ramp by, epoch ms as the registry stamps them
+   */
+  RegistryView(
+      Vertx vertx,
+      InstantSource clock,
+      LoadCounts localCounts,
+      LoadCounts sharedCounts,
+      long reconcileMillis,
+      Consumer<Routing> publish) {
     this.vertx = vertx;
+    this.clock = clock;
     this.localCounts = localCounts;
     this.sharedCounts = sharedCounts;
     this.reconcileMillis = reconcileMillis;
@@ -225,6 +249,21 @@ public final class RegistryView {
     }
   }
 
+  /**
+   * Records that this balancer ejected an instance until {@code untilMillis}: if its service has a
+   * slow start, the instance is eased in again from then, and the routing is rebuilt with it.
+   */
+  public void ejected(String id, long untilMillis) {
+    Instance instance = instances.get(id);
+    Service service = instance == null ? null : services.get(instance.service());
+    if (service == null || service.slowStart() == null) {
+      return;
+    }
+    returnsAt.put(id, untilMillis);
+    changed = true;
+    scheduleRebuild();
+  }
+
   private static String key(String kind, String name) {
     return (kind.equals(Change.SERVICE) ? "s:" : "i:") + name;
   }
@@ -250,18 +289,21 @@ public final class RegistryView {
    */
   Routing build() {
     Map<String, List<Route>> routes = new LinkedHashMap<>();
-    Map<String, List<Endpoint>> endpoints = new HashMap<>();
+    Map<String, List<Instance>> eligible = new HashMap<>();
     for (Instance instance : instances.values()) {
       if (instance.takesTraffic() && services.containsKey(instance.service())) {
-        endpoints
-            .computeIfAbsent(instance.service(), k -> new ArrayList<>())
-            .add(new Endpoint(instance.id(), instance.host(), instance.port(), instance.weight()));
+        eligible.computeIfAbsent(instance.service(), k -> new ArrayList<>()).add(instance);
       }
     }
+    long now = clock.millis();
+    // A return from ejection matters for one window at most (an hour at most).
+    returnsAt
+        .entrySet()
+        .removeIf(e -> !instances.containsKey(e.getKey()) || now - e.getValue() > 3_600_000);
     Map<String, ServicePool> pools = new HashMap<>();
     for (Service service : services.values()) {
       routes.put(service.name(), service.routes());
-      List<Endpoint> list = new ArrayList<>(endpoints.getOrDefault(service.name(), List.of()));
+      List<Endpoint> list = endpoints(service, eligible.getOrDefault(service.name(), List.of()));
       list.sort(java.util.Comparator.comparing(Endpoint::id));
       Map<String, Endpoint> byId = new LinkedHashMap<>();
       list.forEach(e -> byId.put(e.id(), e));
@@ -281,14 +323,37 @@ public final class RegistryView {
     return new Routing(RouteTable.build(routes), pools, revision, snapshotHeld);
   }
 
+  /**
+   * The endpoints of {@code service}'s eligible instances. With a slow start, each ramps from when
+   * the registry made it eligible or, later, when this balancer let it back after an ejection,
+   * unless it is part of the service's cold start ({@link SlowStart#eases}).
+   */
+  private List<Endpoint> endpoints(Service service, List<Instance> eligible) {
+    SlowStart slowStart = service.slowStart();
+    long first = Long.MAX_VALUE;
+    for (Instance instance : eligible) {
+      first = Math.min(first, SlowStart.eligibleMillis(instance));
+    }
+    List<Endpoint> endpoints = new ArrayList<>(eligible.size());
+    for (Instance instance : eligible) {
+      long start =
+          Math.max(SlowStart.eligibleMillis(instance), returnsAt.getOrDefault(instance.id(), 0L));
+      long rampFrom = slowStart != null && slowStart.eases(start, first) ? start : Endpoint.NO_RAMP;
+      endpoints.add(
+          new Endpoint(
+              instance.id(), instance.host(), instance.port(), instance.weight(), rampFrom));
+    }
+    return endpoints;
+  }
+
   private Strategy strategy(Service service) {
-    String key = service.strategy() + "|" + service.hashOn();
+    String key = service.strategy() + "|" + service.hashOn() + "|" + service.slowStart();
     return strategies.computeIfAbsent(
         key,
         k ->
             Strategies.byName(
                 service.strategy(),
-                new StrategyOptions(
-                    Objects.requireNonNullElse(service.hashOn(), "client-address"))));
+                new StrategyOptions(Objects.requireNonNullElse(service.hashOn(), "client-address")),
+                Ramp.of(service.slowStart(), clock)));
   }
 }

@@ -19,4 +19,17 @@ public record ServicePool(Service service, Map<String, Endpoint> endpoints, Pick
   public ServicePool {
     endpoints = Map.copyOf(endpoints);
   }
+
+  /**
+   * The share of its weight the endpoint {@code id} gets at {@code nowMillis} under the service's
+   * slow start: 1 when it is not eased in (or not here), else the formula's exact value (pickers
+   * apply it in steps of about 1% of the window).
+   */
+  public double slowStartFactor(String id, long nowMillis) {
+    Endpoint endpoint = endpoints.get(id);
+    if (endpoint == null || !endpoint.ramps() || service.slowStart() == null) {
+      return 1;
+    }
+    return service.slowStart().factor(nowMillis - endpoint.rampFromMillis());
+  }
 }

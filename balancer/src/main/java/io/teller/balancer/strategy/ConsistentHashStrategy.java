@@ -29,6 +29,16 @@ import java.util.Set;
  * <p>The ring holds at most {@value #MAX_POINTS} points. Beyond, every endpoint's points are scaled
  * down in proportion (at least one each); a change of one endpoint then also rescales the others,
  * so somewhat more keys move than the minimum above.
+ *
+ * <p>Slow start: an endpoint being eased in has all its points on the ring from the start, but a
+ * key that lands on one of them is admitted only if the key's admission draw, a second hash of the
+ * key uniform in [0, 1), is below the endpoint's current factor (from the {@link Ramp}'s step);
+ * otherwise the key walks on along the ring as if that endpoint were not there. So at factor {@code
+ * f} the endpoint gets about {@code f} of the keys it will own; a key moves to it once, when the
+ * factor passes the key's draw, and never back while the ramp goes on; and keys never move between
+ * the endpoints that were there already, since a key refused by the newcomer goes where it went
+ * before the newcomer came. A key refused by every endpoint it may go to (all of them ramping) goes
+ * to the first of them.
  */
 public final class ConsistentHashStrategy implements Strategy {
 
@@ -56,11 +66,21 @@ public final class ConsistentHashStrategy implements Strategy {
 
   private final KeySource source;
   private final String keyName;
+  private final Ramp ramp;
 
   /**
    * @param options says what to hash
    */
   public ConsistentHashStrategy(StrategyOptions options) {
+    this(options, Ramp.OFF);
+  }
+
+  /**
+   * @param options says what to hash
+   * @param ramp the service's slow start
+   */
+  public ConsistentHashStrategy(StrategyOptions options, Ramp ramp) {
+    this.ramp = Objects.requireNonNull(ramp, "ramp");
     String hashOn = Objects.requireNonNull(options, "options").hashOn();
     if (hashOn.startsWith(StrategyOptions.HEADER_PREFIX)) {
       source = KeySource.HEADER;
@@ -81,7 +101,29 @@ public final class ConsistentHashStrategy implements Strategy {
 
   @Override
   public Picker picker(List<Endpoint> endpoints, LoadCounts counts) {
-    return new RingPicker(endpoints, this);
+    return new RingPicker(endpoints, this, ramp);
+  }
+
+  /** A key's admission draw, uniform in [0, 2^53) and independent of its place on the ring. */
+  static long admissionDraw(long keyHash) {
+    return Murmur3.fmix64(keyHash ^ 0x9e3779b97f4a7c15L) >>> 11;
+  }
+
+  /**
+   * The admission threshold of each endpoint at these factors: a key whose draw is below it is
+   * admitted; the last element is the largest. Null when every factor is 1 (nothing to refuse).
+   */
+  static long[] thresholds(int[] thousandths) {
+    long[] thresholds = new long[thousandths.length + 1];
+    boolean full = true;
+    long largest = 0;
+    for (int i = 0; i < thousandths.length; i++) {
+      full &= thousandths[i] >= Ramp.FULL;
+      thresholds[i] = thousandths[i] * (1L << 53) / Ramp.FULL;
+      largest = Math.max(largest, thresholds[i]);
+    }
+    thresholds[thousandths.length] = largest;
+    return full ? null : thresholds;
   }
 
   /** The key of this request: the header or cookie when present, else the client address. */
@@ -133,7 +175,10 @@ public final class ConsistentHashStrategy implements Strategy {
      */
     private final long[] points;
 
-    RingPicker(List<Endpoint> snapshot, ConsistentHashStrategy strategy) {
+    /** The admission thresholds of the ramp's steps, by rank; null without a ramp. */
+    private final Ramp.Steps<long[]> admission;
+
+    RingPicker(List<Endpoint> snapshot, ConsistentHashStrategy strategy, Ramp ramp) {
       super(snapshot);
       this.strategy = strategy;
       if (endpoints.length > OWNER_MASK + 1) {
@@ -158,11 +203,18 @@ public final class ConsistentHashStrategy implements Strategy {
         }
       }
       Arrays.sort(points);
+      admission =
+          ramp.rampsAny(snapshot) ? ramp.steps(ranked, ConsistentHashStrategy::thresholds) : null;
     }
 
     @Override
     Endpoint choose(PickContext context, Set<String> excluded) {
-      int index = ceiling(Murmur3.hash64(strategy.key(context)));
+      long hash = Murmur3.hash64(strategy.key(context));
+      int index = ceiling(hash);
+      long[] thresholds = admission == null ? null : admission.current();
+      if (thresholds != null) {
+        return admitted(index, admissionDraw(hash), thresholds, excluded);
+      }
       Endpoint endpoint = owner(index);
       if (excluded.isEmpty() || !excluded.contains(endpoint.id())) {
         return endpoint;
@@ -177,6 +229,33 @@ public final class ConsistentHashStrategy implements Strategy {
           return endpoint;
         }
       }
+    }
+
+    /**
+     * Walks the ring from {@code index} to the first endpoint that is not excluded and admits the
+     * draw; when none does, the first that is not excluded.
+     */
+    private Endpoint admitted(int index, long draw, long[] thresholds, Set<String> excluded) {
+      // Above every threshold: no ramping endpoint admits it, only those at full weight.
+      boolean refusedByAll = draw >= thresholds[ranked.length];
+      Endpoint first = null;
+      for (int i = 0; i < points.length; i++) {
+        int rank = (int) (points[(index + i) % points.length] & OWNER_MASK);
+        Endpoint endpoint = ranked[rank];
+        if (!excluded.isEmpty() && excluded.contains(endpoint.id())) {
+          continue;
+        }
+        if (draw < thresholds[rank]) {
+          return endpoint;
+        }
+        if (first == null) {
+          first = endpoint;
+          if (refusedByAll) {
+            return first;
+          }
+        }
+      }
+      return first;
     }
 
     private Endpoint owner(int index) {

@@ -12,8 +12,24 @@ import java.util.Objects;
  * @param host the host name or IP address to connect to
  * @param port the port to connect to, 1 to 65535
  * @param weight the relative share of traffic, at least 1
+ * @param rampFromMillis when its slow-start ramp began (epoch ms): when the registry made it
+ *     eligible, or when this balancer let it back after an ejection; {@link #NO_RAMP} when it is
+ *     not eased in (no slow start, or part of its service's cold start)
  */
-public record Endpoint(String id, String host, int port, int weight) {
+public record Endpoint(String id, String host, int port, int weight, long rampFromMillis) {
+
+  /** The {@link #rampFromMillis} of an endpoint that always gets its full weight. */
+  public static final long NO_RAMP = Long.MIN_VALUE;
+
+  /** An endpoint that is not eased in. */
+  public Endpoint(String id, String host, int port, int weight) {
+    this(id, host, port, weight, NO_RAMP);
+  }
+
+  /** Whether a slow start eases this endpoint in. */
+  public boolean ramps() {
+    return rampFromMillis != NO_RAMP;
+  }
 
   public Endpoint {
     Objects.requireNonNull(id, "id");

@@ -1,5 +1,6 @@
 package io.teller.balancer.strategy;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -15,6 +16,11 @@ import java.util.random.RandomGenerator;
  * consecutive picks each endpoint gets exactly one, whichever threads pick (one atomic increment
  * per pick, no lock). An excluded endpoint is skipped for the next one in rotation order, without
  * moving the rotation for other requests.
+ *
+ * <p>Slow start: while the {@link Ramp} eases some endpoint of the snapshot in, weights no longer
+ * all equal: each endpoint's is its factor (in thousandths), and the picker is a {@link
+ * RampedRotation} over those, from a random position. Once every ramp is over, the rotation is
+ * strict again.
  */
 public final class RoundRobinStrategy implements Strategy {
 
@@ -22,12 +28,22 @@ public final class RoundRobinStrategy implements Strategy {
   public static final String NAME = "round-robin";
 
   private final RandomGenerator random;
+  private final Ramp ramp;
 
   /**
    * @param random draws each picker's starting offset
    */
   public RoundRobinStrategy(RandomGenerator random) {
+    this(random, Ramp.OFF);
+  }
+
+  /**
+   * @param random draws each picker's starting offset
+   * @param ramp the service's slow start
+   */
+  public RoundRobinStrategy(RandomGenerator random, Ramp ramp) {
     this.random = Objects.requireNonNull(random, "random");
+    this.ramp = Objects.requireNonNull(ramp, "ramp");
   }
 
   @Override
@@ -37,6 +53,11 @@ public final class RoundRobinStrategy implements Strategy {
 
   @Override
   public Picker picker(List<Endpoint> endpoints, LoadCounts counts) {
+    if (ramp.rampsAny(endpoints)) {
+      int[] ones = new int[endpoints.size()];
+      Arrays.fill(ones, 1);
+      return new RampedRotation(endpoints, ones, ramp, random.nextInt(endpoints.size()));
+    }
     return new RoundRobinPicker(endpoints, random);
   }
 

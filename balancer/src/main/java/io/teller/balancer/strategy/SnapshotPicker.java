@@ -67,6 +67,26 @@ abstract class SnapshotPicker implements Picker {
   }
 
   /**
+   * The steps of {@code ramp} over {@code endpoints} as effective weights, by index: each weight
+   * times its factor in thousandths (at most 1000 × 1000, so {@link #compareLoad} still cannot
+   * overflow).
+   */
+  static Ramp.Steps<int[]> effectiveWeights(Endpoint[] endpoints, Ramp ramp) {
+    int[] weights = new int[endpoints.length];
+    for (int i = 0; i < endpoints.length; i++) {
+      weights[i] = endpoints[i].weight();
+    }
+    return ramp.steps(
+        endpoints,
+        factors -> {
+          for (int i = 0; i < factors.length; i++) {
+            factors[i] *= weights[i];
+          }
+          return factors;
+        });
+  }
+
+  /**
    * Compares the load of two endpoints, (inFlight + 1) / weight, by cross-multiplication: no
    * floating point. Counts are clamped to 0..{@link Integer#MAX_VALUE} (a shared count may be
    * briefly negative or absurd), so the products fit in a long.

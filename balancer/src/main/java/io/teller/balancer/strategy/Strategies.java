@@ -30,17 +30,33 @@ public final class Strategies {
    * @throws IllegalArgumentException if no strategy has this name
    */
   public static Strategy byName(String name, StrategyOptions options, RandomGenerator random) {
+    return byName(name, options, random, Ramp.OFF);
+  }
+
+  /**
+   * Returns the strategy with this name, easing new endpoints in by {@code ramp}.
+   *
+   * @param name one of {@link #NAMES}, exactly
+   * @param options the strategies' options
+   * @param random the randomness of the strategies that use some, thread-safe (see {@link
+   *     #byName(String, StrategyOptions, RandomGenerator)})
+   * @param ramp the service's slow start, {@link Ramp#OFF} for none
+   * @throws IllegalArgumentException if no strategy has this name
+   */
+  public static Strategy byName(
+      String name, StrategyOptions options, RandomGenerator random, Ramp ramp) {
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(random, "random");
+    Objects.requireNonNull(ramp, "ramp");
     if (name == null) {
       throw unknown(null);
     }
     return switch (name) {
-      case RoundRobinStrategy.NAME -> new RoundRobinStrategy(random);
-      case WeightedRoundRobinStrategy.NAME -> new WeightedRoundRobinStrategy();
-      case LeastConnectionsStrategy.NAME -> new LeastConnectionsStrategy(random);
-      case RandomTwoChoicesStrategy.NAME -> new RandomTwoChoicesStrategy(random);
-      case ConsistentHashStrategy.NAME -> new ConsistentHashStrategy(options);
+      case RoundRobinStrategy.NAME -> new RoundRobinStrategy(random, ramp);
+      case WeightedRoundRobinStrategy.NAME -> new WeightedRoundRobinStrategy(ramp);
+      case LeastConnectionsStrategy.NAME -> new LeastConnectionsStrategy(random, ramp);
+      case RandomTwoChoicesStrategy.NAME -> new RandomTwoChoicesStrategy(random, ramp);
+      case ConsistentHashStrategy.NAME -> new ConsistentHashStrategy(options, ramp);
       default -> throw unknown(name);
     };
   }
@@ -52,7 +68,17 @@ public final class Strategies {
    * @throws IllegalArgumentException if no strategy has this name
    */
   public static Strategy byName(String name, StrategyOptions options) {
-    return byName(name, options, ThreadLocalRandomGenerator.INSTANCE);
+    return byName(name, options, Ramp.OFF);
+  }
+
+  /**
+   * Returns the strategy with this name, drawing its randomness from {@link ThreadLocalRandom} and
+   * easing new endpoints in by {@code ramp}.
+   *
+   * @throws IllegalArgumentException if no strategy has this name
+   */
+  public static Strategy byName(String name, StrategyOptions options, Ramp ramp) {
+    return byName(name, options, ThreadLocalRandomGenerator.INSTANCE, ramp);
   }
 
   private static IllegalArgumentException unknown(String name) {

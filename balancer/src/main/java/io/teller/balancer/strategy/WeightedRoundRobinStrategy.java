@@ -1,6 +1,7 @@
 package io.teller.balancer.strategy;
 
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -35,6 +36,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Every new picker starts at the beginning of the period, as nginx does after a configuration
  * change.
+ *
+ * <p>Slow start: while the {@link Ramp} eases some endpoint of the snapshot in, the picker is a
+ * {@link RampedRotation} over the effective weights {@code weight × factor}, rebuilt at each step
+ * of the ramp: exact proportions over every whole period within a step, as above.
  */
 public final class WeightedRoundRobinStrategy implements Strategy {
 
@@ -46,6 +51,20 @@ public final class WeightedRoundRobinStrategy implements Strategy {
 
   /** The most steps (period × endpoints) spent precomputing one period when a picker is built. */
   static final long MAX_BUILD_STEPS = 2_000_000;
+
+  private final Ramp ramp;
+
+  /** Without slow start. */
+  public WeightedRoundRobinStrategy() {
+    this(Ramp.OFF);
+  }
+
+  /**
+   * @param ramp the service's slow start
+   */
+  public WeightedRoundRobinStrategy(Ramp ramp) {
+    this.ramp = Objects.requireNonNull(ramp, "ramp");
+  }
 
   @Override
   public String name() {
@@ -60,6 +79,9 @@ public final class WeightedRoundRobinStrategy implements Strategy {
     for (int i = 0; i < size; i++) {
       weights[i] = endpoints.get(i).weight();
       divisor = gcd(divisor, weights[i]);
+    }
+    if (ramp.rampsAny(endpoints)) {
+      return new RampedRotation(endpoints, weights, ramp, 0);
     }
     long total = 0;
     for (int i = 0; i < size; i++) {
@@ -90,9 +112,30 @@ public final class WeightedRoundRobinStrategy implements Strategy {
     return period;
   }
 
-  private static int gcd(int a, int b) {
+  static int gcd(int a, int b) {
     while (b != 0) {
       int t = a % b;
+      a = b;
+      b = t;
+    }
+    return a;
+  }
+
+  /** The integer nearest {@code total / φ} that is coprime with {@code total}. */
+  static long coprimeStride(long total) {
+    if (total <= 2) {
+      return 1;
+    }
+    long stride = Math.max(1, Math.round(total * 0.6180339887498949));
+    while (gcd(stride, total) != 1) {
+      stride++;
+    }
+    return stride;
+  }
+
+  private static long gcd(long a, long b) {
+    while (b != 0) {
+      long t = a % b;
       a = b;
       b = t;
     }
@@ -156,27 +199,6 @@ public final class WeightedRoundRobinStrategy implements Strategy {
         ends[i] = sum;
       }
       this.stride = coprimeStride(total);
-    }
-
-    /** The integer nearest {@code total / φ} that is coprime with {@code total}. */
-    static long coprimeStride(long total) {
-      if (total <= 2) {
-        return 1;
-      }
-      long stride = Math.max(1, Math.round(total * 0.6180339887498949));
-      while (gcd(stride, total) != 1) {
-        stride++;
-      }
-      return stride;
-    }
-
-    private static long gcd(long a, long b) {
-      while (b != 0) {
-        long t = a % b;
-        a = b;
-        b = t;
-      }
-      return a;
     }
 
     @Override

@@ -5,9 +5,11 @@ import io.teller.balancer.routing.ServicePool;
 import io.teller.balancer.strategy.Endpoint;
 import io.teller.balancer.strategy.LoadCounts;
 import io.teller.balancer.strategy.Picker;
+import io.teller.balancer.strategy.Ramp;
 import io.teller.balancer.strategy.Strategies;
 import io.teller.balancer.strategy.StrategyOptions;
 import io.teller.common.model.Service;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -152,7 +154,8 @@ public record TcpRoutes(Map<Integer, Listener> listeners, Map<String, Target> po
         Strategies.byName(
                 spec.strategy(),
                 new StrategyOptions(
-                    Objects.requireNonNullElse(service.hashOn(), Service.DEFAULT_HASH_ON)))
+                    Objects.requireNonNullElse(service.hashOn(), Service.DEFAULT_HASH_ON)),
+                Ramp.of(service.slowStart(), InstantSource.system()))
             .picker(endpoints, service.sharedCounts() ? shared : local);
     return new Target(own.pool(), picker, spec.strategy());
   }

@@ -2,6 +2,8 @@ package io.teller.balancer.resilience;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -73,5 +75,25 @@ class EjectionsTest {
     assertThat(ejections.excluding(all, Set.of())).containsExactlyInAnyOrder("b", "c");
     ejections.failed("a");
     assertThat(ejections.excluding(all, Set.of())).isEmpty();
+  }
+
+  @Test
+  void aListenerHearsOfEachEjectionAndUntilWhen() {
+    Ejections ejections = new Ejections(1, 2);
+    List<String> heard = new ArrayList<>();
+    ejections.onEjected(
+        (id, untilNanos) -> {
+          long left = untilNanos - System.nanoTime();
+          // The first ejection lasts 1 s.
+          assertThat(left).isBetween(0L, 1_000_000_000L);
+          heard.add(id);
+        });
+
+    ejections.failed("a");
+    ejections.failed("a"); // already out: no second ejection
+    ejections.serverError("b");
+    ejections.serverError("b");
+
+    assertThat(heard).containsExactly("a", "b");
   }
 }

@@ -3,6 +3,7 @@ package io.teller.balancer.strategy;
 import static io.teller.balancer.strategy.TestRequest.endpoint;
 import static io.teller.balancer.strategy.TestRequest.endpoints;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -261,5 +262,102 @@ class ConsistentHashStrategyTest {
 
     Picker picker = BY_ADDRESS.picker(endpoints, LoadCounts.NONE);
     assertThat(tally(mapping(picker, addresses(11, 30_000)))).hasSize(150);
+  }
+
+  // Slow start: d became eligible at Ramps.T0 and ramps linearly over 10 s from 10%.
+
+  @Test
+  void aNewcomerTakesOnlyKeysItWillOwnAsItsFactorPassesTheirDraw() {
+    ManualClock clock = new ManualClock(Ramps.T0);
+    List<String> addresses = addresses(13, 20_000);
+    Map<String, String> without =
+        mapping(BY_ADDRESS.picker(endpoints("a", "b", "c"), LoadCounts.NONE), addresses);
+    Map<String, String> full =
+        mapping(BY_ADDRESS.picker(endpoints("a", "b", "c", "d"), LoadCounts.NONE), addresses);
+    Picker ramped =
+        new ConsistentHashStrategy(StrategyOptions.DEFAULT, Ramps.linear(clock))
+            .picker(Ramps.threeAndANewcomer(), LoadCounts.NONE);
+
+    int owned = tally(full).get("d");
+    for (double seconds : new double[] {1, 2, 5, 8}) {
+      clock.at(Ramps.at(seconds));
+      double factor = Ramps.TEN_SECONDS.factor(Ramps.at(seconds) - Ramps.T0);
+      Map<String, String> now = mapping(ramped, addresses);
+      int onD = 0;
+      for (String address : addresses) {
+        long draw = ConsistentHashStrategy.admissionDraw(Murmur3.hash64(address));
+        boolean admitted = full.get(address).equals("d") && draw < factor * (1L << 53);
+        // Exactly: d's keys whose draw is below the factor; every other key where it was.
+        assertThat(now.get(address)).as(address).isEqualTo(admitted ? "d" : without.get(address));
+        onD += admitted ? 1 : 0;
+      }
+      assertThat(onD).isEqualTo(tally(now).getOrDefault("d", 0));
+      assertThat((double) onD / owned).as("at %s s", seconds).isCloseTo(factor, within(0.03));
+    }
+    clock.at(Ramps.at(10));
+    assertThat(mapping(ramped, addresses)).isEqualTo(full);
+  }
+
+  @Test
+  void aKeyMovesToTheNewcomerOnceAndStays() {
+    ManualClock clock = new ManualClock(Ramps.T0);
+    List<String> addresses = addresses(14, 10_000);
+    Picker ramped =
+        new ConsistentHashStrategy(StrategyOptions.DEFAULT, Ramps.linear(clock))
+            .picker(Ramps.threeAndANewcomer(), LoadCounts.NONE);
+
+    Map<String, String> before = mapping(ramped, addresses);
+    for (int tenth = 2; tenth <= 10; tenth++) {
+      clock.at(Ramps.at(tenth));
+      Map<String, String> after = mapping(ramped, addresses);
+      for (String address : addresses) {
+        if (!after.get(address).equals(before.get(address))) {
+          assertThat(after.get(address)).as(address).isEqualTo("d");
+        }
+      }
+      before = after;
+    }
+  }
+
+  @Test
+  void exclusionsAndTheRampWalkTheRingTogether() {
+    ManualClock clock = new ManualClock(Ramps.at(5));
+    List<String> addresses = addresses(15, 3_000);
+    Picker ramped =
+        new ConsistentHashStrategy(StrategyOptions.DEFAULT, Ramps.linear(clock))
+            .picker(Ramps.threeAndANewcomer(), LoadCounts.NONE);
+    Picker withoutB =
+        new ConsistentHashStrategy(StrategyOptions.DEFAULT, Ramps.linear(clock))
+            .picker(
+                List.of(endpoint("a", 1), endpoint("c", 1), TestRequest.ramping("d", 1, Ramps.T0)),
+                LoadCounts.NONE);
+
+    for (String address : addresses) {
+      TestRequest request = TestRequest.from(address);
+      assertThat(ramped.pick(request.excluding("b")).id()).isEqualTo(withoutB.pick(request).id());
+    }
+    // Only d left: it takes every key, whatever its draw.
+    assertThat(ramped.pick(TestRequest.from("10.0.0.1").excluding("a", "b", "c")).id())
+        .isEqualTo("d");
+    assertThat(ramped.pick(TestRequest.from("10.0.0.1").excluding("a", "b", "c", "d"))).isNull();
+  }
+
+  @Test
+  void keysRefusedByEveryRampingEndpointGoToTheFirstOnTheRing() {
+    ManualClock clock = new ManualClock(Ramps.at(1));
+    Picker ramped =
+        new ConsistentHashStrategy(StrategyOptions.DEFAULT, Ramps.linear(clock))
+            .picker(
+                List.of(
+                    TestRequest.ramping("x", 1, Ramps.T0), TestRequest.ramping("y", 1, Ramps.T0)),
+                LoadCounts.NONE);
+    Picker plain =
+        BY_ADDRESS.picker(
+            List.of(TestRequest.ramping("x", 1, Ramps.T0), TestRequest.ramping("y", 1, Ramps.T0)),
+            LoadCounts.NONE);
+
+    // Both at 0.1 (after an ejection, say): no key is lost, and each goes where it always went.
+    List<String> addresses = addresses(16, 2_000);
+    assertThat(mapping(ramped, addresses)).isEqualTo(mapping(plain, addresses));
   }
 }

@@ -105,4 +105,48 @@ class LeastConnectionsStrategyTest {
     assertThat(picker.pick(ANY).id()).isEqualTo("b");
     assertThat(picker.pick(ANY.excluding("b")).id()).isEqualTo("c");
   }
+
+  // Slow start: d became eligible at Ramps.T0 and ramps linearly over 10 s from 10%.
+
+  @Test
+  void aNewcomerIsComparedByItsEffectiveWeight() {
+    ManualClock clock = new ManualClock(Ramps.T0);
+    // a, b and c have 4 in flight: (4 + 1) / 1000 each; d is idle: (0 + 1) / (1000 × factor).
+    Picker picker =
+        new LeastConnectionsStrategy(new Random(11), Ramps.linear(clock))
+            .picker(Ramps.threeAndANewcomer(), loads("a", 4, "b", 4, "c", 4, "d", 0));
+
+    // At 1 s, 1/100 > 5/1000: idle as it is, d is the most loaded relative to its weight.
+    clock.at(Ramps.at(1));
+    assertThat(counts(picker, ANY, 300)).doesNotContainKey("d").containsOnlyKeys("a", "b", "c");
+    // At 2 s, 1/200 = 5/1000: a four-way tie.
+    clock.at(Ramps.at(2));
+    assertThat(counts(picker, ANY, 4000).get("d")).isBetween(900, 1100);
+    // At 3 s, 1/300 < 5/1000: d every time.
+    clock.at(Ramps.at(3));
+    assertThat(counts(picker, ANY, 300)).isEqualTo(Map.of("d", 300));
+  }
+
+  @Test
+  void aNewcomerTakesLoadInProportionToItsFactor() {
+    ManualClock clock = new ManualClock(Ramps.at(5));
+    Map<String, Long> inFlight = new ConcurrentHashMap<>();
+    Picker picker =
+        new LeastConnectionsStrategy(new Random(11), Ramps.linear(clock))
+            .picker(Ramps.threeAndANewcomer(), id -> inFlight.getOrDefault(id, 0L));
+
+    // 31 requests arrive and stay: each goes where (inFlight + 1) / effective weight is least.
+    for (int i = 0; i < 31; i++) {
+      inFlight.merge(picker.pick(ANY).id(), 1L, Long::sum);
+    }
+
+    // At factor 0.5: 9 + 1 = 10 per 1000 for a, b, c and 4 + 1 = 5 per 500 for d.
+    assertThat(inFlight).isEqualTo(Map.of("a", 9L, "b", 9L, "c", 9L, "d", 4L));
+    // Its full weight once the ramp is over: the next five go to d, up to the others.
+    clock.at(Ramps.at(10));
+    for (int i = 0; i < 5; i++) {
+      inFlight.merge(picker.pick(ANY).id(), 1L, Long::sum);
+    }
+    assertThat(inFlight.get("d")).isEqualTo(9L);
+  }
 }

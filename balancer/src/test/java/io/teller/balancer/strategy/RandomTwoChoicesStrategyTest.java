@@ -94,4 +94,62 @@ class RandomTwoChoicesStrategyTest {
     assertThat(counts.keySet()).containsExactlyInAnyOrder("b", "c");
     assertThat(picker.pick(ANY.excluding("a", "b", "c"))).isNull();
   }
+
+  // Slow start: d became eligible at Ramps.T0 and ramps linearly over 10 s from 10%.
+
+  /**
+   * What the draws of {@code new Random(seed)} give when a, b and c have 1 in flight and d none: d
+   * wins a draw it is in when {@code dWins}, ties (the first drawn wins) when {@code dTies}.
+   */
+  private static Map<String, Integer> replay(long seed, int picks, boolean dWins, boolean dTies) {
+    List<Endpoint> abcd = Ramps.threeAndANewcomer();
+    Random replay = new Random(seed);
+    Map<String, Integer> counts = new java.util.HashMap<>();
+    for (int i = 0; i < picks; i++) {
+      int first = replay.nextInt(4);
+      int second = replay.nextInt(3);
+      if (second >= first) {
+        second++;
+      }
+      String a = abcd.get(first).id();
+      String b = abcd.get(second).id();
+      String winner;
+      if (!a.equals("d") && !b.equals("d")) {
+        winner = a; // equal loads: the first drawn
+      } else if (dTies) {
+        winner = a;
+      } else {
+        winner = dWins ? "d" : (a.equals("d") ? b : a);
+      }
+      counts.merge(winner, 1, Integer::sum);
+    }
+    return counts;
+  }
+
+  @Test
+  void aNewcomerIsComparedByItsEffectiveWeight() {
+    ManualClock clock = new ManualClock(Ramps.T0);
+    LoadCounts loads = loads("a", 1, "b", 1, "c", 1, "d", 0);
+    // d against another: (0 + 1) / (1000 × factor) against (1 + 1) / 1000.
+    Picker picker =
+        new RandomTwoChoicesStrategy(new Random(21), Ramps.linear(clock))
+            .picker(Ramps.threeAndANewcomer(), loads);
+
+    // At 1 s, 1/100 > 2/1000: d loses every draw it is in, so it gets nothing.
+    clock.at(Ramps.at(1));
+    Map<String, Integer> early = counts(picker, ANY, 1200);
+    assertThat(early).isEqualTo(replay(21, 1200, false, false)).doesNotContainKey("d");
+    // At 5 s, 1/500 = 2/1000: a tie, won by the first drawn; d gets about a quarter.
+    Picker tied =
+        new RandomTwoChoicesStrategy(new Random(22), Ramps.linear(clock.at(Ramps.at(5))))
+            .picker(Ramps.threeAndANewcomer(), loads);
+    assertThat(counts(tied, ANY, 1200)).isEqualTo(replay(22, 1200, false, true));
+    // At 10 s, its full weight: d wins every draw it is in, about half.
+    Picker full =
+        new RandomTwoChoicesStrategy(new Random(23), Ramps.linear(clock.at(Ramps.at(10))))
+            .picker(Ramps.threeAndANewcomer(), loads);
+    Map<String, Integer> late = counts(full, ANY, 1200);
+    assertThat(late).isEqualTo(replay(23, 1200, true, false));
+    assertThat(late.get("d")).isBetween(540, 660);
+  }
 }

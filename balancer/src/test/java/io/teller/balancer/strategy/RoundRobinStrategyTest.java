@@ -1,6 +1,7 @@
 package io.teller.balancer.strategy;
 
 import static io.teller.balancer.strategy.TestRequest.ANY;
+import static io.teller.balancer.strategy.TestRequest.counts;
 import static io.teller.balancer.strategy.TestRequest.endpoints;
 import static io.teller.balancer.strategy.TestRequest.picks;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -86,5 +87,68 @@ class RoundRobinStrategyTest {
     Map<String, Long> counts = Concurrently.pick(picker, 4, 25_000);
 
     assertThat(counts).isEqualTo(Map.of("a", 25_000L, "b", 25_000L, "c", 25_000L, "d", 25_000L));
+  }
+
+  // Slow start: d became eligible at T0 and ramps linearly over 10 s from 10%.
+
+  @Test
+  void aNewcomerGetsItsFactorOfAShareAtEachMomentOfTheRamp() {
+    ManualClock clock = new ManualClock(Ramps.T0);
+    Picker picker =
+        new RoundRobinStrategy(new Random(3), Ramps.linear(clock))
+            .picker(Ramps.threeAndANewcomer(), LoadCounts.NONE);
+
+    // At 1 s: effective weights 1000, 1000, 1000, 100, i.e. 10:10:10:1, exact over 31 picks.
+    clock.at(Ramps.at(1));
+    assertThat(counts(picker, ANY, 310)).isEqualTo(Map.of("a", 100, "b", 100, "c", 100, "d", 10));
+    // At 2 s (a fifth of the window): 5:5:5:1.
+    clock.at(Ramps.at(2));
+    assertThat(counts(picker, ANY, 160)).isEqualTo(Map.of("a", 50, "b", 50, "c", 50, "d", 10));
+    // At 5 s: 2:2:2:1.
+    clock.at(Ramps.at(5));
+    assertThat(counts(picker, ANY, 70)).isEqualTo(Map.of("a", 20, "b", 20, "c", 20, "d", 10));
+    // At 10 s the ramp is over: a strict rotation again.
+    clock.at(Ramps.at(10));
+    List<String> rotation = picks(picker, ANY, 8);
+    assertThat(rotation.subList(4, 8)).isEqualTo(rotation.subList(0, 4));
+    assertThat(new HashSet<>(rotation.subList(0, 4))).containsExactlyInAnyOrder("a", "b", "c", "d");
+  }
+
+  @Test
+  void rampsAreSmoothNotInRuns() {
+    ManualClock clock = new ManualClock(Ramps.at(5));
+    Picker picker =
+        new RoundRobinStrategy(new Random(3), Ramps.linear(clock))
+            .picker(Ramps.threeAndANewcomer(), LoadCounts.NONE);
+
+    // 2:2:2:1 as nginx interleaves it: a b c d a b c, never the same endpoint twice in a row.
+    List<String> picks = picks(picker, ANY, 70);
+    for (int i = 1; i < picks.size(); i++) {
+      assertThat(picks.get(i)).isNotEqualTo(picks.get(i - 1));
+    }
+  }
+
+  @Test
+  void concurrentPicksKeepTheRampedProportionsExact() throws InterruptedException {
+    ManualClock clock = new ManualClock(Ramps.at(5));
+    Picker picker =
+        new RoundRobinStrategy(new Random(3), Ramps.linear(clock))
+            .picker(Ramps.threeAndANewcomer(), LoadCounts.NONE);
+
+    // 4 × 17 500 = 70 000 picks = 10 000 periods of 7.
+    assertThat(Concurrently.pick(picker, 4, 17_500))
+        .isEqualTo(Map.of("a", 20_000L, "b", 20_000L, "c", 20_000L, "d", 10_000L));
+  }
+
+  @Test
+  void aRampOverBeforeThePickerIsBuiltLeavesTheStrictRotation() {
+    ManualClock clock = new ManualClock(Ramps.at(12));
+    Picker ramped =
+        new RoundRobinStrategy(new Random(3), Ramps.linear(clock))
+            .picker(Ramps.threeAndANewcomer(), LoadCounts.NONE);
+    Picker plain =
+        new RoundRobinStrategy(new Random(3)).picker(Ramps.threeAndANewcomer(), LoadCounts.NONE);
+
+    assertThat(picks(ramped, ANY, 12)).isEqualTo(picks(plain, ANY, 12));
   }
 }

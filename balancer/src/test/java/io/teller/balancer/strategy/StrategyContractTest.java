@@ -5,6 +5,7 @@ import static io.teller.balancer.strategy.TestRequest.endpoint;
 import static io.teller.balancer.strategy.TestRequest.endpoints;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -139,5 +140,65 @@ class StrategyContractTest {
         .hasMessageContaining("host");
     assertThatThrownBy(() -> new Endpoint(null, "h", 8080, 1))
         .isInstanceOf(NullPointerException.class);
+  }
+
+  // Slow start, the same way for every strategy: d became eligible at Ramps.T0.
+
+  private static Strategy ramped(String name, ManualClock clock) {
+    return Strategies.byName(name, StrategyOptions.DEFAULT, new Random(17), Ramps.linear(clock));
+  }
+
+  /** d's share of {@code picks} picks from clients spread over many addresses, with no load. */
+  private static double newcomersShare(Picker picker, int picks) {
+    int d = 0;
+    for (int i = 0; i < picks; i++) {
+      if (picker
+          .pick(TestRequest.from("10.4." + (i >> 8 & 0xff) + "." + (i & 0xff)))
+          .id()
+          .equals("d")) {
+        d++;
+      }
+    }
+    return (double) d / picks;
+  }
+
+  @ParameterizedTest
+  @MethodSource("names")
+  void aNewcomerGetsLessThanAThirdOfAFairShareInTheFirstFifthAndAFairShareAtTheEnd(String name) {
+    ManualClock clock = new ManualClock(Ramps.at(2));
+    Picker picker = ramped(name, clock).picker(Ramps.threeAndANewcomer(), LoadCounts.NONE);
+
+    assertThat(newcomersShare(picker, 20_000)).isLessThan(0.25 / 3);
+    clock.at(Ramps.at(10));
+    assertThat(newcomersShare(picker, 20_000)).isCloseTo(0.25, within(0.025));
+  }
+
+  @ParameterizedTest
+  @MethodSource("names")
+  void aRampDoesNotChangeExclusionsOrStickiness(String name) {
+    ManualClock clock = new ManualClock(Ramps.at(1));
+    Picker picker = ramped(name, clock).picker(Ramps.threeAndANewcomer(), LoadCounts.NONE);
+
+    for (int i = 0; i < 200; i++) {
+      TestRequest request = TestRequest.from("10.5.0." + i);
+      assertThat(picker.pick(request.sticky("d")).id()).isEqualTo("d");
+      assertThat(picker.pick(request.excluding("a", "b", "c")).id()).isEqualTo("d");
+      assertThat(picker.pick(request.excluding("d")).id()).isNotEqualTo("d");
+    }
+    assertThat(picker.pick(ANY.excluding("a", "b", "c", "d"))).isNull();
+  }
+
+  @ParameterizedTest
+  @MethodSource("names")
+  void withoutARampingEndpointTheRampChangesNothing(String name) {
+    ManualClock clock = new ManualClock(Ramps.at(1));
+    List<Endpoint> settled = List.of(endpoint("a", 2), endpoint("b", 1), endpoint("c", 3));
+    Picker ramped = ramped(name, clock).picker(settled, TestRequest.loads("a", 1, "c", 2));
+    Picker plain = strategy(name).picker(settled, TestRequest.loads("a", 1, "c", 2));
+
+    for (int i = 0; i < 500; i++) {
+      TestRequest request = TestRequest.from("10.6.1." + (i % 256));
+      assertThat(ramped.pick(request).id()).isEqualTo(plain.pick(request).id());
+    }
   }
 }

@@ -66,6 +66,11 @@ record TestRequest(
     return new Endpoint(id, "backend-" + id, 8080, weight);
   }
 
+  /** An endpoint of this weight whose slow-start ramp began at {@code fromMillis}. */
+  static Endpoint ramping(String id, int weight, long fromMillis) {
+    return new Endpoint(id, "backend-" + id, 8080, weight, fromMillis);
+  }
+
   /** Loads from alternating ids and counts: {@code loads("a", 3, "b", 1)}; 0 for others. */
   static LoadCounts loads(Object... idsAndCounts) {
     Map<String, Long> counts = new HashMap<>();

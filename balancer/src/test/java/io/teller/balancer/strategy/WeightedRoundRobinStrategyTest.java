@@ -168,4 +168,61 @@ class WeightedRoundRobinStrategyTest {
     }
     return longest;
   }
+
+  // Slow start: the newcomer became eligible at Ramps.T0 and ramps linearly over 10 s from 10%.
+
+  @Test
+  void aNewcomersEffectiveWeightIsItsWeightTimesItsFactor() {
+    ManualClock clock = new ManualClock(Ramps.T0);
+    Picker picker =
+        new WeightedRoundRobinStrategy(Ramps.linear(clock))
+            .picker(
+                List.of(endpoint("a", 3), endpoint("b", 1), TestRequest.ramping("d", 2, Ramps.T0)),
+                LoadCounts.NONE);
+
+    // At 1 s: 3000 : 1000 : 200, i.e. 15:5:1.
+    clock.at(Ramps.at(1));
+    assertThat(counts(picker, ANY, 210)).isEqualTo(Map.of("a", 150, "b", 50, "d", 10));
+    // At 5 s: 3000 : 1000 : 1000, i.e. 3:1:1.
+    clock.at(Ramps.at(5));
+    assertThat(counts(picker, ANY, 50)).isEqualTo(Map.of("a", 30, "b", 10, "d", 10));
+    // At 10 s and after: its full weight, 3:1:2.
+    clock.at(Ramps.at(10));
+    assertThat(counts(picker, ANY, 60)).isEqualTo(Map.of("a", 30, "b", 10, "d", 20));
+  }
+
+  @Test
+  void afterTheRampItIsNginxsSequenceAgain() {
+    ManualClock clock = new ManualClock(Ramps.at(4));
+    List<Endpoint> endpoints =
+        List.of(endpoint("a", 5), endpoint("b", 1), TestRequest.ramping("c", 1, Ramps.T0));
+    Picker picker =
+        new WeightedRoundRobinStrategy(Ramps.linear(clock)).picker(endpoints, LoadCounts.NONE);
+    // 5000 : 1000 : 400, i.e. 25:5:2: 32 picks, a whole period.
+    assertThat(counts(picker, ANY, 32)).isEqualTo(Map.of("a", 25, "b", 5, "c", 2));
+
+    clock.at(Ramps.at(10));
+
+    // 32 picks were taken: the new period of 7 goes on at position 32 mod 7 = 4.
+    List<String> cycle = List.of("a", "a", "b", "a", "c", "a", "a");
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < 14; i++) {
+      expected.add(cycle.get((4 + i) % 7));
+    }
+    assertThat(picks(picker, ANY, 14)).isEqualTo(expected);
+  }
+
+  @Test
+  void rampedWeightsTooLongToPrecomputeKeepExactProportions() {
+    ManualClock clock = new ManualClock(Ramps.at(3.3));
+    Picker picker =
+        new WeightedRoundRobinStrategy(Ramps.linear(clock))
+            .picker(
+                List.of(endpoint("a", 7001), TestRequest.ramping("b", 3001, Ramps.T0)),
+                LoadCounts.NONE);
+
+    // 7001 × 1000 : 3001 × 330 = 7 001 000 : 990 330, gcd 10: a period of 799 133 picks, too
+    // long to precompute, so the stride schedule; still exact over the period.
+    assertThat(counts(picker, ANY, 799_133)).isEqualTo(Map.of("a", 700_100, "b", 99_033));
+  }
 }

@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  * @param updatedAt last change of anything but the heartbeat
  * @param lastHeartbeatAt last heartbeat (registration counts as one)
  * @param drainUntil when a draining instance is removed, or null
+ * @param eligibleAt when it last became eligible for traffic (see {@link #withEligibility}), or
+ *     null while it takes none; a service's slow start ramps from this moment
  * @param revision registry revision of the last change
  */
 public record Instance(
@@ -47,6 +49,7 @@ public record Instance(
     Instant updatedAt,
     Instant lastHeartbeatAt,
     Instant drainUntil,
+    Instant eligibleAt,
     long revision) {
 
   public static final int DEFAULT_WEIGHT = 1;
@@ -63,6 +66,45 @@ public record Instance(
 
   public Instance {
     metadata = Map.copyOf(metadata);
+  }
+
+  /**
+   * A new instance: one that takes traffic from the start is eligible since it was last updated
+   * (for a new registration, the moment it was registered).
+   */
+  public Instance(
+      String id,
+      String service,
+      String host,
+      int port,
+      int weight,
+      Map<String, String> metadata,
+      Integer ttlSeconds,
+      InstanceStatus status,
+      String source,
+      String member,
+      Instant registeredAt,
+      Instant updatedAt,
+      Instant lastHeartbeatAt,
+      Instant drainUntil,
+      long revision) {
+    this(
+        id,
+        service,
+        host,
+        port,
+        weight,
+        metadata,
+        ttlSeconds,
+        status,
+        source,
+        member,
+        registeredAt,
+        updatedAt,
+        lastHeartbeatAt,
+        drainUntil,
+        status == InstanceStatus.HEALTHY && weight > 0 ? updatedAt : null,
+        revision);
   }
 
   /** What a registration asks for: the address and its options. */
@@ -211,6 +253,7 @@ public record Instance(
         now,
         lastHeartbeatAt,
         drainUntil,
+        eligibleAt,
         revision);
   }
 
@@ -230,6 +273,7 @@ public record Instance(
         now,
         lastHeartbeatAt,
         until,
+        eligibleAt,
         revision);
   }
 
@@ -249,6 +293,7 @@ public record Instance(
         updatedAt,
         now,
         drainUntil,
+        eligibleAt,
         revision);
   }
 
@@ -268,7 +313,46 @@ public record Instance(
         updatedAt,
         lastHeartbeatAt,
         drainUntil,
+        eligibleAt,
         newRevision);
+  }
+
+  /**
+   * This instance as it is stored when it replaces {@code before}, with {@link #eligibleAt} set by
+   * one rule: an instance that takes traffic now and did not before (healthy again after failing or
+   * starting, revived from draining, weight raised from 0) became eligible at this change's {@link
+   * #updatedAt}; one that took traffic before and still does keeps the moment it had; one that
+   * takes none has none.
+   */
+  public Instance withEligibility(Instance before) {
+    Instant since;
+    if (!takesTraffic()) {
+      since = null;
+    } else if (before == null || !before.takesTraffic()) {
+      since = updatedAt;
+    } else {
+      since = before.eligibleAt;
+    }
+    if (java.util.Objects.equals(since, eligibleAt)) {
+      return this;
+    }
+    return new Instance(
+        id,
+        service,
+        host,
+        port,
+        weight,
+        metadata,
+        ttlSeconds,
+        status,
+        source,
+        member,
+        registeredAt,
+        updatedAt,
+        lastHeartbeatAt,
+        drainUntil,
+        since,
+        revision);
   }
 
   public JsonObject toJson() {
@@ -293,6 +377,9 @@ public record Instance(
     if (drainUntil != null) {
       json.put("drainUntil", drainUntil.toString());
     }
+    if (eligibleAt != null) {
+      json.put("eligibleAt", eligibleAt.toString());
+    }
     return json.put("revision", revision);
   }
 
@@ -302,6 +389,7 @@ public record Instance(
     Map<String, String> labels = new java.util.LinkedHashMap<>();
     metadata.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
     String drain = json.getString("drainUntil");
+    String eligible = json.getString("eligibleAt");
     return new Instance(
         json.getString("id"),
         json.getString("service"),
@@ -317,6 +405,7 @@ public record Instance(
         Instant.parse(json.getString("updatedAt")),
         Instant.parse(json.getString("lastHeartbeatAt")),
         drain == null ? null : Instant.parse(drain),
+        eligible == null ? null : Instant.parse(eligible),
         json.getLong("revision", 0L));
   }
 }

@@ -51,6 +51,22 @@ final class Json {
     return (int) l;
   }
 
+  static double number(
+      JsonObject json, String prefix, String key, double fallback, double min, double max) {
+    Object value = json.getValue(key);
+    if (value == null) {
+      return fallback;
+    }
+    if (!(value instanceof Number n)) {
+      throw new ValidationException(path(prefix, key), "must be a number");
+    }
+    double d = n.doubleValue();
+    if (!(d >= min && d <= max)) {
+      throw new ValidationException(path(prefix, key), "must be between " + min + " and " + max);
+    }
+    return d;
+  }
+
   static Integer optionalInteger(JsonObject json, String prefix, String key, int min, int max) {
     return json.getValue(key) == null ? null : integer(json, prefix, key, 0, min, max);
   }

@@ -26,6 +26,7 @@ import java.util.regex.Pattern;
  * @param timeouts this service's proxy timeouts, each one null for the balancer's default
  * @param tcpPort if set (1-65535), every balancer also listens on this port and forwards raw TCP
  *     connections (L4) to the service's instances; null for none
+ * @param slowStart how a newly eligible instance is eased in, or null for not at all (the default)
  * @param revision registry revision of the last change
  */
 public record Service(
@@ -40,6 +41,7 @@ public record Service(
     boolean sharedCounts,
     ServiceTimeouts timeouts,
     Integer tcpPort,
+    SlowStart slowStart,
     long revision) {
 
   /** The strategies the balancer offers. */
@@ -70,11 +72,42 @@ public record Service(
           "sharedCounts",
           "timeouts",
           "tcpPort",
+          "slowStart",
           "revision");
 
   public Service {
     routes = List.copyOf(routes);
     timeouts = timeouts == null ? ServiceTimeouts.DEFAULTS : timeouts;
+  }
+
+  /** A service without slow start. */
+  public Service(
+      String name,
+      List<Route> routes,
+      boolean stripPrefix,
+      String strategy,
+      String hashOn,
+      String stickyCookie,
+      HealthCheck healthCheck,
+      int drainTimeoutMs,
+      boolean sharedCounts,
+      ServiceTimeouts timeouts,
+      Integer tcpPort,
+      long revision) {
+    this(
+        name,
+        routes,
+        stripPrefix,
+        strategy,
+        hashOn,
+        stickyCookie,
+        healthCheck,
+        drainTimeoutMs,
+        sharedCounts,
+        timeouts,
+        tcpPort,
+        null,
+        revision);
   }
 
   /** What a service gets when an instance registers before anyone defined it. */
@@ -157,6 +190,7 @@ public record Service(
     ServiceTimeouts timeouts =
         ServiceTimeouts.fromJson(Json.object(json, "", "timeouts"), "timeouts");
     Integer tcpPort = Json.optionalInteger(json, "", "tcpPort", 1, 65535);
+    SlowStart slowStart = SlowStart.fromJson(Json.object(json, "", "slowStart"), "slowStart");
     long revision = json.getValue("revision") instanceof Number n ? n.longValue() : 0;
     return new Service(
         name,
@@ -170,6 +204,7 @@ public record Service(
         shared,
         timeouts,
         tcpPort,
+        slowStart,
         revision);
   }
 
@@ -191,6 +226,7 @@ public record Service(
         sharedCounts,
         timeouts,
         tcpPort,
+        slowStart,
         newRevision);
   }
 
@@ -214,6 +250,9 @@ public record Service(
     }
     if (tcpPort != null) {
       json.put("tcpPort", tcpPort);
+    }
+    if (slowStart != null) {
+      json.put("slowStart", slowStart.toJson());
     }
     return json.put("revision", revision);
   }

@@ -4,6 +4,7 @@ import io.teller.common.model.Change;
 import io.teller.common.model.Instance;
 import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Service;
+import io.teller.common.model.SlowStart;
 import io.teller.common.model.ValidationException;
 import io.teller.registry.core.RegistryService;
 import io.teller.registry.core.WriteCommand;
@@ -24,6 +25,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -138,11 +141,12 @@ public final class RestApi {
                     ctx,
                     200,
                     registry
-                        .instances(ctx.pathParam("name"))
-                        .map(
-                            list ->
-                                new JsonArray(
-                                    list.stream().map(i -> loads.withLoad(i.toJson())).toList()))));
+                        .service(ctx.pathParam("name"))
+                        .compose(
+                            service ->
+                                registry
+                                    .instances(service.name())
+                                    .map(list -> instanceList(service, list)))));
     router
         .post("/v1/services/:name/instances")
         .handler(
@@ -248,6 +252,26 @@ public final class RestApi {
                     ctx.failure() == null ? "unexpected error" : ctx.failure().getMessage()),
                 null));
     return router;
+  }
+
+  /**
+   * The instances as listed: each with its load and, while it takes traffic, its slow-start factor
+   * now (1 when the service has no slow start or the instance's ramp is over).
+   */
+  private JsonArray instanceList(Service service, List<Instance> instances) {
+    Map<String, Double> factors =
+        SlowStart.factors(service.slowStart(), instances, System.currentTimeMillis());
+    return new JsonArray(
+        instances.stream()
+            .map(
+                i -> {
+                  JsonObject json = loads.withLoad(i.toJson());
+                  Double factor = factors.get(i.id());
+                  return factor == null
+                      ? json
+                      : json.put("slowStartFactor", SlowStart.rounded(factor));
+                })
+            .toList());
   }
 
   private void authorize(RoutingContext ctx) {

@@ -197,6 +197,9 @@ public final class RegistryStore {
    * Applies {@code change} to the instance atomically (compare-and-set, retried on a concurrent
    * write). Returns the new instance, or empty if there is no such instance or {@code change}
    * returned null (no change wanted).
+   *
+   * <p>Every change of an instance passes here, so this is where its {@code eligibleAt} is stamped
+   * ({@link Instance#withEligibility}), whatever the change: slow start ramps from that moment.
    */
   public Optional<Instance> updateInstance(String id, UnaryOperator<Instance> change) {
     while (true) {
@@ -204,10 +207,12 @@ public final class RegistryStore {
       if (current == null) {
         return Optional.empty();
       }
-      Instance updated = change.apply(Instance.fromJson(new JsonObject(current)));
+      Instance before = Instance.fromJson(new JsonObject(current));
+      Instance updated = change.apply(before);
       if (updated == null) {
         return Optional.empty();
       }
+      updated = updated.withEligibility(before);
       if (instances.replace(id, current, updated.toJson().encode())) {
         return Optional.of(updated);
       }

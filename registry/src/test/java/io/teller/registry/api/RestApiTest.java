@@ -2,15 +2,18 @@ package io.teller.registry.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.teller.common.model.SlowStart;
 import io.teller.common.testing.Poll;
 import io.teller.registry.testing.Http;
 import io.teller.registry.testing.Http.Response;
 import io.teller.registry.testing.RegistryNodes;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -127,6 +130,54 @@ class RestApiTest {
   }
 
   @Test
+  void theInstanceListShowsEachInstancesSlowStartFactor() throws Exception {
+    Response defined =
+        Http.put(
+            url("/v1/services/ramped"),
+            "{\"slowStart\": {\"windowMs\": 2000, \"minWeightPercent\": 10}}");
+    assertThat(defined.status()).isEqualTo(201);
+    assertThat(defined.json().getJsonObject("slowStart"))
+        .isEqualTo(
+            new JsonObject("{\"windowMs\": 2000, \"aggression\": 1.0, \"minWeightPercent\": 10}"));
+    JsonObject first =
+        Http.post(url("/v1/services/ramped/instances"), "{\"host\": \"127.0.0.1\", \"port\": 8101}")
+            .json();
+    assertThat(first.getString("eligibleAt")).isEqualTo(first.getString("registeredAt"));
+    // A newcomer is eased in only once the service is past its cold start: a window after the
+    // first instance became eligible.
+    long firstEligible = Instant.parse(first.getString("eligibleAt")).toEpochMilli();
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> assertThat(System.currentTimeMillis()).isGreaterThanOrEqualTo(firstEligible + 2_000));
+    JsonObject second =
+        Http.post(url("/v1/services/ramped/instances"), "{\"host\": \"127.0.0.1\", \"port\": 8102}")
+            .json();
+    long secondEligible = Instant.parse(second.getString("eligibleAt")).toEpochMilli();
+
+    long askedAt = System.currentTimeMillis();
+    JsonArray list = Http.get(url("/v1/services/ramped/instances")).array();
+    long answeredAt = System.currentTimeMillis();
+
+    JsonObject listedFirst = byId(list, first.getString("id"));
+    JsonObject listedSecond = byId(list, second.getString("id"));
+    assertThat(listedFirst.getDouble("slowStartFactor")).isEqualTo(1.0);
+    SlowStart slowStart = new SlowStart(2_000, 1.0, 10);
+    // The factor at the moment the registry answered, between asking and getting the answer.
+    assertThat(listedSecond.getDouble("slowStartFactor"))
+        .isBetween(
+            SlowStart.rounded(slowStart.factor(askedAt - secondEligible)),
+            SlowStart.rounded(slowStart.factor(answeredAt - secondEligible)));
+  }
+
+  private static JsonObject byId(JsonArray list, String id) {
+    return list.stream()
+        .map(JsonObject.class::cast)
+        .filter(o -> o.getString("id").equals(id))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  @Test
   void drainingEndsInRemovalAfterTheDrainTimeout() throws Exception {
     Http.put(url("/v1/services/drainy"), "{\"drainTimeoutMs\": 300}");
     String id =
@@ -159,6 +210,10 @@ class RestApiTest {
         "PUT  | /v1/services/ok                 | {\"tcpPort\": 0}                          | tcpPort",
         "PUT  | /v1/services/ok                 | {\"tcpPort\": 65536}                      | tcpPort",
         "PUT  | /v1/services/ok                 | {\"tcpPort\": \"5432\"}                   | tcpPort",
+        "PUT  | /v1/services/ok                 | {\"slowStart\": {\"windowMs\": 10}}       | slowStart.windowMs",
+        "PUT  | /v1/services/ok                 | {\"slowStart\": {\"aggression\": 0}}      | slowStart.aggression",
+        "PUT  | /v1/services/ok                 | {\"slowStart\": {\"minWeightPercent\": 0}} | slowStart.minWeightPercent",
+        "PUT  | /v1/services/ok                 | {\"slowStart\": {\"ramp\": 1}}            | slowStart.ramp",
         "PUT  | /v1/services/ok                 | {not json                                  | body",
         "PUT  | /v1/services/ok                 | [1, 2]                                     | body",
         "POST | /v1/services/ok/instances       | {\"host\": \"h\", \"port\": 0}             | port",

@@ -7,8 +7,10 @@ import io.teller.registry.testing.Http;
 import io.teller.registry.testing.RegistryNodes;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -78,20 +80,34 @@ class HealthCheckTest {
     return Http.get(node.url("/v1/services/checked/instances/" + id)).json().getString("status");
   }
 
+  static JsonObject instance(RegistryNodes.Node node, String id) {
+    return Http.get(node.url("/v1/services/checked/instances/" + id)).json();
+  }
+
   @Test
   void statusRisesAndFallsWithTheThresholds() throws Exception {
     RegistryNodes.Node node = nodes.start();
     String id = register(node);
+    assertThat(instance(node, id).containsKey("eligibleAt")).isFalse();
     Poll.until(Duration.ofSeconds(5), () -> assertThat(status(node, id)).isEqualTo("healthy"));
+    // Eligible from the moment the check passed, which is when the status changed.
+    JsonObject healthy = instance(node, id);
+    assertThat(healthy.getString("eligibleAt")).isEqualTo(healthy.getString("updatedAt"));
+    assertThat(Instant.parse(healthy.getString("eligibleAt")))
+        .isAfter(Instant.parse(healthy.getString("registeredAt")));
 
     healthStatus.set(503);
     Poll.until(Duration.ofSeconds(5), () -> assertThat(status(node, id)).isEqualTo("unhealthy"));
     int probesWhenUnhealthy = probers.size();
+    assertThat(instance(node, id).containsKey("eligibleAt")).isFalse();
 
     healthStatus.set(200);
     Poll.until(Duration.ofSeconds(5), () -> assertThat(status(node, id)).isEqualTo("healthy"));
     // Two passes are needed to rise again, not one.
     assertThat(probers.size() - probesWhenUnhealthy).isGreaterThanOrEqualTo(2);
+    // Healthy again after failing: eligible anew, so a slow start ramps it in again.
+    assertThat(Instant.parse(instance(node, id).getString("eligibleAt")))
+        .isAfter(Instant.parse(healthy.getString("eligibleAt")));
   }
 
   @Test

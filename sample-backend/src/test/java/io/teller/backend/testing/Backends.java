@@ -51,6 +51,8 @@ public final class Backends {
     values.put(BackendSettings.TTL, 10);
     values.put(BackendSettings.CONCURRENCY, 0);
     values.put(BackendSettings.DRAIN_MS, 10_000);
+    values.put(BackendSettings.WARMUP_MS, 0);
+    values.put(BackendSettings.WARMUP_DELAY_MS, 200);
     values.put(BackendSettings.ROUTE, "/");
     values.put(BackendSettings.REGISTRY_URL, "");
     values.put(BackendSettings.API_TOKEN, "");
