@@ -60,6 +60,18 @@ public final class CommonSettings {
           SettingType.DIRECTORY,
           "where generated files (API token, development certificate, state) are kept");
 
+  /**
+   * {@code api.token}, declared by the programs whose writes it guards (the registry's API, a
+   * balancer's admin port), so not in {@link #ALL}: the sample backend's {@code api.token} is the
+   * token it sends, with a description of its own.
+   */
+  public static final Setting API_TOKEN =
+      new Setting(
+          "api.token",
+          SettingType.SECRET,
+          "bearer token that writes need (registry API, balancer admin); empty: generated into"
+              + " <data.dir>/api-token at first start, shared by programs with the same data.dir");
+
   /** All shared settings, in the order they are documented. */
   public static final List<Setting> ALL =
       List.of(
