@@ -142,6 +142,9 @@ public final class BalancerHarness implements AutoCloseable {
     values.put(BalancerSettings.TLS_CERT, cert.certPath().toString());
     values.put(BalancerSettings.TLS_KEY, cert.keyPath().toString());
     values.put(BalancerSettings.ADMIN_PORT, adminPort);
+    values.put(BalancerSettings.ADMIN_HOST, "");
+    // The registry's token: Http's writes carry it to both.
+    values.put(BalancerSettings.API_TOKEN, RegistryNodes.TOKEN);
     values.put(BalancerSettings.INSTANCES, 2);
     values.put(BalancerSettings.RECONCILE_MS, 2_000);
     values.put(BalancerSettings.COUNTS_DELAY_MS, 10);
