@@ -1,6 +1,7 @@
 package io.teller.balancer;
 
 import io.teller.balancer.tcp.ListenerSpec;
+import io.teller.common.config.CommonSettings;
 import io.teller.common.config.ConfigException;
 import io.teller.common.config.Setting;
 import io.teller.common.config.SettingType;
@@ -34,7 +35,17 @@ public final class BalancerSettings {
       new Setting(
           "admin.port",
           SettingType.PORT,
-          "admin listener: /healthz, /metrics (Prometheus), /counts, /tcp, /access-log");
+          "admin listener: /healthz, /metrics (Prometheus), /counts, /tcp, /access-log (writes need"
+              + " api.token)");
+  public static final Setting ADMIN_HOST =
+      new Setting(
+          "admin.host",
+          SettingType.OPTIONAL_HOST,
+          "the address the admin listener binds; empty: listen.host");
+
+  /** The API token: admin writes (PUT, POST, DELETE) need it, reads do not. */
+  public static final Setting API_TOKEN = CommonSettings.API_TOKEN;
+
   public static final Setting INSTANCES =
       new Setting(
           "proxy.instances",
@@ -216,6 +227,8 @@ public final class BalancerSettings {
           TLS_CERT,
           TLS_KEY,
           ADMIN_PORT,
+          ADMIN_HOST,
+          API_TOKEN,
           INSTANCES,
           RECONCILE_MS,
           COUNTS_DELAY_MS,

@@ -246,7 +246,7 @@ public final class BalancerVerticle extends VerticleBase {
                 vertx.deployVerticle(
                     new AdminVerticle(
                         config,
-                        cluster,
+                        cluster::memberCount,
                         view::holdsSnapshot,
                         this::counts,
                         () -> tcp.stats().toJson(tcp.routes().specs()),

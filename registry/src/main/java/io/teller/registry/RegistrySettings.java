@@ -1,5 +1,6 @@
 package io.teller.registry;
 
+import io.teller.common.config.CommonSettings;
 import io.teller.common.config.Setting;
 import io.teller.common.config.SettingType;
 import java.util.List;
@@ -9,11 +10,9 @@ public final class RegistrySettings {
 
   public static final Setting PORT =
       new Setting("registry.port", SettingType.PORT, "REST API and dashboard port");
-  public static final Setting API_TOKEN =
-      new Setting(
-          "api.token",
-          SettingType.SECRET,
-          "bearer token for writes; empty: generated into <data.dir>/api-token at first start");
+
+  /** The one API token setting, shared with the balancer's admin port. */
+  public static final Setting API_TOKEN = CommonSettings.API_TOKEN;
 
   public static final List<Setting> ALL = List.of(PORT, API_TOKEN);
 

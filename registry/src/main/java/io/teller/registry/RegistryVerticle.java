@@ -1,10 +1,10 @@
 package io.teller.registry;
 
+import io.teller.common.auth.ApiToken;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.CommonSettings;
 import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
-import io.teller.registry.api.ApiToken;
 import io.teller.registry.api.BalancerLoads;
 import io.teller.registry.api.OpenApiValidation;
 import io.teller.registry.api.RestApi;
@@ -58,18 +58,10 @@ public final class RegistryVerticle extends VerticleBase {
     Clock clock = Clock.systemUTC();
     Path dataDir = config.path(CommonSettings.DATA_DIR);
 
-    String configuredToken = config.string(RegistrySettings.API_TOKEN);
     Future<ApiToken> token =
-        configuredToken.isEmpty()
-            ? vertx
-                .executeBlocking(() -> ApiToken.fromDataDir(dataDir))
-                .onSuccess(
-                    t ->
-                        LOG.info(
-                            "API token {} {}",
-                            t.generated() ? "generated into" : "read from",
-                            t.file()))
-            : Future.succeededFuture(ApiToken.configured(configuredToken));
+        vertx
+            .executeBlocking(() -> ApiToken.from(config))
+            .onSuccess(t -> LOG.info("API token {}", t.origin()));
     Future<Buffer> openApi = vertx.fileSystem().readFile("openapi.yaml");
     Future<OpenApiValidation> validation =
         openApi.compose(doc -> OpenApiValidation.load(vertx, doc));

@@ -23,6 +23,8 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -365,6 +367,16 @@ class ResilienceTest {
     try {
       assertThat(new JsonObject(admin("/access-log")).getBoolean("enabled")).isFalse();
       get("/logged/quiet");
+      // From loopback, but without the token: refused, and nothing switched.
+      Http.Response refused =
+          Http.send(
+              HttpRequest.newBuilder(
+                      URI.create(
+                          "http://127.0.0.1:" + harness.adminPort() + "/access-log?enabled=true"))
+                  .PUT(HttpRequest.BodyPublishers.noBody()));
+      assertThat(refused.status()).isEqualTo(401);
+      assertThat(refused.contentType()).isEqualTo("application/problem+json");
+      assertThat(new JsonObject(admin("/access-log")).getBoolean("enabled")).isFalse();
       assertThat(
               Http.put("http://127.0.0.1:" + harness.adminPort() + "/access-log?enabled=maybe", "")
                   .status())

@@ -69,9 +69,10 @@ public final class BalancerHarness implements AutoCloseable {
    */
   private void deployBalancer() {
     for (int attempt = 1; ; attempt++) {
-      httpsPort = TestClusters.freePort();
-      httpPort = TestClusters.freePort();
-      adminPort = TestClusters.freePort();
+      int[] ports = distinctFreePorts(3);
+      httpsPort = ports[0];
+      httpPort = ports[1];
+      adminPort = ports[2];
       balancer =
           new BalancerVerticle(
               config(balancerNode, httpsPort, httpPort, adminPort, "balancer", overrides),
@@ -85,6 +86,20 @@ public final class BalancerHarness implements AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * Free ports, all different: the system may hand out one port twice to sockets opened one after
+   * the other, and two of the balancer's listeners on one port do not fail to bind but share it (a
+   * Vert.x server shares an address already bound in the same Vert.x), so that TLS handshakes then
+   * met the plain HTTP listener now and then.
+   */
+  private static int[] distinctFreePorts(int count) {
+    java.util.Set<Integer> ports = new java.util.LinkedHashSet<>();
+    while (ports.size() < count) {
+      ports.add(TestClusters.freePort());
+    }
+    return ports.stream().mapToInt(Integer::intValue).toArray();
   }
 
   private static boolean isBindFailure(Throwable e) {
@@ -108,11 +123,11 @@ public final class BalancerHarness implements AutoCloseable {
   /** Starts another balancer with {@code extra} settings on top of the test defaults. */
   public Extra startBalancer(String name, Map<Setting, Object> extra) {
     TellerCluster node = registry.clusters().start(ClusterRole.LITE);
-    int https = TestClusters.freePort();
-    int admin = TestClusters.freePort();
+    int[] ports = distinctFreePorts(3);
+    int https = ports[0];
+    int admin = ports[2];
     BalancerVerticle verticle =
-        new BalancerVerticle(
-            config(node, https, TestClusters.freePort(), admin, name, extra), node);
+        new BalancerVerticle(config(node, https, ports[1], admin, name, extra), node);
     await(node.vertx().deployVerticle(verticle));
     return new Extra(node, verticle, https, admin);
   }
@@ -147,6 +162,9 @@ public final class BalancerHarness implements AutoCloseable {
     values.put(BalancerSettings.TLS_CERT, cert.certPath().toString());
     values.put(BalancerSettings.TLS_KEY, cert.keyPath().toString());
     values.put(BalancerSettings.ADMIN_PORT, adminPort);
+    values.put(BalancerSettings.ADMIN_HOST, "");
+    // The registry's token: Http's writes carry it to both.
+    values.put(BalancerSettings.API_TOKEN, RegistryNodes.TOKEN);
     values.put(BalancerSettings.INSTANCES, 2);
     values.put(BalancerSettings.RECONCILE_MS, 2_000);
     values.put(BalancerSettings.COUNTS_DELAY_MS, 10);

@@ -15,6 +15,7 @@ import java.util.Objects;
  * @param port the Hazelcast port; the next free port is taken if it is in use
  * @param role data member (registry) or lite member (balancer, backend)
  * @param discovery how the other members are found
+ * @param tls the event bus over TLS with client certificates, or {@link ClusterTls#PLAIN}
  */
 public record ClusterOptions(
     String name,
@@ -22,7 +23,8 @@ public record ClusterOptions(
     String host,
     int port,
     ClusterRole role,
-    ClusterDiscovery discovery) {
+    ClusterDiscovery discovery,
+    ClusterTls tls) {
 
   public static final String DEFAULT_NAME = "teller";
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -34,6 +36,18 @@ public record ClusterOptions(
     Objects.requireNonNull(host);
     Objects.requireNonNull(role);
     Objects.requireNonNull(discovery);
+    Objects.requireNonNull(tls);
+  }
+
+  /** Options with a plain-TCP event bus. */
+  public ClusterOptions(
+      String name,
+      List<String> members,
+      String host,
+      int port,
+      ClusterRole role,
+      ClusterDiscovery discovery) {
+    this(name, members, host, port, role, discovery, ClusterTls.PLAIN);
   }
 
   /** Options that find members through the member list (TCP discovery). */
@@ -42,7 +56,7 @@ public record ClusterOptions(
     this(name, members, host, port, role, ClusterDiscovery.TCP);
   }
 
-  /** Reads the shared cluster settings. */
+  /** Reads the shared cluster settings; a mistake is a {@link ConfigException}. */
   public static ClusterOptions from(TellerConfig config, ClusterRole role) {
     return new ClusterOptions(
         config.string(CommonSettings.CLUSTER_NAME),
@@ -50,7 +64,13 @@ public record ClusterOptions(
         config.string(CommonSettings.CLUSTER_HOST),
         config.integer(CommonSettings.CLUSTER_PORT),
         role,
-        discovery(config));
+        discovery(config),
+        ClusterTls.from(config));
+  }
+
+  /** These options with the event bus over {@code tls}. */
+  public ClusterOptions withTls(ClusterTls tls) {
+    return new ClusterOptions(name, members, host, port, role, discovery, tls);
   }
 
   /** The discovery that {@code cluster.discovery} and {@code cluster.kubernetes.*} describe. */

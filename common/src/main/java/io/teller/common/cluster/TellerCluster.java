@@ -83,6 +83,9 @@ public final class TellerCluster {
     HazelcastClusterManager clusterManager =
         new HazelcastClusterManager(hazelcastConfig(options, address));
     vertxOptions.getEventBusOptions().setHost(address).setPort(0).setClusterPublicHost(address);
+    // cluster.tls.*: the event bus's connections between members over mutual TLS. Hazelcast's own
+    // port stays plain (no TLS in its open-source edition).
+    options.tls().applyTo(vertxOptions.getEventBusOptions());
     var builder = Vertx.builder().with(vertxOptions).withClusterManager(clusterManager);
     if (metrics != null) {
       builder.withMetrics(metrics);
@@ -232,11 +235,12 @@ public final class TellerCluster {
     HazelcastInstance hazelcast = clusterManager.getHazelcastInstance();
     Member self = hazelcast.getCluster().getLocalMember();
     LOG.info(
-        "joined cluster '{}' as {} member {} ({} members)",
+        "joined cluster '{}' as {} member {} ({} members){}",
         options.name(),
         options.role() == ClusterRole.DATA ? "data" : "lite",
         self.getAddress(),
-        hazelcast.getCluster().getMembers().size());
+        hazelcast.getCluster().getMembers().size(),
+        options.tls().enabled() ? "; event bus over TLS, client certificates required" : "");
     hazelcast
         .getCluster()
         .addMembershipListener(

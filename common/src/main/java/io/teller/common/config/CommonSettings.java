@@ -49,6 +49,23 @@ public final class CommonSettings {
           "cluster.port",
           SettingType.PORT,
           "Hazelcast port; the next free one is taken if it is in use");
+  public static final Setting CLUSTER_TLS_CERT =
+      new Setting(
+          "cluster.tls.cert",
+          SettingType.OPTIONAL_STRING,
+          "event bus over TLS: this node's PEM certificate, signed by cluster.tls.ca; empty (all"
+              + " three empty): plain TCP");
+  public static final Setting CLUSTER_TLS_KEY =
+      new Setting(
+          "cluster.tls.key",
+          SettingType.OPTIONAL_STRING,
+          "event bus over TLS: the PEM private key of cluster.tls.cert");
+  public static final Setting CLUSTER_TLS_CA =
+      new Setting(
+          "cluster.tls.ca",
+          SettingType.OPTIONAL_STRING,
+          "event bus over TLS: the PEM certificate(s) of the CA that every member's certificate"
+              + " must be signed by");
   public static final Setting LISTEN_HOST =
       new Setting(
           "listen.host",
@@ -60,6 +77,18 @@ public final class CommonSettings {
           SettingType.DIRECTORY,
           "where generated files (API token, development certificate, state) are kept");
 
+  /**
+   * {@code api.token}, declared by the programs whose writes it guards (the registry's API, a
+   * balancer's admin port), so not in {@link #ALL}: the sample backend's {@code api.token} is the
+   * token it sends, with a description of its own.
+   */
+  public static final Setting API_TOKEN =
+      new Setting(
+          "api.token",
+          SettingType.SECRET,
+          "bearer token that writes need (registry API, balancer admin); empty: generated into"
+              + " <data.dir>/api-token at first start, shared by programs with the same data.dir");
+
   /** All shared settings, in the order they are documented. */
   public static final List<Setting> ALL =
       List.of(
@@ -70,6 +99,9 @@ public final class CommonSettings {
           CLUSTER_KUBERNETES_SERVICE,
           CLUSTER_HOST,
           CLUSTER_PORT,
+          CLUSTER_TLS_CERT,
+          CLUSTER_TLS_KEY,
+          CLUSTER_TLS_CA,
           LISTEN_HOST,
           DATA_DIR);
 

@@ -87,6 +87,17 @@ public interface SettingType {
         return s;
       };
 
+  /** A host name or an IP address, or empty for "not set" (another setting then decides). */
+  SettingType OPTIONAL_HOST =
+      (setting, raw) -> {
+        String s = scalar(setting, raw).trim();
+        if (!s.isEmpty() && !Hosts.isHost(s)) {
+          throw ConfigException.badValue(
+              setting, raw, "must be a host name, an IP address, or empty");
+        }
+        return s;
+      };
+
   /**
    * A list of {@code host[:port]}, comma-separated in a string or a YAML list; the result is a
    * {@code List<String>}.

@@ -1,6 +1,7 @@
 package io.teller.common.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.teller.common.config.SettingType.Hosts;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -40,5 +41,24 @@ class SettingTypeTest {
   @ValueSource(strings = {"h:0", "h:65536", "h:", ":5701", "h:port", "[::1]:99999"})
   void notHostPorts(String value) {
     assertThat(Hosts.isHostPort(value)).isFalse();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "  ", "127.0.0.1", "admin.internal", "::1"})
+  void optionalHosts(String value) {
+    Setting setting = new Setting("admin.host", SettingType.OPTIONAL_HOST, "");
+    assertThat(SettingType.OPTIONAL_HOST.parse(setting, value)).isEqualTo(value.trim());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"bad host", "256.1.1.1", "0.0.0.0:9100"})
+  void notOptionalHosts(String value) {
+    Setting setting = new Setting("admin.host", SettingType.OPTIONAL_HOST, "");
+    assertThatThrownBy(() -> SettingType.OPTIONAL_HOST.parse(setting, value))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "bad configuration: TELLER_ADMIN_HOST (admin.host) = \""
+                + value
+                + "\": must be a host name, an IP address, or empty");
   }
 }

@@ -1,5 +1,6 @@
 package io.teller.registry.api;
 
+import io.teller.common.auth.ApiToken;
 import io.teller.common.model.Change;
 import io.teller.common.model.Instance;
 import io.teller.common.model.RegistryContract;
