@@ -24,6 +24,7 @@ import io.teller.balancer.tcp.TcpVerticle;
 import io.teller.balancer.tls.CertificatePair;
 import io.teller.balancer.tls.DevelopmentCertificate;
 import io.teller.balancer.tls.TlsOptions;
+import io.teller.common.auth.ApiToken;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.CommonSettings;
 import io.teller.common.config.ConfigException;
@@ -171,7 +172,18 @@ public final class BalancerVerticle extends VerticleBase {
     EdgeRejections rejections = new EdgeRejections(metrics.registry(), accessLog::rejected);
     AtomicInteger httpsConnections = new AtomicInteger();
     AtomicInteger httpConnections = new AtomicInteger();
+    // The API token lets a client ask for X-Teller-Explain; the file is shared with the admin port.
+    AtomicReference<ApiToken> token = new AtomicReference<>();
     return tls()
+        .compose(
+            tls ->
+                vertx
+                    .executeBlocking(() -> ApiToken.from(config))
+                    .map(
+                        t -> {
+                          token.set(t);
+                          return tls;
+                        }))
         .compose(tls -> sharing.start().map(tls))
         .compose(tls -> view.start().map(tls))
         .compose(
@@ -211,7 +223,9 @@ public final class BalancerVerticle extends VerticleBase {
                                 accessLog,
                                 rejections,
                                 httpsConnections,
-                                httpConnections)),
+                                httpConnections,
+                                sharing,
+                                token.get())),
                     new DeploymentOptions().setInstances(instances)))
         .onSuccess(
             id -> {

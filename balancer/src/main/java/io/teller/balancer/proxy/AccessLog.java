@@ -47,7 +47,8 @@ public final class AccessLog {
       long durationMicros,
       int attempts,
       String failure,
-      String fault) {}
+      String fault,
+      String explain) {}
 
   /**
    * A request refused at the edge, before it had a route: its client, status and reason, with the
@@ -85,6 +86,9 @@ public final class AccessLog {
             .put("attempts", entry.attempts());
     if (entry.failure() != null) {
       line.put("failure", entry.failure()).put("fault", entry.fault());
+    }
+    if (entry.explain() != null) {
+      line.put("explain", entry.explain());
     }
     LOG.info(line.encode());
   }

@@ -78,6 +78,9 @@ final class Admission {
   private MultiMap backendHeaders(HttpServerRequest request, boolean upgrade) {
     MultiMap headers = HttpHeaders.headers();
     Headers.copyEndToEnd(request.headers(), headers);
+    // Meant for the balancer alone, whoever sent them.
+    headers.remove(Explain.HEADER);
+    headers.remove(Explain.TOKEN_HEADER);
     if (upgrade) {
       Upgrades.keepUpgrade(request.headers(), headers);
     }

@@ -4,6 +4,7 @@ import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.resilience.Failure;
 import io.teller.balancer.resilience.Resilience;
 import io.teller.balancer.strategy.Endpoint;
+import io.teller.balancer.strategy.LoadCounts;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -25,16 +26,19 @@ final class Attempts {
 
   private final BackendClients clients;
   private final InFlight inFlight;
+  private final LoadCounts counts;
   private final Resilience resilience;
   private final ResponseDeadlines deadlines;
 
   Attempts(
       BackendClients clients,
       InFlight inFlight,
+      LoadCounts counts,
       Resilience resilience,
       ResponseDeadlines deadlines) {
     this.clients = clients;
     this.inFlight = inFlight;
+    this.counts = counts;
     this.resilience = resilience;
     this.deadlines = deadlines;
   }
@@ -48,6 +52,16 @@ final class Attempts {
 
   private void next(Exchange exchange) {
     Endpoint endpoint = exchange.pool.picker().pick(exchange);
+    if (exchange.explain != null) {
+      exchange.explain.picked(
+          exchange.pool,
+          endpoint,
+          exchange.excluded(),
+          exchange.stickyEndpointId(),
+          inFlight,
+          counts,
+          resilience);
+    }
     if (endpoint == null) {
       exchange.answer.fail(
           exchange.lastFailure != null
@@ -137,12 +151,19 @@ final class Attempts {
       return;
     }
     HttpClientResponse answer = answered.result();
+    if (exchange.explain != null) {
+      exchange.explain.attempt(exchange.instanceId(), "answered " + answer.statusCode());
+    }
     resilience.answered(exchange.service(), exchange.instanceId(), answer.statusCode());
     exchange.answer.complete(answer);
   }
 
   /** Records an attempt's failure; tries another instance when allowed, else fails the stage. */
   private void failed(Exchange exchange, Failure failure) {
+    if (exchange.explain != null) {
+      exchange.explain.attempt(
+          exchange.instanceId(), failure.kind().label() + " (" + failure.reason() + ")");
+    }
     exchange.attemptFailed(failure);
     resilience.record(failure);
     Failure cause = exchange.cancelled() != null ? exchange.cancelled() : failure;

@@ -46,6 +46,9 @@ final class Exchange implements RequestFacts, PickContext, Handler<Void> {
   ServicePool pool;
   String prefix;
 
+  /** Why this request went where it went, for a client allowed to ask; else null. */
+  Explain explain;
+
   /** The normalised target (dot-segments removed): what routing sees and the instance gets. */
   RequestTarget target;
 

@@ -33,6 +33,6 @@ final class Failures {
               ? null
               : exchange.request.remoteAddress().hostAddress());
     }
-    Responses.answer(exchange.request, failure);
+    Responses.answer(exchange.request, failure, exchange.explain);
   }
 }

@@ -47,7 +47,8 @@ final class Finish {
               nanos / 1_000,
               exchange.tries == null ? 0 : exchange.tries.count(),
               failure == null ? null : failure.kind().label(),
-              failure == null ? null : failure.fault().name().toLowerCase(Locale.ROOT)));
+              failure == null ? null : failure.fault().name().toLowerCase(Locale.ROOT),
+              exchange.explain == null ? null : exchange.explain.render()));
     }
   }
 }

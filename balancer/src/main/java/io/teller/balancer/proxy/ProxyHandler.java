@@ -6,6 +6,8 @@ import io.teller.balancer.metrics.ProxyMetrics;
 import io.teller.balancer.resilience.Failure;
 import io.teller.balancer.resilience.Resilience;
 import io.teller.balancer.routing.Routing;
+import io.teller.balancer.strategy.LoadCounts;
+import io.teller.common.auth.ApiToken;
 import io.teller.common.net.CidrSet;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
@@ -60,6 +62,8 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   private final Tunnel tunnel;
   private final Finish finish;
   private final Failures failures;
+  private final RequestRules rules;
+  private final ApiToken token;
 
   /**
    * @param clients this event loop's clients to the backends (keep-alive pools per instance)
@@ -81,10 +85,14 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
       ProxyMetrics metrics,
       AccessLog accessLog,
       RequestRules rules,
-      Http1Guard.Rejections rejections) {
+      Http1Guard.Rejections rejections,
+      LoadCounts counts,
+      ApiToken token) {
+    this.rules = rules;
+    this.token = token;
     this.route = new RouteStage(routing, rules.allowEncodedSeparators());
     this.admission = new Admission(defaults, resilience, scheme, rules.trustedProxies());
-    this.attempts = new Attempts(clients, inFlight, resilience, deadlines);
+    this.attempts = new Attempts(clients, inFlight, counts, resilience, deadlines);
     this.relay = new Relay(scheme);
     this.tunnel = new Tunnel(scheme);
     this.finish = new Finish(metrics, accessLog);
@@ -94,6 +102,7 @@ public final class ProxyHandler implements Handler<HttpServerRequest> {
   @Override
   public void handle(HttpServerRequest request) {
     Exchange exchange = new Exchange(request, finish);
+    exchange.explain = Explain.ifAllowed(request, token, rules.trustedProxies());
     Failure unrouted = route.route(exchange);
     if (unrouted != null) {
       failures.fail(exchange, unrouted);

@@ -7,8 +7,10 @@ import io.teller.balancer.edge.EdgeRejections;
 import io.teller.balancer.metrics.ProxyMetrics;
 import io.teller.balancer.resilience.Resilience;
 import io.teller.balancer.routing.Routing;
+import io.teller.balancer.strategy.LoadCounts;
 import io.teller.balancer.tls.CertificateWatcher;
 import io.teller.balancer.tls.TlsOptions;
+import io.teller.common.auth.ApiToken;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -50,7 +52,9 @@ public final class ProxyVerticle extends VerticleBase {
       AccessLog accessLog,
       EdgeRejections rejections,
       AtomicInteger httpsConnections,
-      AtomicInteger httpConnections) {}
+      AtomicInteger httpConnections,
+      LoadCounts counts,
+      ApiToken token) {}
 
   private final Listeners listeners;
   private final Shared shared;
@@ -119,7 +123,9 @@ public final class ProxyVerticle extends VerticleBase {
         shared.metrics(),
         shared.accessLog(),
         listeners.rules(),
-        shared.rejections());
+        shared.rejections(),
+        shared.counts(),
+        shared.token());
   }
 
   private EdgeGuard edge(AtomicInteger open) {

@@ -27,6 +27,9 @@ final class Relay {
     response.setStatusCode(answer.statusCode());
     Headers.copyEndToEnd(answer.headers(), response.headers());
     exchange.stick(scheme);
+    if (exchange.explain != null) {
+      response.putHeader(Explain.HEADER, exchange.explain.render());
+    }
     if (exchange.request.version() != HttpVersion.HTTP_2
         && !response.headers().contains(HttpHeaders.CONTENT_LENGTH)
         && exchange.request.method() != HttpMethod.HEAD

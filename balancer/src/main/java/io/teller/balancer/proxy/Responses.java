@@ -15,7 +15,7 @@ final class Responses {
    * Answers {@code failure}; when the answer's head has already gone out, cuts the client's stream
    * instead (a body cut short must reach the client cut short); when the client is gone, nothing.
    */
-  static void answer(HttpServerRequest request, Failure failure) {
+  static void answer(HttpServerRequest request, Failure failure, Explain explain) {
     HttpServerResponse response = request.response();
     if (response.headWritten() || response.ended() || response.closed()) {
       if (!response.ended() && !response.closed()) {
@@ -41,6 +41,10 @@ final class Responses {
     close = close && request.version() != HttpVersion.HTTP_2;
     if (close) {
       response.putHeader("connection", "close");
+    }
+    if (explain != null) {
+      explain.attempt("balancer", "answered " + failure.status() + " (" + failure.reason() + ")");
+      response.putHeader(Explain.HEADER, explain.render());
     }
     if (failure.kind() == Failure.Kind.NOT_READY) {
       response.putHeader("retry-after", "1");

@@ -41,6 +41,9 @@ final class RouteStage {
     }
     exchange.pool = current.pools().get(match.service());
     exchange.prefix = match.pathPrefix();
+    if (exchange.explain != null) {
+      exchange.explain.route(match.service(), match.pathPrefix());
+    }
     return null;
   }
 

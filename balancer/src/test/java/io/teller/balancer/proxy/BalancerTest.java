@@ -345,6 +345,56 @@ class BalancerTest {
   }
 
   @Test
+  void anAllowedClientIsToldWhyItsRequestWentWhereItWentAndNoOneElseIs() throws Exception {
+    harness.defineService(
+        "explained",
+        "{\"routes\": [{\"pathPrefix\": \"/explained\"}], \"strategy\": \"least-connections\"}");
+    String a = harness.register("explained", harness.namedBackend("ea"), 1);
+    String b = harness.register("explained", harness.namedBackend("eb"), 2);
+    // An instance that refuses: its attempt shows in the explanation, then another is tried.
+    int dead = io.teller.common.testing.TestClusters.freePort();
+    String refusing = harness.register("explained", dead, 4);
+    Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/explained").status()).isEqualTo(200));
+
+    Answer asked =
+        get(
+            "/explained/x",
+            Map.of(
+                "x-teller-explain",
+                "1",
+                "x-teller-token",
+                io.teller.registry.testing.RegistryNodes.TOKEN));
+    assertThat(asked.status()).isEqualTo(200);
+    String explanation = asked.headers().get("x-teller-explain");
+    assertThat(explanation)
+        .startsWith(
+            "route /explained -> service explained; strategy least-connections; candidates:")
+        .contains(a + " weight 1 in-flight 0+0 peers")
+        .contains(b + " weight 2 in-flight 0+0 peers")
+        .contains(refusing + " weight 4")
+        .contains("picked ")
+        .contains("least ")
+        .contains("attempts: ")
+        .contains(" answered 200");
+    // The instance the request reached saw neither the question nor the token.
+    JsonObject seen = asked.json().getJsonObject("headers");
+    assertThat(seen.fieldNames()).doesNotContain("x-teller-explain", "x-teller-token");
+
+    // Without the token, or with a wrong one: served as any request, nothing said.
+    for (Map<String, String> headers :
+        List.of(
+            Map.of("x-teller-explain", "1"),
+            Map.of("x-teller-explain", "1", "x-teller-token", "guess"))) {
+      Answer unasked = get("/explained/x", headers);
+      assertThat(unasked.status()).isEqualTo(200);
+      assertThat(unasked.headers().get("x-teller-explain")).isNull();
+      assertThat(unasked.json().getJsonObject("headers").fieldNames())
+          .doesNotContain("x-teller-explain", "x-teller-token");
+    }
+    harness.remove("explained", refusing);
+  }
+
+  @Test
   void plainHttpRedirectsToHttpsWith308() {
     HttpClient plain = harness.backendVertx().createHttpClient();
     Answer answer =

@@ -78,7 +78,9 @@ class NotReadyTest {
                     new AccessLog(false),
                     new EdgeRejections(metrics.registry(), (client, reason) -> {}),
                     new AtomicInteger(),
-                    new AtomicInteger()))));
+                    new AtomicInteger(),
+                    inFlight,
+                    null))));
     HttpClient client = vertx.createHttpClient();
 
     for (String uri : new String[] {"/", "/shop/cart", "/anything?at=all"}) {
