@@ -15,6 +15,7 @@ import java.util.Objects;
  * @param port the Hazelcast port; the next free port is taken if it is in use
  * @param role data member (registry) or lite member (balancer, backend)
  * @param discovery how the other members are found
+ * @param listeners the ports this node's program listens on, published to the other members
  */
 public record ClusterOptions(
     String name,
@@ -22,7 +23,8 @@ public record ClusterOptions(
     String host,
     int port,
     ClusterRole role,
-    ClusterDiscovery discovery) {
+    ClusterDiscovery discovery,
+    MemberListeners listeners) {
 
   public static final String DEFAULT_NAME = "teller";
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -34,12 +36,29 @@ public record ClusterOptions(
     Objects.requireNonNull(host);
     Objects.requireNonNull(role);
     Objects.requireNonNull(discovery);
+    Objects.requireNonNull(listeners);
+  }
+
+  /** Options that publish no listeners. */
+  public ClusterOptions(
+      String name,
+      List<String> members,
+      String host,
+      int port,
+      ClusterRole role,
+      ClusterDiscovery discovery) {
+    this(name, members, host, port, role, discovery, MemberListeners.NONE);
   }
 
   /** Options that find members through the member list (TCP discovery). */
   public ClusterOptions(
       String name, List<String> members, String host, int port, ClusterRole role) {
     this(name, members, host, port, role, ClusterDiscovery.TCP);
+  }
+
+  /** These options, publishing {@code listeners} as this node's. */
+  public ClusterOptions withListeners(MemberListeners listeners) {
+    return new ClusterOptions(name, members, host, port, role, discovery, listeners);
   }
 
   /** Reads the shared cluster settings. */
