@@ -2,6 +2,7 @@ package io.teller.registry;
 
 import io.teller.common.config.Setting;
 import io.teller.common.config.SettingType;
+import io.teller.registry.guard.Cidr;
 import java.util.List;
 
 /** The registry's own settings; the shared ones are in {@code CommonSettings}. */
@@ -15,7 +16,20 @@ public final class RegistrySettings {
           SettingType.SECRET,
           "bearer token for writes; empty: generated into <data.dir>/api-token at first start");
 
-  public static final List<Setting> ALL = List.of(PORT, API_TOKEN);
+  public static final Setting INSTANCES_ALLOW =
+      new Setting(
+          "instances.allow",
+          Cidr.LIST,
+          "comma-separated IPv4/IPv6 ranges (CIDR) instances may be at, checked on the addresses a"
+              + " host resolves to at registration and before each health check; empty: any");
+  public static final Setting INSTANCES_DENY =
+      new Setting(
+          "instances.deny",
+          Cidr.LIST,
+          "comma-separated IPv4/IPv6 ranges (CIDR) instances may never be at; wins over"
+              + " instances.allow");
+
+  public static final List<Setting> ALL = List.of(PORT, API_TOKEN, INSTANCES_ALLOW, INSTANCES_DENY);
 
   private RegistrySettings() {}
 }

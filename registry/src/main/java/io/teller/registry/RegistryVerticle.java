@@ -13,6 +13,9 @@ import io.teller.registry.core.Durability;
 import io.teller.registry.core.HealthChecker;
 import io.teller.registry.core.Maintenance;
 import io.teller.registry.core.RegistryService;
+import io.teller.registry.guard.AddressRules;
+import io.teller.registry.guard.Cidr;
+import io.teller.registry.guard.InstanceGuard;
 import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
@@ -47,6 +50,7 @@ public final class RegistryVerticle extends VerticleBase {
   private HealthChecker healthChecker;
   private HttpServer server;
   private BalancerLoads loads;
+  private InstanceGuard guard;
 
   public RegistryVerticle(TellerConfig config, TellerCluster cluster) {
     this.config = config;
@@ -88,7 +92,15 @@ public final class RegistryVerticle extends VerticleBase {
                           cluster.memberId(),
                           clock,
                           durability);
-                  eventBusApi = new EventBusApi(vertx, registry);
+                  guard =
+                      new InstanceGuard(
+                          vertx,
+                          cluster,
+                          registry,
+                          new AddressRules(
+                              config.list(RegistrySettings.INSTANCES_ALLOW, Cidr.class),
+                              config.list(RegistrySettings.INSTANCES_DENY, Cidr.class)));
+                  eventBusApi = new EventBusApi(vertx, registry, guard);
                   healthChecker = new HealthChecker(vertx, registry);
                   maintenance = new Maintenance(vertx, registry, clock, healthChecker::owned);
                   return registry
@@ -108,6 +120,7 @@ public final class RegistryVerticle extends VerticleBase {
                   new RestApi(
                       vertx,
                       registry,
+                      guard,
                       token.result(),
                       this::health,
                       openApi.result(),
@@ -148,7 +161,8 @@ public final class RegistryVerticle extends VerticleBase {
             server == null ? Future.succeededFuture() : server.close(),
             eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
             registry == null ? Future.succeededFuture() : registry.stop(),
-            loads == null ? Future.succeededFuture() : loads.stop())
+            loads == null ? Future.succeededFuture() : loads.stop(),
+            guard == null ? Future.succeededFuture() : guard.close())
         // Last: a write the leader was still applying reaches this node's disk.
         .eventually(() -> durability == null ? Future.succeededFuture() : durability.stop());
   }

@@ -12,6 +12,7 @@ import io.teller.registry.core.WriteCommand.Deregister;
 import io.teller.registry.core.WriteCommand.PutService;
 import io.teller.registry.core.WriteCommand.Register;
 import io.teller.registry.core.WriteReply;
+import io.teller.registry.guard.InstanceGuard;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -41,6 +42,7 @@ public final class RestApi {
 
   private final Vertx vertx;
   private final RegistryService registry;
+  private final InstanceGuard guard;
   private final ApiToken token;
   private final Supplier<JsonObject> health;
   private final Buffer openApi;
@@ -50,6 +52,7 @@ public final class RestApi {
   public RestApi(
       Vertx vertx,
       RegistryService registry,
+      InstanceGuard guard,
       ApiToken token,
       Supplier<JsonObject> health,
       Buffer openApi,
@@ -57,6 +60,7 @@ public final class RestApi {
       BalancerLoads loads) {
     this.vertx = vertx;
     this.registry = registry;
+    this.guard = guard;
     this.token = token;
     this.health = health;
     this.openApi = openApi;
@@ -306,13 +310,15 @@ public final class RestApi {
 
   /**
    * Makes a write command from the request (this is where it is validated: a {@link
-   * ValidationException} is a 400 naming the field), has it applied, and answers with {@code
-   * answer}, or with the problem it failed with.
+   * ValidationException} is a 400 naming the field, and an instance's address must pass the {@link
+   * InstanceGuard}), has it applied, and answers with {@code answer}, or with the problem it failed
+   * with.
    */
   private <R extends WriteReply> void write(
       RoutingContext ctx, Supplier<WriteCommand<R>> command, Consumer<R> answer) {
     Future.succeededFuture()
         .map(v -> command.get())
+        .compose(guard::admit)
         .compose(registry::write)
         .onSuccess(answer::accept)
         .onFailure(failure -> Problems.send(ctx, failure));
