@@ -96,12 +96,12 @@ public final class RegistryVerticle extends VerticleBase {
                       new InstanceGuard(
                           vertx,
                           cluster,
-                          registry,
+                          registry.store()::services,
                           new AddressRules(
                               config.list(RegistrySettings.INSTANCES_ALLOW, Cidr.class),
                               config.list(RegistrySettings.INSTANCES_DENY, Cidr.class)));
                   eventBusApi = new EventBusApi(vertx, registry, guard);
-                  healthChecker = new HealthChecker(vertx, registry);
+                  healthChecker = new HealthChecker(vertx, registry, guard);
                   maintenance = new Maintenance(vertx, registry, clock, healthChecker::owned);
                   return registry
                       .start()

@@ -318,10 +318,17 @@ public final class RestApi {
       RoutingContext ctx, Supplier<WriteCommand<R>> command, Consumer<R> answer) {
     Future.succeededFuture()
         .map(v -> command.get())
-        .compose(guard::admit)
+        .compose(this::admitted)
         .compose(registry::write)
         .onSuccess(answer::accept)
         .onFailure(failure -> Problems.send(ctx, failure));
+  }
+
+  /** {@code command}, once the address of an instance it registers passes the guard. */
+  private <R extends WriteReply> Future<WriteCommand<R>> admitted(WriteCommand<R> command) {
+    return command instanceof Register register
+        ? guard.admit(register.registration()).map(command)
+        : Future.succeededFuture(command);
   }
 
   /** Server-sent events: one per change, {@code id} is the revision, {@code event} its kind. */

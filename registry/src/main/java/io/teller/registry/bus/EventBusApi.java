@@ -40,14 +40,16 @@ public final class EventBusApi {
         body -> {
           RegistryContract.Register request = RegistryContract.Register.fromJson(body);
           return guard
-              .admit(
-                  new WriteCommand.Register(
-                      request.service(),
-                      request.registration(),
-                      Instance.SOURCE_EVENT_BUS,
-                      request.member(),
-                      request.routePrefix()))
-              .compose(registry::write)
+              .admit(request.registration())
+              .compose(
+                  admitted ->
+                      registry.write(
+                          new WriteCommand.Register(
+                              request.service(),
+                              request.registration(),
+                              Instance.SOURCE_EVENT_BUS,
+                              request.member(),
+                              request.routePrefix())))
               .map(stored -> stored.instance().toJson());
         });
     answer(

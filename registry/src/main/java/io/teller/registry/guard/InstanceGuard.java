@@ -1,11 +1,12 @@
 package io.teller.registry.guard;
 
 import io.teller.common.cluster.TellerCluster;
+import io.teller.common.model.Instance;
 import io.teller.common.model.RegistryFailure;
-import io.teller.registry.core.RegistryService;
-import io.teller.registry.core.WriteCommand;
-import io.teller.registry.core.WriteReply;
+import io.teller.common.model.Service;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.net.SocketAddress;
@@ -13,6 +14,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 
 /**
@@ -44,8 +46,9 @@ public final class InstanceGuard {
       Pattern.compile(
           "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
+  private final Vertx vertx;
   private final TellerCluster cluster;
-  private final RegistryService registry;
+  private final Callable<List<Service>> services;
   private final AddressRules rules;
   private final WorkerExecutor resolver;
   private volatile CachedPorts cached;
@@ -67,10 +70,14 @@ public final class InstanceGuard {
     }
   }
 
+  /**
+   * @param services reads the services (for their {@code tcpPort}s); called on a worker
+   */
   public InstanceGuard(
-      Vertx vertx, TellerCluster cluster, RegistryService registry, AddressRules rules) {
+      Vertx vertx, TellerCluster cluster, Callable<List<Service>> services, AddressRules rules) {
+    this.vertx = vertx;
     this.cluster = cluster;
-    this.registry = registry;
+    this.services = services;
     this.rules = rules;
     this.resolver =
         vertx.createSharedWorkerExecutor(
@@ -83,17 +90,13 @@ public final class InstanceGuard {
   }
 
   /**
-   * {@code command} itself once the address it registers passes, and at once for any other command;
-   * a refused address fails it as invalid at {@code host} or {@code port} (400), a host that does
-   * not resolve as invalid at {@code host}.
+   * Succeeds once {@code registration}'s address passes; a refused address fails it as invalid at
+   * {@code host} or {@code port} (400), a host that does not resolve as invalid at {@code host}.
    */
-  public <R extends WriteReply> Future<WriteCommand<R>> admit(WriteCommand<R> command) {
-    if (!(command instanceof WriteCommand.Register register)) {
-      return Future.succeededFuture(command);
-    }
-    String host = register.registration().host();
-    return check(host, register.registration().port(), false)
-        .<WriteCommand<R>>map(address -> command)
+  public Future<Void> admit(Instance.Registration registration) {
+    String host = registration.host();
+    return check(host, registration.port(), false)
+        .<Void>mapEmpty()
         .recover(failure -> Future.failedFuture(asRegistryFailure(failure, host)));
   }
 
@@ -116,14 +119,17 @@ public final class InstanceGuard {
     return check(host, port, true);
   }
 
+  /** Completes on the caller's context (the health checker's state is confined to it). */
   private Future<InetAddress> check(String host, int port, boolean recentPortsWillDo) {
+    Context caller = vertx.getOrCreateContext();
     CachedPorts recent = cached;
     Future<List<SocketAddress>> eventBuses =
         recentPortsWillDo
                 && recent != null
                 && System.nanoTime() - recent.readAtNanos() < PORTS_MAX_AGE_NANOS
             ? Future.succeededFuture(null)
-            : cluster.eventBusAddresses();
+            : on(caller, cluster.eventBusAddresses());
+    // executeBlocking delivers its result on the context it is called from.
     return eventBuses.compose(
         buses ->
             resolver.executeBlocking(
@@ -146,10 +152,23 @@ public final class InstanceGuard {
                 false));
   }
 
-  private ClusterPorts readPorts(List<SocketAddress> eventBuses) throws UnknownHostException {
+  /** {@code future}'s outcome, delivered on {@code context} whichever thread completed it. */
+  private static <T> Future<T> on(Context context, Future<T> future) {
+    Promise<T> delivered = Promise.promise();
+    future.onComplete(
+        done -> {
+          if (Vertx.currentContext() == context) {
+            delivered.handle(done);
+          } else {
+            context.runOnContext(v -> delivered.handle(done));
+          }
+        });
+    return delivered.future();
+  }
+
+  private ClusterPorts readPorts(List<SocketAddress> eventBuses) throws Exception {
     ClusterPorts ports =
-        ClusterPorts.of(
-            cluster.hazelcast().getCluster().getMembers(), eventBuses, registry.store().services());
+        ClusterPorts.of(cluster.hazelcast().getCluster().getMembers(), eventBuses, services.call());
     cached = new CachedPorts(ports, System.nanoTime());
     return ports;
   }
