@@ -29,7 +29,14 @@ public final class RegistrySettings {
           "comma-separated IPv4/IPv6 ranges (CIDR) instances may never be at; wins over"
               + " instances.allow");
 
-  public static final List<Setting> ALL = List.of(PORT, API_TOKEN, INSTANCES_ALLOW, INSTANCES_DENY);
+  public static final Setting EVENTS_MAX_CLIENTS =
+      new Setting(
+          "events.max.clients",
+          SettingType.integer(1, 100_000, "must be between 1 and 100000"),
+          "clients this node streams /v1/events to at once; the next one gets 503");
+
+  public static final List<Setting> ALL =
+      List.of(PORT, API_TOKEN, INSTANCES_ALLOW, INSTANCES_DENY, EVENTS_MAX_CLIENTS);
 
   private RegistrySettings() {}
 }

@@ -6,6 +6,7 @@ import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
 import io.teller.registry.api.ApiToken;
 import io.teller.registry.api.BalancerLoads;
+import io.teller.registry.api.ChangeStream;
 import io.teller.registry.api.OpenApiValidation;
 import io.teller.registry.api.RestApi;
 import io.teller.registry.bus.EventBusApi;
@@ -51,6 +52,7 @@ public final class RegistryVerticle extends VerticleBase {
   private HttpServer server;
   private BalancerLoads loads;
   private InstanceGuard guard;
+  private ChangeStream changes;
 
   public RegistryVerticle(TellerConfig config, TellerCluster cluster) {
     this.config = config;
@@ -113,7 +115,8 @@ public final class RegistryVerticle extends VerticleBase {
 
     String host = config.string(CommonSettings.LISTEN_HOST);
     loads = new BalancerLoads(vertx, cluster);
-    return Future.all(token, openApi, validation, state, loads.start())
+    changes = new ChangeStream(vertx, config.integer(RegistrySettings.EVENTS_MAX_CLIENTS));
+    return Future.all(token, openApi, validation, state, loads.start(), changes.start())
         .compose(
             ready -> {
               RestApi api =
@@ -125,7 +128,8 @@ public final class RegistryVerticle extends VerticleBase {
                       this::health,
                       openApi.result(),
                       validation.result(),
-                      loads);
+                      loads,
+                      changes);
               Router router = api.router();
               router.get(Readiness.PATH).handler(new Readiness(vertx, cluster.hazelcast())::handle);
               return Listeners.announce(
@@ -162,7 +166,8 @@ public final class RegistryVerticle extends VerticleBase {
             eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
             registry == null ? Future.succeededFuture() : registry.stop(),
             loads == null ? Future.succeededFuture() : loads.stop(),
-            guard == null ? Future.succeededFuture() : guard.close())
+            guard == null ? Future.succeededFuture() : guard.close(),
+            changes == null ? Future.succeededFuture() : changes.stop())
         // Last: a write the leader was still applying reaches this node's disk.
         .eventually(() -> durability == null ? Future.succeededFuture() : durability.stop());
   }

@@ -1,8 +1,6 @@
 package io.teller.registry.api;
 
-import io.teller.common.model.Change;
 import io.teller.common.model.Instance;
-import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Service;
 import io.teller.common.model.ValidationException;
 import io.teller.registry.core.RegistryService;
@@ -16,9 +14,7 @@ import io.teller.registry.guard.InstanceGuard;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -38,8 +34,6 @@ public final class RestApi {
   /** Request bodies above this size are refused with 413. */
   public static final int MAX_BODY_BYTES = 64 * 1024;
 
-  private static final long SSE_KEEPALIVE_MS = 15_000;
-
   private final Vertx vertx;
   private final RegistryService registry;
   private final InstanceGuard guard;
@@ -48,6 +42,7 @@ public final class RestApi {
   private final Buffer openApi;
   private final OpenApiValidation validation;
   private final BalancerLoads loads;
+  private final ChangeStream changes;
 
   public RestApi(
       Vertx vertx,
@@ -57,7 +52,8 @@ public final class RestApi {
       Supplier<JsonObject> health,
       Buffer openApi,
       OpenApiValidation validation,
-      BalancerLoads loads) {
+      BalancerLoads loads,
+      ChangeStream changes) {
     this.vertx = vertx;
     this.registry = registry;
     this.guard = guard;
@@ -66,6 +62,7 @@ public final class RestApi {
     this.openApi = openApi;
     this.validation = validation;
     this.loads = loads;
+    this.changes = changes;
   }
 
   public Router router() {
@@ -214,7 +211,7 @@ public final class RestApi {
                         .heartbeat(ctx.pathParam("name"), ctx.pathParam("id"))
                         .map(Instance::toJson)));
 
-    router.get("/v1/events").handler(this::events);
+    router.get("/v1/events").handler(changes::handle);
 
     router
         .route("/v1/*")
@@ -329,46 +326,6 @@ public final class RestApi {
     return command instanceof Register register
         ? guard.admit(register.registration()).map(command)
         : Future.succeededFuture(command);
-  }
-
-  /** Server-sent events: one per change, {@code id} is the revision, {@code event} its kind. */
-  private void events(RoutingContext ctx) {
-    HttpServerResponse response = ctx.response();
-    response
-        .setChunked(true)
-        .putHeader("content-type", "text/event-stream")
-        .putHeader("cache-control", "no-cache")
-        .putHeader("x-accel-buffering", "no");
-    response.write(": teller registry change stream\n\n");
-    MessageConsumer<JsonObject> consumer =
-        vertx
-            .eventBus()
-            .consumer(
-                RegistryContract.CHANGES,
-                message -> {
-                  Change change = Change.fromJson(message.body());
-                  if (!response.writeQueueFull()) {
-                    response.write(
-                        "id: "
-                            + change.revision()
-                            + "\nevent: "
-                            + change.eventName()
-                            + "\ndata: "
-                            + message.body().encode()
-                            + "\n\n");
-                  } else {
-                    // A client that cannot keep up is cut off rather than buffered without bound;
-                    // it
-                    // reconnects and reads the snapshot.
-                    response.reset();
-                  }
-                });
-    long keepAlive = vertx.setPeriodic(SSE_KEEPALIVE_MS, t -> response.write(": keep-alive\n\n"));
-    response.closeHandler(
-        v -> {
-          vertx.cancelTimer(keepAlive);
-          consumer.unregister();
-        });
   }
 
   private static String firstLine(String message) {

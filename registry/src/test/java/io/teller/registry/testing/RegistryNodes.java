@@ -72,6 +72,7 @@ public final class RegistryNodes implements AutoCloseable {
     values.put(RegistrySettings.API_TOKEN, TOKEN);
     values.put(RegistrySettings.INSTANCES_ALLOW, List.of());
     values.put(RegistrySettings.INSTANCES_DENY, List.of());
+    values.put(RegistrySettings.EVENTS_MAX_CLIENTS, 256);
     values.putAll(settings);
     try {
       cluster

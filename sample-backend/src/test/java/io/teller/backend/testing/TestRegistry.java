@@ -80,6 +80,7 @@ public final class TestRegistry implements AutoCloseable {
     values.put(RegistrySettings.API_TOKEN, TOKEN);
     values.put(RegistrySettings.INSTANCES_ALLOW, List.of());
     values.put(RegistrySettings.INSTANCES_DENY, List.of());
+    values.put(RegistrySettings.EVENTS_MAX_CLIENTS, 256);
     return Await.result(
         node.vertx().deployVerticle(new RegistryVerticle(TellerConfig.of(values), node)));
   }
