@@ -2,7 +2,9 @@ package io.teller.balancer;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.teller.balancer.tcp.ListenerSpec;
 import io.teller.common.cluster.ClusterRole;
+import io.teller.common.cluster.MemberListeners;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.Setting;
 import io.teller.common.config.TellerConfig;
@@ -14,7 +16,9 @@ import io.vertx.core.spi.VertxMetricsFactory;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** {@code java -jar teller-balancer.jar}: the balancer, a lite member of the cluster. */
 public final class BalancerMain implements TellerProgram {
@@ -58,6 +62,19 @@ public final class BalancerMain implements TellerProgram {
   @Override
   public VertxMetricsFactory metricsFactory(TellerConfig config) {
     return new MicrometerMetricsFactory(meters);
+  }
+
+  /** HTTPS, HTTP, admin, the configured L4 listeners, and every service's tcpPort. */
+  @Override
+  public MemberListeners listeners(TellerConfig config) {
+    Map<String, Integer> ports = new LinkedHashMap<>();
+    ports.put("https", config.integer(BalancerSettings.HTTPS_PORT));
+    ports.put("http", config.integer(BalancerSettings.HTTP_PORT));
+    ports.put("admin", config.integer(BalancerSettings.ADMIN_PORT));
+    for (ListenerSpec tcp : config.list(BalancerSettings.TCP_LISTENERS, ListenerSpec.class)) {
+      ports.put("tcp-" + tcp.port(), tcp.port());
+    }
+    return new MemberListeners(ports, true);
   }
 
   @Override

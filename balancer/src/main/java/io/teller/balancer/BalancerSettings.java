@@ -118,31 +118,6 @@ public final class BalancerSettings {
           SettingType.BOOLEAN,
           "one JSON line per request on standard output (also switchable at run time: PUT /access-log on the admin port)");
 
-  /** CIDR ranges, from comma-separated text or a YAML list; each one checked at start. */
-  private static final SettingType CIDR_LIST =
-      new SettingType() {
-        @Override
-        public Object parse(Setting setting, Object raw) {
-          List<String> entries = new java.util.ArrayList<>();
-          if (raw instanceof List<?> list) {
-            list.forEach(e -> entries.add(String.valueOf(e)));
-          } else if (raw != null && !String.valueOf(raw).isBlank()) {
-            entries.addAll(List.of(String.valueOf(raw).split(",")));
-          }
-          try {
-            io.teller.common.net.CidrSet.parse(entries);
-          } catch (IllegalArgumentException e) {
-            throw ConfigException.badValue(setting, raw, e.getMessage());
-          }
-          return entries.stream().map(String::strip).filter(e -> !e.isEmpty()).toList();
-        }
-
-        @Override
-        public String display(Object value) {
-          return String.join(",", ((List<?>) value).stream().map(String::valueOf).toList());
-        }
-      };
-
   /** A list of {@link ListenerSpec}, from comma-separated text or a YAML list. */
   private static final SettingType TCP_LISTENER_LIST =
       new SettingType() {
@@ -215,7 +190,7 @@ public final class BalancerSettings {
   public static final Setting PROXY_TRUSTED_CIDRS =
       new Setting(
           "proxy.trusted.cidrs",
-          CIDR_LIST,
+          io.teller.common.net.Cidr.LIST,
           "comma-separated CIDR ranges of proxies in front of the balancer whose X-Forwarded-For and"
               + " Forwarded are kept and appended to; from anyone else they are replaced");
 

@@ -31,6 +31,7 @@ import io.teller.common.config.ConfigException;
 import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
 import io.teller.common.model.SlowStart;
+import io.teller.common.net.Cidr;
 import io.teller.common.net.CidrSet;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
@@ -212,9 +213,9 @@ public final class BalancerVerticle extends VerticleBase {
                                 new ProxyHandler.RequestRules(
                                     config.bool(
                                         BalancerSettings.HTTP_PATH_ALLOW_ENCODED_SEPARATORS),
-                                    CidrSet.parse(
+                                    CidrSet.of(
                                         config.list(
-                                            BalancerSettings.PROXY_TRUSTED_CIDRS, String.class)))),
+                                            BalancerSettings.PROXY_TRUSTED_CIDRS, Cidr.class)))),
                             new ProxyVerticle.Shared(
                                 routing::get,
                                 inFlight,

@@ -1,6 +1,7 @@
 package io.teller.registry;
 
 import io.teller.common.cluster.ClusterRole;
+import io.teller.common.cluster.MemberListeners;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.Setting;
 import io.teller.common.config.TellerConfig;
@@ -8,6 +9,7 @@ import io.teller.common.launch.TellerLauncher;
 import io.teller.common.launch.TellerProgram;
 import io.vertx.core.Deployable;
 import java.util.List;
+import java.util.Map;
 
 /** {@code java -jar teller-registry.jar}: the registry, a data member of the cluster. */
 public final class RegistryMain implements TellerProgram {
@@ -29,6 +31,11 @@ public final class RegistryMain implements TellerProgram {
   @Override
   public List<Setting> settings() {
     return RegistrySettings.ALL;
+  }
+
+  @Override
+  public MemberListeners listeners(TellerConfig config) {
+    return new MemberListeners(Map.of("api", config.integer(RegistrySettings.PORT)), false);
   }
 
   @Override

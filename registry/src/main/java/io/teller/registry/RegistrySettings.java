@@ -3,6 +3,7 @@ package io.teller.registry;
 import io.teller.common.config.CommonSettings;
 import io.teller.common.config.Setting;
 import io.teller.common.config.SettingType;
+import io.teller.common.net.Cidr;
 import java.util.List;
 
 /** The registry's own settings; the shared ones are in {@code CommonSettings}. */
@@ -14,7 +15,27 @@ public final class RegistrySettings {
   /** The one API token setting, shared with the balancer's admin port. */
   public static final Setting API_TOKEN = CommonSettings.API_TOKEN;
 
-  public static final List<Setting> ALL = List.of(PORT, API_TOKEN);
+  public static final Setting INSTANCES_ALLOW =
+      new Setting(
+          "instances.allow",
+          Cidr.LIST,
+          "comma-separated IPv4/IPv6 ranges (CIDR) instances may be at, checked on the addresses a"
+              + " host resolves to at registration and before each health check; empty: any");
+  public static final Setting INSTANCES_DENY =
+      new Setting(
+          "instances.deny",
+          Cidr.LIST,
+          "comma-separated IPv4/IPv6 ranges (CIDR) instances may never be at; wins over"
+              + " instances.allow");
+
+  public static final Setting EVENTS_MAX_CLIENTS =
+      new Setting(
+          "events.max.clients",
+          SettingType.integer(1, 100_000, "must be between 1 and 100000"),
+          "clients this node streams /v1/events to at once; the next one gets 503");
+
+  public static final List<Setting> ALL =
+      List.of(PORT, API_TOKEN, INSTANCES_ALLOW, INSTANCES_DENY, EVENTS_MAX_CLIENTS);
 
   private RegistrySettings() {}
 }

@@ -5,7 +5,9 @@ import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.CommonSettings;
 import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
+import io.teller.common.net.Cidr;
 import io.teller.registry.api.BalancerLoads;
+import io.teller.registry.api.ChangeStream;
 import io.teller.registry.api.OpenApiValidation;
 import io.teller.registry.api.RestApi;
 import io.teller.registry.bus.EventBusApi;
@@ -13,6 +15,8 @@ import io.teller.registry.core.Durability;
 import io.teller.registry.core.HealthChecker;
 import io.teller.registry.core.Maintenance;
 import io.teller.registry.core.RegistryService;
+import io.teller.registry.guard.AddressRules;
+import io.teller.registry.guard.InstanceGuard;
 import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
@@ -47,6 +51,8 @@ public final class RegistryVerticle extends VerticleBase {
   private HealthChecker healthChecker;
   private HttpServer server;
   private BalancerLoads loads;
+  private InstanceGuard guard;
+  private ChangeStream changes;
 
   public RegistryVerticle(TellerConfig config, TellerCluster cluster) {
     this.config = config;
@@ -80,8 +86,16 @@ public final class RegistryVerticle extends VerticleBase {
                           cluster.memberId(),
                           clock,
                           durability);
-                  eventBusApi = new EventBusApi(vertx, registry);
-                  healthChecker = new HealthChecker(vertx, registry);
+                  guard =
+                      new InstanceGuard(
+                          vertx,
+                          cluster,
+                          registry.store()::services,
+                          new AddressRules(
+                              config.list(RegistrySettings.INSTANCES_ALLOW, Cidr.class),
+                              config.list(RegistrySettings.INSTANCES_DENY, Cidr.class)));
+                  eventBusApi = new EventBusApi(vertx, registry, guard);
+                  healthChecker = new HealthChecker(vertx, registry, guard);
                   maintenance = new Maintenance(vertx, registry, clock, healthChecker::owned);
                   return registry
                       .start()
@@ -93,18 +107,21 @@ public final class RegistryVerticle extends VerticleBase {
 
     String host = config.string(CommonSettings.LISTEN_HOST);
     loads = new BalancerLoads(vertx, cluster);
-    return Future.all(token, openApi, validation, state, loads.start())
+    changes = new ChangeStream(vertx, config.integer(RegistrySettings.EVENTS_MAX_CLIENTS));
+    return Future.all(token, openApi, validation, state, loads.start(), changes.start())
         .compose(
             ready -> {
               RestApi api =
                   new RestApi(
                       vertx,
                       registry,
+                      guard,
                       token.result(),
                       this::health,
                       openApi.result(),
                       validation.result(),
-                      loads);
+                      loads,
+                      changes);
               Router router = api.router();
               router.get(Readiness.PATH).handler(new Readiness(vertx, cluster.hazelcast())::handle);
               return Listeners.announce(
@@ -140,15 +157,18 @@ public final class RegistryVerticle extends VerticleBase {
             server == null ? Future.succeededFuture() : server.close(),
             eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
             registry == null ? Future.succeededFuture() : registry.stop(),
-            loads == null ? Future.succeededFuture() : loads.stop())
+            loads == null ? Future.succeededFuture() : loads.stop(),
+            guard == null ? Future.succeededFuture() : guard.close(),
+            changes == null ? Future.succeededFuture() : changes.stop())
         // Last: a write the leader was still applying reaches this node's disk.
         .eventually(() -> durability == null ? Future.succeededFuture() : durability.stop());
   }
 
+  /**
+   * Liveness, open to anyone: the cluster's name stays out (it is what a Hazelcast member needs to
+   * join, and the open-source edition has no other member authentication).
+   */
   private JsonObject health() {
-    return new JsonObject()
-        .put("status", "UP")
-        .put("cluster", cluster.options().name())
-        .put("members", cluster.memberCount());
+    return new JsonObject().put("status", "UP").put("members", cluster.memberCount());
   }
 }

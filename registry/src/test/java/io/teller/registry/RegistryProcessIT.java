@@ -108,6 +108,8 @@ class RegistryProcessIT {
     env.put("TELLER_REGISTRY_PORT", String.valueOf(apiPort));
     env.put("TELLER_LISTEN_HOST", "127.0.0.1");
     env.put("TELLER_DATA_DIR", dir.toString());
+    env.put("TELLER_API_TOKEN", "it-token");
+    env.put("TELLER_INSTANCES_DENY", "127.0.0.5/32");
     try (TellerProcess p = TellerProcess.start(TellerProcess.moduleJar(), env)) {
       p.awaitLine(
           "joined cluster '" + cluster + "' as data member .* \\(1 members\\)",
@@ -123,11 +125,38 @@ class RegistryProcessIT {
                       .build(),
                   HttpResponse.BodyHandlers.ofString());
       assertThat(health.statusCode()).isEqualTo(200);
-      assertThat(health.body()).contains("\"cluster\":\"" + cluster + "\"");
+      assertThat(health.body()).contains("\"status\":\"UP\"").doesNotContain(cluster);
+
+      // The program published its API port to the cluster: an instance there is refused, as is
+      // one in the range TELLER_INSTANCES_DENY names.
+      assertThat(register(apiPort, "127.0.0.1", apiPort))
+          .contains("\"field\" : \"port\"")
+          .contains("is the api listener of cluster member 127.0.0.1:" + clusterPort);
+      assertThat(register(apiPort, "127.0.0.5", TestClusters.freePort()))
+          .contains("\"field\" : \"host\"")
+          .contains("127.0.0.5 is in instances.deny (127.0.0.5/32)");
 
       assertThat(p.terminate(Duration.ofSeconds(30))).isPresent();
       p.awaitLine("registry stopping", Duration.ofSeconds(5));
       p.awaitLine("registry stopped", Duration.ofSeconds(5));
     }
+  }
+
+  /** Registers an instance; the answer's body, which must be a 400. */
+  private static String register(int apiPort, String host, int port) throws Exception {
+    HttpResponse<String> response =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + apiPort + "/v1/services/it/instances"))
+                    .header("authorization", "Bearer it-token")
+                    .header("content-type", "application/json")
+                    .POST(
+                        HttpRequest.BodyPublishers.ofString(
+                            "{\"host\": \"" + host + "\", \"port\": " + port + "}"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    return response.body();
   }
 }

@@ -45,9 +45,12 @@ class EdgeProbeTest {
             dir,
             false,
             Map.of(
-                BalancerSettings.HTTP_REQUEST_HEADER_TIMEOUT_MS, 500,
-                BalancerSettings.HTTP_MAX_HEADER_FIELDS, 100,
-                BalancerSettings.PROXY_TRUSTED_CIDRS, List.of("127.0.0.2/32")));
+                BalancerSettings.HTTP_REQUEST_HEADER_TIMEOUT_MS,
+                500,
+                BalancerSettings.HTTP_MAX_HEADER_FIELDS,
+                100,
+                BalancerSettings.PROXY_TRUSTED_CIDRS,
+                List.of(io.teller.common.net.Cidr.parse("127.0.0.2/32"))));
     backend = new RecordingBackend();
     publicBackend = new RecordingBackend();
     harness.defineService("probe", "{\"routes\": [{\"pathPrefix\": \"/\"}]}");

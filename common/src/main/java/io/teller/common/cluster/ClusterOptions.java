@@ -16,6 +16,7 @@ import java.util.Objects;
  * @param role data member (registry) or lite member (balancer, backend)
  * @param discovery how the other members are found
  * @param tls the event bus over TLS with client certificates, or {@link ClusterTls#PLAIN}
+ * @param listeners the ports this node's program listens on, published to the other members
  */
 public record ClusterOptions(
     String name,
@@ -24,7 +25,8 @@ public record ClusterOptions(
     int port,
     ClusterRole role,
     ClusterDiscovery discovery,
-    ClusterTls tls) {
+    ClusterTls tls,
+    MemberListeners listeners) {
 
   public static final String DEFAULT_NAME = "teller";
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -37,9 +39,10 @@ public record ClusterOptions(
     Objects.requireNonNull(role);
     Objects.requireNonNull(discovery);
     Objects.requireNonNull(tls);
+    Objects.requireNonNull(listeners);
   }
 
-  /** Options with a plain-TCP event bus. */
+  /** Options with a plain-TCP event bus, publishing no listeners. */
   public ClusterOptions(
       String name,
       List<String> members,
@@ -47,13 +50,18 @@ public record ClusterOptions(
       int port,
       ClusterRole role,
       ClusterDiscovery discovery) {
-    this(name, members, host, port, role, discovery, ClusterTls.PLAIN);
+    this(name, members, host, port, role, discovery, ClusterTls.PLAIN, MemberListeners.NONE);
   }
 
   /** Options that find members through the member list (TCP discovery). */
   public ClusterOptions(
       String name, List<String> members, String host, int port, ClusterRole role) {
     this(name, members, host, port, role, ClusterDiscovery.TCP);
+  }
+
+  /** These options, publishing {@code listeners} as this node's. */
+  public ClusterOptions withListeners(MemberListeners listeners) {
+    return new ClusterOptions(name, members, host, port, role, discovery, tls, listeners);
   }
 
   /** Reads the shared cluster settings; a mistake is a {@link ConfigException}. */
@@ -65,12 +73,13 @@ public record ClusterOptions(
         config.integer(CommonSettings.CLUSTER_PORT),
         role,
         discovery(config),
-        ClusterTls.from(config));
+        ClusterTls.from(config),
+        MemberListeners.NONE);
   }
 
   /** These options with the event bus over {@code tls}. */
   public ClusterOptions withTls(ClusterTls tls) {
-    return new ClusterOptions(name, members, host, port, role, discovery, tls);
+    return new ClusterOptions(name, members, host, port, role, discovery, tls, listeners);
   }
 
   /** The discovery that {@code cluster.discovery} and {@code cluster.kubernetes.*} describe. */

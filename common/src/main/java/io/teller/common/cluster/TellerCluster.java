@@ -10,14 +10,19 @@ import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.core.spi.cluster.NodeInfo;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +45,7 @@ public final class TellerCluster {
   private final Vertx vertx;
   private final HazelcastClusterManager clusterManager;
   private final ClusterOptions options;
+  private final Map<String, SocketAddress> eventBusAddresses = new ConcurrentHashMap<>();
 
   private TellerCluster(
       Vertx vertx, HazelcastClusterManager clusterManager, ClusterOptions options) {
@@ -176,6 +182,13 @@ public final class TellerCluster {
     config.setProperty("hazelcast.merge.first.run.delay.seconds", "5");
     config.setProperty("hazelcast.merge.next.run.delay.seconds", "5");
 
+    // The ports this program listens on, for the registry to refuse instances pointing at them.
+    if (!options.listeners().isEmpty()) {
+      config
+          .getMemberAttributeConfig()
+          .setAttribute(MemberListeners.ATTRIBUTE, options.listeners().encode());
+    }
+
     // The registry's own maps: one synchronous backup, so losing a registry node loses nothing.
     config.addMapConfig(new MapConfig("teller.*").setBackupCount(1).setAsyncBackupCount(0));
 
@@ -291,6 +304,44 @@ public final class TellerCluster {
   /** The number of cluster members, this one included. */
   public int memberCount() {
     return hazelcast().getCluster().getMembers().size();
+  }
+
+  /**
+   * Where every member's event bus listens, as each advertised it (Vert.x's node info): a port of
+   * each member that its {@link MemberListeners} cannot name, being bound after the join. A member
+   * that has not advertised it yet is left out. A node's address never changes, so each is asked
+   * for once.
+   */
+  public Future<List<SocketAddress>> eventBusAddresses() {
+    List<String> nodes = clusterManager.getNodes();
+    eventBusAddresses.keySet().retainAll(nodes);
+    List<Future<SocketAddress>> addresses = new ArrayList<>();
+    for (String node : nodes) {
+      SocketAddress known = eventBusAddresses.get(node);
+      if (known != null) {
+        addresses.add(Future.succeededFuture(known));
+        continue;
+      }
+      Promise<NodeInfo> info = Promise.promise();
+      clusterManager.getNodeInfo(node, info);
+      addresses.add(
+          info.future()
+              .map(i -> i == null ? null : SocketAddress.inetSocketAddress(i.port(), i.host()))
+              .onSuccess(
+                  address -> {
+                    if (address != null) {
+                      eventBusAddresses.put(node, address);
+                    }
+                  }));
+    }
+    return Future.join(addresses)
+        .transform(
+            done ->
+                Future.succeededFuture(
+                    addresses.stream()
+                        .filter(f -> f.succeeded() && f.result() != null)
+                        .map(Future::result)
+                        .toList()));
   }
 
   /** Leaves the cluster and closes Vert.x. */

@@ -90,7 +90,11 @@ public final class TellerLauncher {
     TellerCluster cluster = null;
     if (program.joinsCluster(config)) {
       try {
-        cluster = joinCluster(ClusterOptions.from(config, program.role()), config);
+        cluster =
+            joinCluster(
+                ClusterOptions.from(config, program.role())
+                    .withListeners(program.listeners(config)),
+                config);
       } catch (ConfigException e) {
         log.error("{}: {}", program.name(), e.getMessage());
         return ConfigException.EXIT_CODE;

@@ -1,6 +1,7 @@
 package io.teller.common.launch;
 
 import io.teller.common.cluster.ClusterRole;
+import io.teller.common.cluster.MemberListeners;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.Setting;
 import io.teller.common.config.TellerConfig;
@@ -27,6 +28,14 @@ public interface TellerProgram {
    */
   default boolean joinsCluster(TellerConfig config) {
     return true;
+  }
+
+  /**
+   * The ports this program listens on, published to the cluster when it joins so that the registry
+   * refuses instances pointing at them ({@link MemberListeners}).
+   */
+  default MemberListeners listeners(TellerConfig config) {
+    return MemberListeners.NONE;
   }
 
   /** The program's own settings (the common ones are added by the launcher). */

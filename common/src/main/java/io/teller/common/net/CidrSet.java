@@ -1,41 +1,23 @@
 package io.teller.common.net;
 
 import io.netty.util.NetUtil;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A set of IPv4 and IPv6 address ranges in CIDR notation ({@code 10.0.0.0/8}, {@code fd00::/8}; a
- * bare address is a range of one). Matching parses address literals only and never looks a name up,
- * so it is safe on an event loop; an IPv4-mapped IPv6 address matches the IPv4 ranges.
+ * A set of {@link Cidr} ranges, asked about address literals as a request carries them (a client's
+ * address as text): the literal is parsed, never looked up, so asking is safe on an event loop; an
+ * IPv4-mapped IPv6 address matches the IPv4 ranges.
  */
 public final class CidrSet {
 
   private static final CidrSet EMPTY = new CidrSet(List.of());
 
-  private record Range(byte[] network, int bits) {
-    boolean contains(byte[] address) {
-      if (address.length != network.length) {
-        return false;
-      }
-      int full = bits / 8;
-      for (int i = 0; i < full; i++) {
-        if (address[i] != network[i]) {
-          return false;
-        }
-      }
-      int rest = bits % 8;
-      if (rest == 0) {
-        return true;
-      }
-      int mask = (0xff << (8 - rest)) & 0xff;
-      return (address[full] & mask) == (network[full] & mask);
-    }
-  }
+  private final List<Cidr> ranges;
 
-  private final List<Range> ranges;
-
-  private CidrSet(List<Range> ranges) {
+  private CidrSet(List<Cidr> ranges) {
     this.ranges = ranges;
   }
 
@@ -44,39 +26,30 @@ public final class CidrSet {
     return EMPTY;
   }
 
+  /** The set of these ranges (a {@link Cidr#LIST} setting's value). */
+  public static CidrSet of(List<Cidr> ranges) {
+    return ranges.isEmpty() ? EMPTY : new CidrSet(List.copyOf(ranges));
+  }
+
   /**
-   * Parses ranges, e.g. {@code ["10.0.0.0/8", "::1"]}.
+   * Parses ranges, e.g. {@code ["10.0.0.0/8", "::1"]}; blank entries are skipped.
    *
    * @throws IllegalArgumentException naming the first entry that is not a range
    */
   public static CidrSet parse(List<String> entries) {
-    List<Range> ranges = new ArrayList<>();
+    List<Cidr> ranges = new ArrayList<>();
     for (String raw : entries) {
       String entry = raw.strip();
       if (entry.isEmpty()) {
         continue;
       }
-      int slash = entry.indexOf('/');
-      String address = slash < 0 ? entry : entry.substring(0, slash);
-      byte[] network = NetUtil.createByteArrayFromIpAddressString(address);
-      if (network == null) {
-        throw new IllegalArgumentException("'" + entry + "' is not an IP address or CIDR range");
+      try {
+        ranges.add(Cidr.parse(entry));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("'" + entry + "' " + e.getMessage(), e);
       }
-      int bits = network.length * 8;
-      if (slash >= 0) {
-        try {
-          bits = Integer.parseInt(entry.substring(slash + 1));
-        } catch (NumberFormatException e) {
-          bits = -1;
-        }
-        if (bits < 0 || bits > network.length * 8) {
-          throw new IllegalArgumentException(
-              "'" + entry + "' has a prefix length outside 0-" + network.length * 8);
-        }
-      }
-      ranges.add(new Range(network, bits));
     }
-    return ranges.isEmpty() ? EMPTY : new CidrSet(List.copyOf(ranges));
+    return of(ranges);
   }
 
   public boolean isEmpty() {
@@ -92,30 +65,17 @@ public final class CidrSet {
     if (bytes == null) {
       return false;
     }
-    if (bytes.length == 16 && isIpv4Mapped(bytes)) {
-      byte[] v4 = new byte[] {bytes[12], bytes[13], bytes[14], bytes[15]};
-      if (matches(v4)) {
-        return true;
-      }
+    InetAddress parsed;
+    try {
+      parsed = InetAddress.getByAddress(bytes);
+    } catch (UnknownHostException e) {
+      return false;
     }
-    return matches(bytes);
-  }
-
-  private boolean matches(byte[] bytes) {
-    for (Range range : ranges) {
-      if (range.contains(bytes)) {
+    for (Cidr range : ranges) {
+      if (range.contains(parsed)) {
         return true;
       }
     }
     return false;
-  }
-
-  private static boolean isIpv4Mapped(byte[] bytes) {
-    for (int i = 0; i < 10; i++) {
-      if (bytes[i] != 0) {
-        return false;
-      }
-    }
-    return bytes[10] == (byte) 0xff && bytes[11] == (byte) 0xff;
   }
 }

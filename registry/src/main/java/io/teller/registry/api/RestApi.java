@@ -1,9 +1,7 @@
 package io.teller.registry.api;
 
 import io.teller.common.auth.ApiToken;
-import io.teller.common.model.Change;
 import io.teller.common.model.Instance;
-import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Service;
 import io.teller.common.model.SlowStart;
 import io.teller.common.model.ValidationException;
@@ -14,12 +12,11 @@ import io.teller.registry.core.WriteCommand.Deregister;
 import io.teller.registry.core.WriteCommand.PutService;
 import io.teller.registry.core.WriteCommand.Register;
 import io.teller.registry.core.WriteReply;
+import io.teller.registry.guard.InstanceGuard;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -41,31 +38,35 @@ public final class RestApi {
   /** Request bodies above this size are refused with 413. */
   public static final int MAX_BODY_BYTES = 64 * 1024;
 
-  private static final long SSE_KEEPALIVE_MS = 15_000;
-
   private final Vertx vertx;
   private final RegistryService registry;
+  private final InstanceGuard guard;
   private final ApiToken token;
   private final Supplier<JsonObject> health;
   private final Buffer openApi;
   private final OpenApiValidation validation;
   private final BalancerLoads loads;
+  private final ChangeStream changes;
 
   public RestApi(
       Vertx vertx,
       RegistryService registry,
+      InstanceGuard guard,
       ApiToken token,
       Supplier<JsonObject> health,
       Buffer openApi,
       OpenApiValidation validation,
-      BalancerLoads loads) {
+      BalancerLoads loads,
+      ChangeStream changes) {
     this.vertx = vertx;
     this.registry = registry;
+    this.guard = guard;
     this.token = token;
     this.health = health;
     this.openApi = openApi;
     this.validation = validation;
     this.loads = loads;
+    this.changes = changes;
   }
 
   public Router router() {
@@ -215,7 +216,7 @@ public final class RestApi {
                         .heartbeat(ctx.pathParam("name"), ctx.pathParam("id"))
                         .map(Instance::toJson)));
 
-    router.get("/v1/events").handler(this::events);
+    router.get("/v1/events").handler(changes::handle);
 
     router
         .route("/v1/*")
@@ -331,56 +332,25 @@ public final class RestApi {
 
   /**
    * Makes a write command from the request (this is where it is validated: a {@link
-   * ValidationException} is a 400 naming the field), has it applied, and answers with {@code
-   * answer}, or with the problem it failed with.
+   * ValidationException} is a 400 naming the field, and an instance's address must pass the {@link
+   * InstanceGuard}), has it applied, and answers with {@code answer}, or with the problem it failed
+   * with.
    */
   private <R extends WriteReply> void write(
       RoutingContext ctx, Supplier<WriteCommand<R>> command, Consumer<R> answer) {
     Future.succeededFuture()
         .map(v -> command.get())
+        .compose(this::admitted)
         .compose(registry::write)
         .onSuccess(answer::accept)
         .onFailure(failure -> Problems.send(ctx, failure));
   }
 
-  /** Server-sent events: one per change, {@code id} is the revision, {@code event} its kind. */
-  private void events(RoutingContext ctx) {
-    HttpServerResponse response = ctx.response();
-    response
-        .setChunked(true)
-        .putHeader("content-type", "text/event-stream")
-        .putHeader("cache-control", "no-cache")
-        .putHeader("x-accel-buffering", "no");
-    response.write(": teller registry change stream\n\n");
-    MessageConsumer<JsonObject> consumer =
-        vertx
-            .eventBus()
-            .consumer(
-                RegistryContract.CHANGES,
-                message -> {
-                  Change change = Change.fromJson(message.body());
-                  if (!response.writeQueueFull()) {
-                    response.write(
-                        "id: "
-                            + change.revision()
-                            + "\nevent: "
-                            + change.eventName()
-                            + "\ndata: "
-                            + message.body().encode()
-                            + "\n\n");
-                  } else {
-                    // A client that cannot keep up is cut off rather than buffered without bound;
-                    // it
-                    // reconnects and reads the snapshot.
-                    response.reset();
-                  }
-                });
-    long keepAlive = vertx.setPeriodic(SSE_KEEPALIVE_MS, t -> response.write(": keep-alive\n\n"));
-    response.closeHandler(
-        v -> {
-          vertx.cancelTimer(keepAlive);
-          consumer.unregister();
-        });
+  /** {@code command}, once the address of an instance it registers passes the guard. */
+  private <R extends WriteReply> Future<WriteCommand<R>> admitted(WriteCommand<R> command) {
+    return command instanceof Register register
+        ? guard.admit(register.registration()).map(command)
+        : Future.succeededFuture(command);
   }
 
   private static String firstLine(String message) {

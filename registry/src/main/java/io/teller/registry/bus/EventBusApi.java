@@ -6,6 +6,7 @@ import io.teller.common.model.RegistryFailure;
 import io.teller.common.model.Snapshot;
 import io.teller.registry.core.RegistryService;
 import io.teller.registry.core.WriteCommand;
+import io.teller.registry.guard.InstanceGuard;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -17,17 +18,20 @@ import java.util.function.Function;
 /**
  * The registry's event-bus API ({@link RegistryContract}): register, heartbeat, deregister and
  * snapshot, answered by whichever registry node gets the request. Requests are read and validated
- * here; failures are answered as {@link RegistryFailure}s (the failure code is the HTTP status).
+ * here, a registration's address by the {@link InstanceGuard}, as over REST; failures are answered
+ * as {@link RegistryFailure}s (the failure code is the HTTP status).
  */
 public final class EventBusApi {
 
   private final Vertx vertx;
   private final RegistryService registry;
+  private final InstanceGuard guard;
   private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
 
-  public EventBusApi(Vertx vertx, RegistryService registry) {
+  public EventBusApi(Vertx vertx, RegistryService registry, InstanceGuard guard) {
     this.vertx = vertx;
     this.registry = registry;
+    this.guard = guard;
   }
 
   public Future<Void> start() {
@@ -35,14 +39,17 @@ public final class EventBusApi {
         RegistryContract.REGISTER,
         body -> {
           RegistryContract.Register request = RegistryContract.Register.fromJson(body);
-          return registry
-              .write(
-                  new WriteCommand.Register(
-                      request.service(),
-                      request.registration(),
-                      Instance.SOURCE_EVENT_BUS,
-                      request.member(),
-                      request.routePrefix()))
+          return guard
+              .admit(request.registration())
+              .compose(
+                  admitted ->
+                      registry.write(
+                          new WriteCommand.Register(
+                              request.service(),
+                              request.registration(),
+                              Instance.SOURCE_EVENT_BUS,
+                              request.member(),
+                              request.routePrefix())))
               .map(stored -> stored.instance().toJson());
         });
     answer(

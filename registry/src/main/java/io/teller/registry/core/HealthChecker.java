@@ -4,25 +4,26 @@ import io.teller.common.model.HealthCheck;
 import io.teller.common.model.Instance;
 import io.teller.common.model.InstanceStatus;
 import io.teller.common.model.Service;
+import io.teller.registry.guard.InstanceGuard;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Active health checks of the instances this registry node holds (so each instance is probed by
  * exactly one node at a time, and a dead node's instances pass to the survivors with its data).
- * Probes are plain HTTP GETs; after {@code healthyThreshold} passes or {@code unhealthyThreshold}
- * failures in a row the status changes through the leader, which publishes it. Confined to the
- * verticle's event loop.
+ * Probes are plain HTTP GETs ({@link HealthRequest}: bounded in time and in what they read), sent
+ * only to an address the {@link InstanceGuard} passes at that moment; after {@code
+ * healthyThreshold} passes or {@code unhealthyThreshold} failures in a row the status changes
+ * through the leader, which publishes it. Confined to the verticle's event loop.
  */
 public final class HealthChecker {
 
@@ -31,6 +32,7 @@ public final class HealthChecker {
 
   private final Vertx vertx;
   private final RegistryService registry;
+  private final InstanceGuard guard;
   private final HttpClient client;
   private final Map<String, Probe> probes = new HashMap<>();
   private long timer = -1;
@@ -43,11 +45,13 @@ public final class HealthChecker {
     boolean inFlight;
     int passes;
     int failures;
+    boolean refusedSaid;
   }
 
-  public HealthChecker(Vertx vertx, RegistryService registry) {
+  public HealthChecker(Vertx vertx, RegistryService registry, InstanceGuard guard) {
     this.vertx = vertx;
     this.registry = registry;
+    this.guard = guard;
     this.client =
         vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setMaxRedirects(0));
   }
@@ -105,28 +109,33 @@ public final class HealthChecker {
     probe.nextAtMillis = now + probe.check.intervalMs();
     HealthCheck check = probe.check;
     Instance instance = probe.instance;
-    RequestOptions options =
-        new RequestOptions()
-            .setMethod(HttpMethod.GET)
-            .setHost(instance.host())
-            .setPort(instance.port())
-            .setURI(check.path())
-            .setConnectTimeout(check.timeoutMs())
-            .setIdleTimeout(check.timeoutMs())
-            .putHeader("user-agent", "teller-health-check")
-            // Which registry node probes: lets an operator (and a test) see that exactly one does.
-            .putHeader("x-teller-prober", registry.nodeId());
-    client
-        .request(options)
-        .compose(request -> request.send())
-        .compose(response -> response.body().map(body -> response.statusCode()))
-        .timeout(check.timeoutMs(), java.util.concurrent.TimeUnit.MILLISECONDS)
+    long deadline = System.nanoTime() + check.timeoutMs() * 1_000_000L;
+    // Resolved and checked at every probe: a name may point elsewhere than when it was registered.
+    guard
+        .target(instance.host(), instance.port())
+        .timeout(check.timeoutMs(), TimeUnit.MILLISECONDS)
+        .compose(
+            address ->
+                HealthRequest.send(
+                    vertx,
+                    client,
+                    address,
+                    instance.host(),
+                    instance.port(),
+                    check.path(),
+                    Math.max(1, (deadline - System.nanoTime()) / 1_000_000L),
+                    registry.nodeId()))
         .onComplete(
             result -> {
               probe.inFlight = false;
               if (probes.get(id) != probe) {
                 return; // no longer ours
               }
+              if (result.failed() && result.cause() instanceof InstanceGuard.Refused refused) {
+                refused(id, probe, refused.getMessage());
+                return;
+              }
+              probe.refusedSaid = false;
               boolean passed = result.succeeded() && check.passes(result.result());
               if (passed) {
                 probe.passes++;
@@ -156,6 +165,24 @@ public final class HealthChecker {
                     "health check failed " + probe.failures + " times: " + why);
               }
             });
+  }
+
+  /**
+   * The instance's address is one the registry does not connect to (any more): no probe was sent,
+   * and it is unhealthy at once, not after a threshold (waiting would not change the verdict). Said
+   * once for as long as it stays refused; it is probed again at every interval, and comes back
+   * through the healthy threshold when its address passes again.
+   */
+  private void refused(String id, Probe probe, String why) {
+    probe.passes = 0;
+    probe.failures = Math.max(probe.failures, probe.check.unhealthyThreshold());
+    if (!probe.refusedSaid) {
+      probe.refusedSaid = true;
+      LOG.warn("health check of instance {} not sent: {}", id, why);
+    }
+    if (probe.instance.status() != InstanceStatus.UNHEALTHY) {
+      change(probe, InstanceStatus.UNHEALTHY, "health check not sent: " + why);
+    }
   }
 
   private void change(Probe probe, InstanceStatus status, String reason) {

@@ -46,6 +46,14 @@ class RestApiTest {
   }
 
   @Test
+  void healthzSaysTheNodeRunsWithoutNamingTheCluster() {
+    Response health = Http.get(url("/healthz"));
+    assertThat(health.status()).isEqualTo(200);
+    assertThat(health.json()).isEqualTo(new JsonObject().put("status", "UP").put("members", 1));
+    assertThat(health.body()).doesNotContain(nodes.clusters().name());
+  }
+
+  @Test
   void serviceRoundTrip() {
     Response created =
         Http.put(

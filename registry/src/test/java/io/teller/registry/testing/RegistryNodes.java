@@ -1,6 +1,7 @@
 package io.teller.registry.testing;
 
 import io.teller.common.cluster.ClusterRole;
+import io.teller.common.cluster.MemberListeners;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.CommonSettings;
 import io.teller.common.config.Setting;
@@ -10,6 +11,7 @@ import io.teller.registry.RegistrySettings;
 import io.teller.registry.RegistryVerticle;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -47,8 +49,18 @@ public final class RegistryNodes implements AutoCloseable {
    * {@code node-N} directory of the data directory (two nodes cannot share one).
    */
   public Node start() {
-    TellerCluster cluster = clusters.start(ClusterRole.DATA);
+    return start(Map.of());
+  }
+
+  /** As {@link #start()}, with {@code settings} over the test's defaults. */
+  public Node start(Map<Setting, Object> settings) {
     int port = TestClusters.freePort();
+    // As RegistryMain publishes it: the registry refuses instances at its own API port.
+    TellerCluster cluster =
+        clusters.start(
+            clusters
+                .options(ClusterRole.DATA)
+                .withListeners(new MemberListeners(Map.of("api", port), false)));
     Map<Setting, Object> values = new LinkedHashMap<>();
     values.put(CommonSettings.CLUSTER_NAME, clusters.name());
     values.put(CommonSettings.CLUSTER_MEMBERS, clusters.members());
@@ -58,6 +70,10 @@ public final class RegistryNodes implements AutoCloseable {
     values.put(CommonSettings.DATA_DIR, dataDir.resolve("node-" + started++));
     values.put(RegistrySettings.PORT, port);
     values.put(RegistrySettings.API_TOKEN, TOKEN);
+    values.put(RegistrySettings.INSTANCES_ALLOW, List.of());
+    values.put(RegistrySettings.INSTANCES_DENY, List.of());
+    values.put(RegistrySettings.EVENTS_MAX_CLIENTS, 256);
+    values.putAll(settings);
     try {
       cluster
           .vertx()

@@ -1,6 +1,7 @@
 package io.teller.backend.testing;
 
 import io.teller.common.cluster.ClusterRole;
+import io.teller.common.cluster.MemberListeners;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.CommonSettings;
 import io.teller.common.config.Setting;
@@ -41,7 +42,12 @@ public final class TestRegistry implements AutoCloseable {
 
   /** Starts a registry node with its API on {@code port} and waits until it listens. */
   public int start(int port) {
-    TellerCluster node = clusters.start(ClusterRole.DATA);
+    // As RegistryMain publishes it: the registry refuses instances at its own API port.
+    TellerCluster node =
+        clusters.start(
+            clusters
+                .options(ClusterRole.DATA)
+                .withListeners(new MemberListeners(Map.of("api", port), false)));
     nodes.add(node);
     ports.add(port);
     deployments.add(deploy(node, port, nodes.size() - 1));
@@ -72,6 +78,9 @@ public final class TestRegistry implements AutoCloseable {
     values.put(CommonSettings.DATA_DIR, dataDir.resolve("node-" + index));
     values.put(RegistrySettings.PORT, port);
     values.put(RegistrySettings.API_TOKEN, TOKEN);
+    values.put(RegistrySettings.INSTANCES_ALLOW, List.of());
+    values.put(RegistrySettings.INSTANCES_DENY, List.of());
+    values.put(RegistrySettings.EVENTS_MAX_CLIENTS, 256);
     return Await.result(
         node.vertx().deployVerticle(new RegistryVerticle(TellerConfig.of(values), node)));
   }
