@@ -58,6 +58,11 @@ public final class RegistryView {
   private final Map<String, Long> removedAt = new HashMap<>();
 
   /**
+   * Instances missing from the last snapshot, kept for their TTL since: id -> when first missed.
+   */
+  private final Map<String, Long> unconfirmedSince = new HashMap<>();
+
+  /**
    * When this balancer lets an instance back after a passive ejection (epoch ms), by id: a service
    * with slow start eases it in again from then. Local: other balancers did not eject it.
    */
@@ -163,6 +168,9 @@ public final class RegistryView {
     if (change.revision() <= known(key)) {
       return;
     }
+    if (change.kind().equals(Change.INSTANCE)) {
+      unconfirmedSince.remove(change.id());
+    }
     if (change.removed()) {
       remove(key);
       removedAt.put(key, change.revision());
@@ -205,11 +213,7 @@ public final class RegistryView {
             .removeIf(
                 s ->
                     !snapshotServices.containsKey(s.name()) && s.revision() <= snapshot.revision());
-    changed |=
-        instances
-            .values()
-            .removeIf(
-                i -> !snapshotInstances.containsKey(i.id()) && i.revision() <= snapshot.revision());
+    changed |= forgetMissing(snapshotServices, snapshotInstances, snapshot.revision());
     removedAt.values().removeIf(r -> r <= snapshot.revision());
     revision = Math.max(revision, snapshot.revision());
     if (!snapshotHeld) {
@@ -224,6 +228,68 @@ public final class RegistryView {
     // The first snapshot is published even when it changes nothing (an empty registry): the
     // request path answers 503 until it holds the registry's state, and 404 only after.
     if (changed || first) {
+      scheduleRebuild();
+    }
+  }
+
+  /**
+   * Removes the instances a snapshot no longer holds, except self-registered ones (with a TTL) of a
+   * service it still holds: those are kept, unconfirmed, for their TTL. A registry that restarted
+   * holds none of them until their backends register again (at their next heartbeat, within a TTL);
+   * dropping them at once would leave their service without instances, every request a {@code 503},
+   * in the meantime. An instance removed in the registry is removed here by its change event, at
+   * once; only one that vanished from a snapshot waits.
+   */
+  private boolean forgetMissing(
+      Map<String, Service> snapshotServices,
+      Map<String, Instance> snapshotInstances,
+      long snapshotRevision) {
+    long now = clock.millis();
+    boolean removed = false;
+    var it = instances.values().iterator();
+    while (it.hasNext()) {
+      Instance i = it.next();
+      if (snapshotInstances.containsKey(i.id())) {
+        unconfirmedSince.remove(i.id());
+        continue;
+      }
+      if (i.revision() > snapshotRevision) {
+        continue;
+      }
+      if (i.ttlSeconds() != null && snapshotServices.containsKey(i.service())) {
+        long since = unconfirmedSince.computeIfAbsent(i.id(), id -> now);
+        long until = since + i.ttlSeconds() * 1000L;
+        if (now < until) {
+          // Looked at again when its time is up, if no snapshot or change comes first.
+          vertx.setTimer(until - now + 1, t -> reconcileUnconfirmed());
+          continue;
+        }
+      }
+      unconfirmedSince.remove(i.id());
+      it.remove();
+      removed = true;
+    }
+    return removed;
+  }
+
+  /** Drops the unconfirmed instances whose time is up (none came back). */
+  private void reconcileUnconfirmed() {
+    long now = clock.millis();
+    boolean removed = false;
+    var it = unconfirmedSince.entrySet().iterator();
+    while (it.hasNext()) {
+      var entry = it.next();
+      Instance i = instances.get(entry.getKey());
+      if (i == null) {
+        it.remove();
+      } else if (i.ttlSeconds() == null || now >= entry.getValue() + i.ttlSeconds() * 1000L) {
+        instances.remove(i.id());
+        it.remove();
+        removed = true;
+      }
+    }
+    if (removed) {
+      changed = true;
       scheduleRebuild();
     }
   }
