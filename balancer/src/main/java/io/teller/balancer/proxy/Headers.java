@@ -9,18 +9,21 @@ import java.util.Set;
 /** Hop-by-hop header handling (RFC 9110 §7.6.1) and the forwarding headers a proxy adds. */
 final class Headers {
 
-  /** Headers meaningful only for one connection, never forwarded in either direction. */
-  private static final Set<String> HOP_BY_HOP =
-      Set.of(
-          "connection",
-          "keep-alive",
-          "proxy-authenticate",
-          "proxy-authorization",
-          "proxy-connection",
-          "te",
-          "trailer",
-          "transfer-encoding",
-          "upgrade");
+  /**
+   * Whether {@code name} is meaningful only for one connection, never forwarded in either direction
+   * (RFC 9110 §7.6.1): Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade and every
+   * Proxy-* field. Compared in place, without lower-casing a copy: this runs for every field of
+   * every request and answer.
+   */
+  static boolean isHopByHop(String name) {
+    return switch (name.length()) {
+      case 2 -> name.equalsIgnoreCase("te");
+      case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
+      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+      case 17 -> name.equalsIgnoreCase("transfer-encoding");
+      default -> name.length() > 6 && name.regionMatches(true, 0, "proxy-", 0, 6);
+    };
+  }
 
   private Headers() {}
 
@@ -33,8 +36,8 @@ final class Headers {
     Set<String> named = connection.isEmpty() ? Set.of() : namedIn(connection);
     for (var header : from) {
       String name = header.getKey();
-      String lower = name.toLowerCase(Locale.ROOT);
-      if (!HOP_BY_HOP.contains(lower) && !lower.startsWith("proxy-") && !named.contains(lower)) {
+      if (!isHopByHop(name)
+          && (named.isEmpty() || !named.contains(name.toLowerCase(Locale.ROOT)))) {
         to.add(name, header.getValue());
       }
     }
