@@ -51,7 +51,7 @@ final class Admission {
     }
     String uri = exchange.target.uri();
     exchange.uri = service.stripPrefix() ? RouteTable.strip(exchange.prefix, uri) : uri;
-    exchange.upgrade = Upgrades.isUpgrade(request, Upgrades.DEFAULT_ALLOWED);
+    exchange.upgrade = Upgrades.isUpgrade(request, service.upgrades());
     exchange.headers = backendHeaders(request, exchange.upgrade);
     HttpMethod method = request.method();
     exchange.idempotent =

@@ -6,7 +6,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * HTTP/1.1 protocol upgrades (RFC 9110 §7.8), WebSocket above all: the one case where {@code
@@ -17,17 +16,14 @@ final class Upgrades {
 
   private Upgrades() {}
 
-  /** The protocols a client may switch to through the balancer unless a service allows more. */
-  static final Set<String> DEFAULT_ALLOWED = Set.of("websocket");
-
   /**
    * Whether the client asks to switch protocols on this HTTP/1.1 connection, to protocols that are
-   * all {@code allowed}. Any other upgrade is not one: its {@code Upgrade} and {@code Connection}
-   * fields are hop-by-hop and dropped, and the request goes on as a plain request (RFC 9110 §7.8
-   * lets a server ignore {@code Upgrade}). {@code h2c} never passes: it would open a raw HTTP/2
-   * channel to the instance, past routing.
+   * all {@code allowed} (the service's {@code upgrades}, lower case). Any other upgrade is not one:
+   * its {@code Upgrade} and {@code Connection} fields are hop-by-hop and dropped, and the request
+   * goes on as a plain request (RFC 9110 §7.8 lets a server ignore {@code Upgrade}). {@code h2c}
+   * never passes: it would open a raw HTTP/2 channel to the instance, past routing.
    */
-  static boolean isUpgrade(HttpServerRequest request, Set<String> allowed) {
+  static boolean isUpgrade(HttpServerRequest request, List<String> allowed) {
     if (request.version() != HttpVersion.HTTP_1_1) {
       return false;
     }

@@ -361,6 +361,26 @@ class EdgeProbeTest {
   }
 
   @Test
+  void aServiceMayAllowOtherUpgradesThanWebSocket() throws Exception {
+    harness.defineService(
+        "custom-upgrade",
+        "{\"routes\": [{\"pathPrefix\": \"/custom-upgrade\"}], \"upgrades\": [\"websocket\","
+            + " \"x-custom\"]}");
+    harness.register("custom-upgrade", backend.port(), 1);
+    String upgrade = "Connection: Upgrade\r\nUpgrade: x-custom\r\n";
+    String marker = marker().substring(1);
+    Poll.until(
+        Duration.ofSeconds(5),
+        () -> assertThat(get(false, "/custom-upgrade/" + marker, upgrade).status()).isEqualTo(200));
+    assertThat(forwardedHead(backend, marker).toLowerCase()).contains("upgrade: x-custom");
+
+    // The same upgrade to a service that does not allow it: a plain request.
+    String plain = marker();
+    assertThat(get(false, plain, upgrade).status()).isEqualTo(200);
+    assertThat(forwardedHead(backend, plain).toLowerCase()).doesNotContain("x-custom");
+  }
+
+  @Test
   void everyConnectionLineIsHonoured() throws Exception {
     String marker = marker();
     RawClient.Result result =

@@ -27,6 +27,9 @@ import java.util.regex.Pattern;
  * @param tcpPort if set (1-65535), every balancer also listens on this port and forwards raw TCP
  *     connections (L4) to the service's instances; null for none
  * @param slowStart how a newly eligible instance is eased in, or null for not at all (the default)
+ * @param upgrades the protocols a client may switch to through the balancer (HTTP/1.1 {@code
+ *     Upgrade}), lower case; {@link #DEFAULT_UPGRADES} ({@code websocket}) when not set. {@code
+ *     h2c} is never one of them
  * @param revision registry revision of the last change
  */
 public record Service(
@@ -42,7 +45,11 @@ public record Service(
     ServiceTimeouts timeouts,
     Integer tcpPort,
     SlowStart slowStart,
+    List<String> upgrades,
     long revision) {
+
+  /** The protocols a client may switch to when a service names none. */
+  public static final List<String> DEFAULT_UPGRADES = List.of("websocket");
 
   /** The strategies the balancer offers. */
   public static final List<String> STRATEGIES =
@@ -73,11 +80,48 @@ public record Service(
           "timeouts",
           "tcpPort",
           "slowStart",
+          "upgrades",
           "revision");
 
   public Service {
     routes = List.copyOf(routes);
     timeouts = timeouts == null ? ServiceTimeouts.DEFAULTS : timeouts;
+    upgrades =
+        upgrades == null
+            ? DEFAULT_UPGRADES
+            : upgrades.stream().map(u -> u.toLowerCase(java.util.Locale.ROOT)).toList();
+  }
+
+  /** A service whose clients may switch protocols to WebSocket only. */
+  public Service(
+      String name,
+      List<Route> routes,
+      boolean stripPrefix,
+      String strategy,
+      String hashOn,
+      String stickyCookie,
+      HealthCheck healthCheck,
+      int drainTimeoutMs,
+      boolean sharedCounts,
+      ServiceTimeouts timeouts,
+      Integer tcpPort,
+      SlowStart slowStart,
+      long revision) {
+    this(
+        name,
+        routes,
+        stripPrefix,
+        strategy,
+        hashOn,
+        stickyCookie,
+        healthCheck,
+        drainTimeoutMs,
+        sharedCounts,
+        timeouts,
+        tcpPort,
+        slowStart,
+        null,
+        revision);
   }
 
   /** A service without slow start. */
@@ -106,6 +150,7 @@ public record Service(
         sharedCounts,
         timeouts,
         tcpPort,
+        null,
         null,
         revision);
   }
@@ -191,6 +236,7 @@ public record Service(
         ServiceTimeouts.fromJson(Json.object(json, "", "timeouts"), "timeouts");
     Integer tcpPort = Json.optionalInteger(json, "", "tcpPort", 1, 65535);
     SlowStart slowStart = SlowStart.fromJson(Json.object(json, "", "slowStart"), "slowStart");
+    List<String> upgrades = upgrades(json.getValue("upgrades"));
     long revision = json.getValue("revision") instanceof Number n ? n.longValue() : 0;
     return new Service(
         name,
@@ -205,7 +251,29 @@ public record Service(
         timeouts,
         tcpPort,
         slowStart,
+        upgrades,
         revision);
+  }
+
+  private static List<String> upgrades(Object raw) {
+    if (raw == null) {
+      return null;
+    }
+    if (!(raw instanceof JsonArray array)) {
+      throw new ValidationException("upgrades", "must be an array of protocol names");
+    }
+    List<String> upgrades = new ArrayList<>();
+    for (int i = 0; i < array.size(); i++) {
+      if (!(array.getValue(i) instanceof String name) || !TOKEN.matcher(name).matches()) {
+        throw new ValidationException("upgrades[" + i + "]", "must be a protocol name (a token)");
+      }
+      if (name.equalsIgnoreCase("h2c")) {
+        // It would open a raw HTTP/2 channel to the instance, past the balancer's routing.
+        throw new ValidationException("upgrades[" + i + "]", "h2c is never passed on");
+      }
+      upgrades.add(name);
+    }
+    return upgrades;
   }
 
   /** Reads a stored service (trusted input, same format). */
@@ -227,6 +295,7 @@ public record Service(
         timeouts,
         tcpPort,
         slowStart,
+        upgrades,
         newRevision);
   }
 
@@ -253,6 +322,9 @@ public record Service(
     }
     if (slowStart != null) {
       json.put("slowStart", slowStart.toJson());
+    }
+    if (!upgrades.equals(DEFAULT_UPGRADES)) {
+      json.put("upgrades", new JsonArray(upgrades));
     }
     return json.put("revision", revision);
   }
