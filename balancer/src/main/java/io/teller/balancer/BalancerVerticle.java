@@ -8,6 +8,7 @@ import io.teller.balancer.counting.LoadSharing;
 import io.teller.balancer.counting.RetryBudget;
 import io.teller.balancer.metrics.ProxyMetrics;
 import io.teller.balancer.metrics.TcpMetrics;
+import io.teller.balancer.metrics.TrafficReporter;
 import io.teller.balancer.proxy.AccessLog;
 import io.teller.balancer.proxy.ProxyHandler;
 import io.teller.balancer.proxy.ProxyVerticle;
@@ -60,6 +61,7 @@ public final class BalancerVerticle extends VerticleBase {
   private final ProxyMetrics metrics;
   private RegistryView view;
   private LoadSharing sharing;
+  private TrafficReporter traffic;
   private long sweepTimer = -1;
   private TcpRouter tcp;
   private TcpMetrics tcpMetrics;
@@ -143,8 +145,12 @@ public final class BalancerVerticle extends VerticleBase {
     int httpsPort = config.integer(BalancerSettings.HTTPS_PORT);
     int httpPort = config.integer(BalancerSettings.HTTP_PORT);
     boolean redirect = config.bool(BalancerSettings.HTTP_REDIRECT);
+    traffic =
+        new TrafficReporter(
+            vertx, metrics, cluster::memberId, ejections::ejectedAmong, this::openConnections);
     return tls()
         .compose(tls -> sharing.start().map(tls))
+        .onSuccess(tls -> traffic.start())
         .compose(tls -> view.start().map(tls))
         .compose(
             tls ->
@@ -224,10 +230,17 @@ public final class BalancerVerticle extends VerticleBase {
     tcpMetrics.bind();
   }
 
+  /** Client connections open now: HTTP(S) and L4. */
+  private long openConnections() {
+    long l4 = tcp.stats().listeners().values().stream().mapToLong(l -> l.open.sum()).sum();
+    return metrics.clientConnections() + l4;
+  }
+
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweepTimer);
     return Future.join(
+        traffic == null ? Future.succeededFuture() : traffic.stop(),
         view == null ? Future.succeededFuture() : view.stop(),
         sharing == null ? Future.succeededFuture() : sharing.stop());
   }

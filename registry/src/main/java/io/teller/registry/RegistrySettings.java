@@ -15,7 +15,13 @@ public final class RegistrySettings {
           SettingType.SECRET,
           "bearer token for writes; empty: generated into <data.dir>/api-token at first start");
 
-  public static final List<Setting> ALL = List.of(PORT, API_TOKEN);
+  public static final Setting DASHBOARD_MAX_CLIENTS =
+      new Setting(
+          "dashboard.max.clients",
+          SettingType.integer(1, 10_000, "must be between 1 and 10000"),
+          "dashboard pages this node streams to at once; the next one gets 503");
+
+  public static final List<Setting> ALL = List.of(PORT, API_TOKEN, DASHBOARD_MAX_CLIENTS);
 
   private RegistrySettings() {}
 }

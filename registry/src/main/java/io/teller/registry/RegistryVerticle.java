@@ -13,6 +13,7 @@ import io.teller.registry.core.Durability;
 import io.teller.registry.core.HealthChecker;
 import io.teller.registry.core.Maintenance;
 import io.teller.registry.core.RegistryService;
+import io.teller.registry.dashboard.Dashboard;
 import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
@@ -46,6 +47,7 @@ public final class RegistryVerticle extends VerticleBase {
   private HealthChecker healthChecker;
   private HttpServer server;
   private BalancerLoads loads;
+  private Dashboard dashboard;
 
   public RegistryVerticle(TellerConfig config, TellerCluster cluster) {
     this.config = config;
@@ -103,6 +105,20 @@ public final class RegistryVerticle extends VerticleBase {
     return Future.all(token, openApi, validation, state, loads.start())
         .compose(
             ready -> {
+              dashboard =
+                  new Dashboard(
+                      vertx,
+                      registry,
+                      loads,
+                      config.integer(RegistrySettings.DASHBOARD_MAX_CLIENTS),
+                      () ->
+                          new JsonObject()
+                              .put("cluster", cluster.options().name())
+                              .put("node", cluster.memberId()));
+              return dashboard.start();
+            })
+        .compose(
+            ready -> {
               RestApi api =
                   new RestApi(
                       vertx,
@@ -112,10 +128,12 @@ public final class RegistryVerticle extends VerticleBase {
                       openApi.result(),
                       validation.result(),
                       loads);
+              io.vertx.ext.web.Router router = api.router();
+              dashboard.mount(router);
               return Listeners.announce(
                   vertx
                       .createHttpServer()
-                      .requestHandler(api.router())
+                      .requestHandler(router)
                       .listen(config.integer(RegistrySettings.PORT), host),
                   LOG,
                   "registry API",
@@ -125,6 +143,8 @@ public final class RegistryVerticle extends VerticleBase {
             })
         .onSuccess(
             s -> {
+              LOG.info(
+                  "dashboard on {}", Listeners.url("http", host, s.actualPort(), "/dashboard/"));
               server = s;
               maintenance.start();
               healthChecker.start();
@@ -145,6 +165,7 @@ public final class RegistryVerticle extends VerticleBase {
             server == null ? Future.succeededFuture() : server.close(),
             eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
             registry == null ? Future.succeededFuture() : registry.stop(),
+            dashboard == null ? Future.succeededFuture() : dashboard.stop(),
             loads == null ? Future.succeededFuture() : loads.stop())
         // Last: a write the leader was still applying reaches this node's disk.
         .eventually(() -> durability == null ? Future.succeededFuture() : durability.stop());

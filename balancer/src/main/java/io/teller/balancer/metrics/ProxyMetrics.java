@@ -7,13 +7,18 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.teller.balancer.strategy.LoadCounts;
+import io.teller.common.load.TrafficReport;
+import io.vertx.core.http.HttpConnection;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 
 /**
  * The balancer's request-path meters, in Prometheus terms:
@@ -28,7 +33,8 @@ import java.util.concurrent.TimeUnit;
  *       refused by the retry budget ({@code outcome="over_budget"});
  *   <li>{@code teller_ejections_total{service,instance}}: passive ejections;
  *   <li>{@code teller_upstream_failures_total{service,instance,kind}}: failures to get an answer
- *       from an instance, by kind ({@code connect}, {@code timeout}, {@code reset}).
+ *       from an instance, by kind ({@code connect}, {@code timeout}, {@code reset});
+ *   <li>{@code teller_client_connections}: client connections open on the HTTP(S) listeners.
  * </ul>
  *
  * Meters are looked up in maps keyed by service and instance, so the request path never builds
@@ -59,6 +65,7 @@ public final class ProxyMetrics {
   private final LoadCounts inFlight;
   private final ConcurrentHashMap<String, ServiceMeters> services = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, InstanceMeters> instances = new ConcurrentHashMap<>();
+  private final LongAdder clientConnections = new LongAdder();
 
   /**
    * @param registry where the meters live
@@ -67,6 +74,23 @@ public final class ProxyMetrics {
   public ProxyMetrics(MeterRegistry registry, LoadCounts inFlight) {
     this.registry = registry;
     this.inFlight = inFlight;
+    Gauge.builder("teller.client.connections", clientConnections, LongAdder::sum)
+        .description("Client connections open on the HTTPS and HTTP listeners")
+        .register(registry);
+  }
+
+  /**
+   * Counts a client connection until it closes: the HTTPS and HTTP listeners' connection handler
+   * (once per connection, not per request).
+   */
+  public void clientConnected(HttpConnection connection) {
+    clientConnections.increment();
+    connection.closeHandler(v -> clientConnections.decrement());
+  }
+
+  /** Client connections open now on the HTTPS and HTTP listeners. */
+  public long clientConnections() {
+    return clientConnections.sum();
   }
 
   /** The registry these meters live in. */
@@ -74,11 +98,18 @@ public final class ProxyMetrics {
     return registry;
   }
 
-  /** Counts one answer to a client and its duration. */
+  /**
+   * Counts one answer to a client and its duration. This is also where the per-instance traffic
+   * that the dashboard shows is recorded (a {@link TrafficCell}: two atomic increments more).
+   */
   public void answered(String service, String instance, int status, long durationNanos) {
     ServiceMeters meters = service(service);
     meters.duration.record(durationNanos, TimeUnit.NANOSECONDS);
-    instance(service, instance).byStatusClass[statusClass(status)].increment();
+    InstanceMeters byInstance = instance(service, instance);
+    byInstance.byStatusClass[statusClass(status)].increment();
+    if (byInstance.traffic != null) {
+      byInstance.traffic.answered(status, durationNanos);
+    }
   }
 
   /** Counts a retry that was sent to another instance. */
@@ -98,7 +129,36 @@ public final class ProxyMetrics {
 
   /** Counts a passive ejection. */
   public void ejected(String service, String instance) {
-    instance(service, instance).ejections.increment();
+    InstanceMeters meters = instance(service, instance);
+    meters.ejections.increment();
+    if (meters.traffic != null) {
+      meters.traffic.ejected();
+    }
+  }
+
+  /**
+   * Takes every instance's traffic recorded since the last call (for the {@link TrafficReporter});
+   * instances with none, and not ejected, are left out.
+   *
+   * @param ejectedAmong the ids, among those given, that are ejected now
+   */
+  public Map<String, TrafficReport.InstanceTraffic> takeTraffic(
+      Function<Set<String>, Set<String>> ejectedAmong) {
+    Set<String> ejected = ejectedAmong.apply(instances.keySet());
+    Map<String, TrafficReport.InstanceTraffic> taken = new HashMap<>();
+    instances
+        .values()
+        .forEach(
+            meters -> {
+              if (meters.traffic != null) {
+                TrafficReport.InstanceTraffic traffic =
+                    meters.traffic.take(ejected.contains(meters.instance));
+                if (traffic != null) {
+                  taken.put(meters.instance, traffic);
+                }
+              }
+            });
+    return taken;
   }
 
   /**
@@ -181,11 +241,13 @@ public final class ProxyMetrics {
     final Counter[] byStatusClass = new Counter[5];
     final Counter[] failures = new Counter[FailureKind.values().length];
     final Counter ejections;
+    final TrafficCell traffic;
     final List<Meter> all = new ArrayList<>();
 
     InstanceMeters(String service, String instance) {
       this.service = service;
       this.instance = instance;
+      this.traffic = instance.equals(NONE) ? null : new TrafficCell();
       Tags tags = Tags.of("service", service, "instance", instance);
       for (int i = 0; i < 5; i++) {
         byStatusClass[i] =

@@ -77,6 +77,7 @@ public final class ProxyVerticle extends VerticleBase {
     Future<HttpServer> httpsListening =
         vertx
             .createHttpServer(httpsOptions)
+            .connectionHandler(shared.metrics()::clientConnected)
             .requestHandler(httpsHandler)
             .listen(listeners.httpsPort(), listeners.host())
             .compose(
@@ -90,6 +91,7 @@ public final class ProxyVerticle extends VerticleBase {
     Future<HttpServer> httpListening =
         vertx
             .createHttpServer(serverOptions(new HttpServerOptions()))
+            .connectionHandler(shared.metrics()::clientConnected)
             .requestHandler(
                 listeners.redirectHttp() ? new RedirectHandler(listeners.httpsPort()) : httpHandler)
             .listen(listeners.httpPort(), listeners.host());

@@ -70,12 +70,14 @@ public final class RestApi {
         .route("/v1/*")
         .method(HttpMethod.PUT)
         .method(HttpMethod.POST)
+        .method(HttpMethod.PATCH)
         .method(HttpMethod.DELETE)
         .handler(this::authorize);
     router
         .route("/v1/*")
         .method(HttpMethod.PUT)
         .method(HttpMethod.POST)
+        .method(HttpMethod.PATCH)
         .method(HttpMethod.DELETE)
         .handler(
             BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
@@ -205,6 +207,22 @@ public final class RestApi {
                       .map(reply -> reply.getJsonObject("instance")));
             });
     router
+        .patch("/v1/services/:name/instances/:id")
+        .handler(
+            ctx -> {
+              JsonObject body = jsonBody(ctx, "updateInstance");
+              if (body == null) {
+                return;
+              }
+              respond(
+                  ctx,
+                  200,
+                  registry
+                      .setWeight(
+                          ctx.pathParam("name"), ctx.pathParam("id"), body.getInteger("weight"))
+                      .map(reply -> loads.withLoad(reply.getJsonObject("instance"))));
+            });
+    router
         .put("/v1/services/:name/instances/:id/heartbeat")
         .handler(
             ctx ->
@@ -215,6 +233,7 @@ public final class RestApi {
                         .heartbeat(ctx.pathParam("name"), ctx.pathParam("id"))
                         .map(Instance::toJson)));
 
+    router.get("/v1/balancers").handler(ctx -> ctx.json(loads.balancers()));
     router.get("/v1/events").handler(this::events);
 
     router

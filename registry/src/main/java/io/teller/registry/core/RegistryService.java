@@ -203,6 +203,23 @@ public final class RegistryService {
             .put("drain", drain));
   }
 
+  /**
+   * Sets an instance's weight (0 to {@link Instance#MAX_WEIGHT}); the reply has the {@code
+   * instance} as it is now.
+   */
+  public Future<JsonObject> setWeight(String service, String id, int weight) {
+    if (weight < 0 || weight > Instance.MAX_WEIGHT) {
+      return Future.failedFuture(
+          new ValidationException("weight", "must be between 0 and " + Instance.MAX_WEIGHT));
+    }
+    return write(
+        new JsonObject()
+            .put(WriteCommands.OP, WriteCommands.SET_WEIGHT)
+            .put("service", service)
+            .put("id", id)
+            .put("weight", weight));
+  }
+
   /** Records a heartbeat; fails with {@link NotFoundException} when the instance is unknown. */
   public Future<Instance> heartbeat(String service, String id) {
     return blocking(

@@ -74,6 +74,7 @@ final class RegistryWriter {
           case WriteCommands.REGISTER -> register(command, changes);
           case WriteCommands.DEREGISTER -> deregister(command, changes);
           case WriteCommands.SET_STATUS -> setStatus(command, changes);
+          case WriteCommands.SET_WEIGHT -> setWeight(command, changes);
           case WriteCommands.REMOVE_IF -> removeIf(command, changes);
           case WriteCommands.MERGE_COPY -> mergeCopy(command, changes);
           default -> throw new IllegalArgumentException("unknown write command " + op);
@@ -369,6 +370,52 @@ final class RegistryWriter {
               command.getString("reason", "health check"));
         });
     return new JsonObject().put("changed", updated.isPresent());
+  }
+
+  /**
+   * Sets an instance's weight, keeping everything else (a registration again sets the weight it
+   * carries); the same weight again changes nothing and makes no revision.
+   */
+  private JsonObject setWeight(JsonObject command, List<Change> changes) {
+    String serviceName = command.getString("service");
+    String id = command.getString("id");
+    int weight = command.getInteger("weight");
+    Instance instance =
+        store
+            .instance(id)
+            .filter(i -> i.service().equals(serviceName))
+            .orElseThrow(
+                () -> new NotFoundException("service " + serviceName + " has no instance " + id));
+    if (instance.weight() == weight) {
+      return new JsonObject().put("instance", instance.toJson());
+    }
+    Instant now = now();
+    Instance updated =
+        store
+            .updateInstance(
+                id,
+                i ->
+                    new Instance(
+                        i.id(),
+                        i.service(),
+                        i.host(),
+                        i.port(),
+                        weight,
+                        i.metadata(),
+                        i.ttlSeconds(),
+                        i.status(),
+                        i.source(),
+                        i.member(),
+                        i.registeredAt(),
+                        now,
+                        i.lastHeartbeatAt(),
+                        i.drainUntil(),
+                        store.nextRevision()))
+            .orElseThrow(
+                () -> new NotFoundException("service " + serviceName + " has no instance " + id));
+    changes.add(Change.instanceStored(updated));
+    LOG.info("instance {} weight {} -> {}", id, instance.weight(), weight);
+    return new JsonObject().put("instance", updated.toJson());
   }
 
   /** Removes an instance if the reason still holds when the leader gets to it. */

@@ -12,6 +12,7 @@ final class WriteCommands {
   static final String REGISTER = "register";
   static final String DEREGISTER = "deregister";
   static final String SET_STATUS = "set-status";
+  static final String SET_WEIGHT = "set-weight";
   static final String REMOVE_IF = "remove-if";
   static final String MERGE_COPY = "merge-copy";
 
