@@ -221,6 +221,34 @@ class DashboardIT {
     JsonObject instance = Http.getJson(stack.registryUrl("/v1/services/shop/instances/" + victim));
     assertThat(instance.getString("status")).isEqualTo("draining");
 
+    // ./teller status reads the same figures from the REST API, as a table.
+    String table = tellerStatus();
+    LOG.info("./teller status:\n{}", table);
+    Map<String, Map<String, Object>> counts = balancerCounts();
+    for (Map<String, Object> row : shopRows()) {
+      String id = (String) row.get("id");
+      String line =
+          table
+              .lines()
+              .filter(l -> l.contains(id))
+              .findFirst()
+              .orElseThrow(() -> new AssertionError(id + " not in the table"));
+      assertThat(line).contains(id.equals(victim) ? "draining" : "healthy");
+      long total = counts.get(id).values().stream().mapToLong(n -> (Long) n).sum();
+      // The balancer columns, then the total: each balancer's share as its /counts says.
+      List<String> cells = List.of(line.trim().split("\\s+"));
+      int shares = cells.indexOf(id.equals(victim) ? "draining" : "healthy") + 2;
+      for (int k = 0; k < balancers.size(); k++) {
+        String member = counts(balancers.get(k)).getString("member");
+        long expected = ((Long) counts.get(id).getOrDefault(member, 0L));
+        int column = memberColumn(table, member);
+        assertThat(Long.parseLong(cells.get(shares + column)))
+            .as(id + " at " + member)
+            .isEqualTo(expected);
+      }
+      assertThat(Long.parseLong(cells.get(shares + balancers.size()))).isEqualTo(total);
+    }
+
     Path shot = Path.of("target", "dashboard.png");
     Files.createDirectories(shot.getParent());
     Files.write(shot, browser.driver().getScreenshotAs(OutputType.BYTES));
@@ -242,6 +270,34 @@ class DashboardIT {
           }
           balancers.forEach(b -> getAsync(b, "/catalog/work?ms=3"));
         });
+  }
+
+  /** Runs {@code ./teller status} against this stack's registry; returns what it printed. */
+  private static String tellerStatus() throws Exception {
+    Path root = Path.of(System.getProperty("teller.root", "..")).toAbsolutePath().normalize();
+    ProcessBuilder builder =
+        new ProcessBuilder("bash", root.resolve("teller").toString(), "status")
+            .redirectErrorStream(true);
+    builder.environment().put("TELLER_REGISTRY_URL", stack.registryUrl(""));
+    builder.environment().put("TELLER_DATA_DIR", dir.resolve("cli").toString());
+    long started = System.nanoTime();
+    Process process = builder.start();
+    String out =
+        new String(
+            process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    LOG.info("./teller status took {} ms", (System.nanoTime() - started) / 1_000_000);
+    assertThat(process.exitValue()).as(out).isZero();
+    return out;
+  }
+
+  /** Which balancer column (0, 1...) of the status table is {@code member}'s. */
+  private static int memberColumn(String table, String member) {
+    String header =
+        table.lines().filter(l -> l.startsWith("SERVICE / INSTANCE")).findFirst().orElseThrow();
+    List<String> columns =
+        List.of(header.split("\\s+")).stream().filter(c -> c.startsWith("FLIGHT@")).toList();
+    return columns.indexOf("FLIGHT@" + member.substring(0, 8));
   }
 
   /** The shop's instance rows on screen (the catalog's carry the background traffic). */
