@@ -15,6 +15,9 @@ public final class RegistrySettings {
           SettingType.SECRET,
           "bearer token for writes; empty: generated into <data.dir>/api-token at first start");
 
+  /** The default of {@link #DASHBOARD_MAX_CLIENTS} (as in the defaults file). */
+  public static final int DEFAULT_DASHBOARD_MAX_CLIENTS = 32;
+
   public static final Setting DASHBOARD_MAX_CLIENTS =
       new Setting(
           "dashboard.max.clients",

@@ -110,7 +110,7 @@ public final class RegistryVerticle extends VerticleBase {
                       vertx,
                       registry,
                       loads,
-                      config.integer(RegistrySettings.DASHBOARD_MAX_CLIENTS),
+                      dashboardMaxClients(),
                       () ->
                           new JsonObject()
                               .put("cluster", cluster.options().name())
@@ -169,6 +169,13 @@ public final class RegistryVerticle extends VerticleBase {
             loads == null ? Future.succeededFuture() : loads.stop())
         // Last: a write the leader was still applying reaches this node's disk.
         .eventually(() -> durability == null ? Future.succeededFuture() : durability.stop());
+  }
+
+  /** The setting, or its default for configurations built in code that do not name it. */
+  private int dashboardMaxClients() {
+    return config.settings().contains(RegistrySettings.DASHBOARD_MAX_CLIENTS)
+        ? config.integer(RegistrySettings.DASHBOARD_MAX_CLIENTS)
+        : RegistrySettings.DEFAULT_DASHBOARD_MAX_CLIENTS;
   }
 
   private JsonObject health() {

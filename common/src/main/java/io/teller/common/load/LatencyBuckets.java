@@ -2,10 +2,11 @@ package io.teller.common.load;
 
 /**
  * The latency histogram that balancers record per instance and the registry merges across
- * balancers: log-linear buckets, four per doubling, from 64 µs to about 4.5 minutes (every bucket
- * is at most 19% wide, so a percentile read from it is within about 10% of the true value).
- * Histograms add up bucket by bucket, which a percentile does not: that is why the balancers send
- * buckets and the registry computes p50 and p99 from their sum.
+ * balancers: log-linear buckets, four per doubling, from 64 µs to about 4.5 minutes. Every bucket
+ * is at most a quarter of its lower bound wide, so a percentile read from it (interpolated within
+ * its bucket) is off by less than 25%, and usually by a few percent. Histograms add up bucket by
+ * bucket, which a percentile does not: that is why the balancers send buckets and the registry
+ * computes p50 and p99 from their sum.
  */
 public final class LatencyBuckets {
 

@@ -74,7 +74,7 @@ public final class TrafficBoard {
       return new JsonObject()
           .put("requestsPerSecond", round(requestsPerSecond))
           .put("byBalancer", shares)
-          .put("errorRate", round(errorRate * 10_000) / 10_000)
+          .put("errorRate", Math.round(errorRate * 10_000) / 10_000.0)
           .put("p50Ms", Double.isNaN(p50Millis) ? null : round(p50Millis))
           .put("p99Ms", Double.isNaN(p99Millis) ? null : round(p99Millis))
           .put("ejections", ejections)
