@@ -11,8 +11,9 @@
   const PALETTE = ['#2f6fdb', '#e36209', '#1a7f37', '#8250df', '#bf3989', '#0a7ea4', '#9a6700', '#57606a'];
   const TOKEN_KEY = 'teller.apiToken';
 
-  // Row figures, as the stream sends them: [inFlight, {member: n}, rps, {member: rps},
-  // errorRate, p50Ms, p99Ms, ejections, [ejectedBy]].
+  // Row figures, as the stream sends them: [inFlight, {balancer: n}, rps, {balancer: rps},
+  // errorRate, p50Ms, p99Ms, ejections, [ejectedBy]]; a balancer is a short key that the
+  // balancers list maps to its member id.
   const F_INFLIGHT = 0, F_INFLIGHT_BY = 1, F_RPS = 2, F_RPS_BY = 3, F_ERR = 4, F_P50 = 5,
     F_P99 = 6, F_EJ = 7, F_EJ_BY = 8;
 
@@ -24,6 +25,7 @@
     sparkEnd: 0,           // the last complete bin
     balancers: [],
     colors: new Map(),     // balancer member -> colour
+    members: new Map(),    // balancer key (in rows) -> member id
     timeline: [],
     lastTick: 0,
     list: [],              // the flattened rows on offer: {kind, name|id}
@@ -131,6 +133,7 @@
   function setBalancers(list) {
     state.balancers = list;
     list.forEach((b) => {
+      state.members.set(b.key, b.member);
       if (!state.colors.has(b.member)) state.colors.set(b.member, PALETTE[state.colors.size % PALETTE.length]);
     });
   }
@@ -240,7 +243,7 @@
       if (!row) continue;
       inFlight += row[F_INFLIGHT];
       rps += row[F_RPS];
-      for (const [m, n] of Object.entries(row[F_INFLIGHT_BY])) by[m] = (by[m] || 0) + n;
+      for (const [k, n] of Object.entries(row[F_INFLIGHT_BY])) by[k] = (by[k] || 0) + n;
     }
     setName(c[0], item.name, s ? s.strategy + ' · ' + routes(s) : 'no definition', '');
     text(c[1], item.count + (item.count === 1 ? ' instance' : ' instances'));
@@ -306,7 +309,7 @@
     if (!b) { b = document.createElement('span'); cell.appendChild(b); }
     b.className = 'badge ' + status;
     b.textContent = status;
-    cell.title = status === 'ejected' ? 'ejected by ' + ejectedBy.length + ' of ' + state.balancers.length + ' balancers: ' + ejectedBy.map(short).join(', ') : '';
+    cell.title = status === 'ejected' ? 'ejected by ' + ejectedBy.length + ' of ' + state.balancers.length + ' balancers: ' + ejectedBy.map((k) => short(member(k))).join(', ') : '';
   }
 
   function inFlightCell(cell, total, by) {
@@ -320,8 +323,8 @@
     b.textContent = String(total);
     b.className = total === 0 ? 'zero' : '';
     cell.dataset.inflight = String(total);
-    cell.dataset.byBalancer = JSON.stringify(by);
-    const entries = Object.entries(by).filter(([, n]) => n > 0);
+    const entries = Object.entries(by).filter(([, n]) => n > 0).map(([k, n]) => [member(k), n]);
+    cell.dataset.byBalancer = JSON.stringify(Object.fromEntries(entries));
     const scale = Math.max(total, 10);
     bar.textContent = '';
     for (const [member, n] of entries) {
@@ -335,8 +338,11 @@
   }
 
   function shares(by, fmt) {
-    return Object.entries(by).map(([m, v]) => 'balancer ' + short(m) + ': ' + fmt(v)).join('\n');
+    return Object.entries(by).map(([k, v]) => 'balancer ' + short(member(k)) + ': ' + fmt(v)).join('\n');
   }
+
+  // A balancer's member id from its key in rows ('?' until the balancers list names it).
+  function member(key) { return state.members.get(key) || '?' + key; }
 
   function sparkline(cell, series, now) {
     const points = series ? Array.from(series) : new Array(SPARK_POINTS - 1).fill(0);

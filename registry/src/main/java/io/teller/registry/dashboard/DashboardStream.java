@@ -28,8 +28,10 @@ import java.util.function.Supplier;
  * only while a page is open. At most {@code maxClients} pages at once: the next one gets 503; a
  * page that reads too slowly is cut off (its browser reconnects and gets a new hello).
  *
- * <p>A figure row is an array: {@code [inFlight, {member: inFlight}, requestsPerSecond, {member:
- * requestsPerSecond}, errorRate, p50Ms, p99Ms, ejections, [ejectedBy]]}.
+ * <p>A figure row is an array: {@code [inFlight, {balancer: inFlight}, requestsPerSecond,
+ * {balancer: requestsPerSecond}, errorRate, p50Ms, p99Ms, ejections, [ejectedBy]]}, where a
+ * balancer is a short key that the balancers list maps to its member id ({@code key}): member ids
+ * are 36 characters, and with a thousand busy instances the rows are most of the stream.
  */
 final class DashboardStream {
 
@@ -43,6 +45,7 @@ final class DashboardStream {
   private final Supplier<JsonObject> about;
   private final Set<HttpServerResponse> clients = new LinkedHashSet<>();
   private final Map<String, JsonArray> lastRows = new HashMap<>();
+  private final Map<String, String> keys = new HashMap<>();
   private long timer = -1;
   private long lastBin = TrafficBoard.binOf(System.currentTimeMillis());
 
@@ -137,7 +140,7 @@ final class DashboardStream {
         .put("instances", new JsonArray(List.copyOf(view.instances().values())))
         .put("rows", rows)
         .put("spark", spark)
-        .put("balancers", loads.balancers())
+        .put("balancers", balancers())
         .put("timeline", view.timeline());
   }
 
@@ -181,7 +184,7 @@ final class DashboardStream {
             .put("now", now)
             .put("changes", new JsonArray(changes))
             .put("rows", rows)
-            .put("balancers", loads.balancers());
+            .put("balancers", balancers());
     if (binClosed) {
       JsonObject rates = new JsonObject();
       loads
@@ -202,13 +205,26 @@ final class DashboardStream {
     }
   }
 
+  /** A balancer's short key in rows, the same for the life of this node. */
+  private String key(String member) {
+    return keys.computeIfAbsent(member, m -> Integer.toString(keys.size(), 36));
+  }
+
+  private JsonArray balancers() {
+    JsonArray list = loads.balancers();
+    list.forEach(b -> ((JsonObject) b).put("key", key(((JsonObject) b).getString("member"))));
+    return list;
+  }
+
   private JsonArray row(String id, long now) {
     LoadBoard inFlight = loads.inFlight();
     TrafficBoard.Figures f = loads.traffic().figures(id, now);
     JsonObject inFlightBy = new JsonObject();
-    inFlight.byMember(id).forEach(inFlightBy::put);
+    inFlight.byMember(id).forEach((member, n) -> inFlightBy.put(key(member), n));
     JsonObject rateBy = new JsonObject();
-    f.byBalancer().forEach((member, rate) -> rateBy.put(member, TrafficBoard.round(rate)));
+    f.byBalancer().forEach((member, rate) -> rateBy.put(key(member), TrafficBoard.round(rate)));
+    JsonArray ejectedBy = new JsonArray();
+    f.ejectedBy().forEach(member -> ejectedBy.add(key(member)));
     return new JsonArray()
         .add(inFlight.total(id))
         .add(inFlightBy)
@@ -218,6 +234,6 @@ final class DashboardStream {
         .add(Double.isNaN(f.p50Millis()) ? null : TrafficBoard.round(f.p50Millis()))
         .add(Double.isNaN(f.p99Millis()) ? null : TrafficBoard.round(f.p99Millis()))
         .add(f.ejections())
-        .add(new JsonArray(List.copyOf(f.ejectedBy())));
+        .add(ejectedBy);
   }
 }

@@ -46,7 +46,6 @@ final class DashboardView {
   private final List<JsonObject> pending = new ArrayList<>();
   private MessageConsumer<JsonObject> consumer;
   private long reconcileTimer = -1;
-  private boolean ready;
 
   DashboardView(Vertx vertx, RegistryService registry) {
     this.vertx = vertx;
@@ -76,10 +75,6 @@ final class DashboardView {
         // A failed read is tried again at the next reconcile; the changes keep coming meanwhile.
         .otherwiseEmpty()
         .mapEmpty();
-  }
-
-  boolean ready() {
-    return ready;
   }
 
   private static String key(String kind, String name) {
@@ -215,7 +210,6 @@ final class DashboardView {
       }
     }
     removedAt.values().removeIf(r -> r <= snapshot.revision());
-    ready = true;
   }
 
   /** The changes applied since the last call, in the order applied. */
