@@ -31,6 +31,7 @@
     list: [],              // the flattened rows on offer: {kind, name|id}
     byService: new Map(),  // service name -> its instances (as of the last buildList)
     dirtyList: true,
+    dirtyFigures: true,    // header and balancer cards to redraw (not on every scroll frame)
     filter: '',
   };
 
@@ -64,6 +65,7 @@
     setBalancers(msg.balancers);
     state.lastTick = Date.now();
     state.dirtyList = true;
+    state.dirtyFigures = true;
     renderTimeline();
     schedule();
   }
@@ -74,6 +76,7 @@
     for (const [id, row] of Object.entries(msg.rows)) state.rows.set(id, row);
     if (msg.spark) closeBin(msg.spark.bin, msg.spark.rates);
     setBalancers(msg.balancers);
+    state.dirtyFigures = true;
     schedule();
   }
 
@@ -186,8 +189,7 @@
   function render() {
     scheduled = false;
     if (state.dirtyList) { state.dirtyList = false; buildList(); }
-    renderTotals();
-    renderBalancers();
+    if (state.dirtyFigures) { state.dirtyFigures = false; renderTotals(); renderBalancers(); }
     renderRows();
     renderLive();
     if (state.lastTick !== 0 && performance.getEntriesByName('teller-first-render').length === 0) {
@@ -503,7 +505,7 @@
     for (const row of state.rows.values()) { rps += row[F_RPS]; inFlight += row[F_INFLIGHT]; }
     const parts = [
       ['services', state.services.size], ['instances', state.instances.size],
-      ['req/s', fmtRate(rps)], ['in flight', inFlight],
+      ['req/s', fmtRate(rps)], ['in flight', inFlight.toLocaleString('en-US')],
     ];
     const el = $('totals');
     el.textContent = '';
@@ -571,7 +573,7 @@
 
   function short(member) { return member ? member.slice(0, 8) : '?'; }
   function enc(s) { return encodeURIComponent(s); }
-  function fmtRate(v) { return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v === 0 ? '0' : v.toFixed(2); }
+  function fmtRate(v) { return v >= 10000 ? Math.round(v).toLocaleString('en-US') : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v === 0 ? '0' : v.toFixed(2); }
   function fmtMs(v) { return v === null || v === undefined ? '–' : v >= 1000 ? (v / 1000).toFixed(2) + ' s' : v >= 10 ? v.toFixed(0) + ' ms' : v.toFixed(1) + ' ms'; }
 
   let filterTimer;
