@@ -192,6 +192,13 @@ class DashboardIT {
     }
     LOG.info("in-flight change at a balancer -> shown on the page: {} ms", delays);
 
+    for (LocalStack.Balancer b : balancers) {
+      // The in-flight push between balancers keeps its bound with the traffic reports on.
+      LOG.info(
+          "balancer {}: peers' counts were {} ms old on arrival",
+          counts(b).getString("member").substring(0, 8),
+          counts(b).getJsonObject("peerStalenessMillis").encode());
+    }
     // The page's figures are the balancers' /counts: per instance, total and each one's share.
     Poll.until(WITHIN, () -> assertThat(pageInFlight()).isEqualTo(balancerCounts()));
     assertThat(pageTotal()).isEqualTo(6);
