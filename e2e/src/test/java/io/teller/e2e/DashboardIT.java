@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.slf4j.Logger;
@@ -228,6 +229,34 @@ class DashboardIT {
     JsonObject instance = Http.getJson(stack.registryUrl("/v1/services/shop/instances/" + victim));
     assertThat(instance.getString("status")).isEqualTo("draining");
 
+    // A weight from the page: click it, type, Enter.
+    String heavier =
+        (String)
+            shopRows().stream()
+                .filter(row -> !victim.equals(row.get("id")))
+                .findFirst()
+                .orElseThrow()
+                .get("id");
+    String heavierRow = ".row.instance[data-id='" + heavier + "'] ";
+    browser.driver().findElement(By.cssSelector(heavierRow + "button.weight")).click();
+    WebElement weight =
+        browser.driver().findElement(By.cssSelector(heavierRow + "input.weight-edit"));
+    // Typed over the selected value (WebDriver's clear() would blur the field, which cancels).
+    weight.sendKeys(Keys.chord(Keys.CONTROL, "a"), "3", Keys.ENTER);
+    Poll.until(
+        WITHIN,
+        () ->
+            assertThat(
+                    browser
+                        .driver()
+                        .findElement(By.cssSelector(heavierRow + "button.weight"))
+                        .getText())
+                .isEqualTo("3"));
+    assertThat(
+            Http.getJson(stack.registryUrl("/v1/services/shop/instances/" + heavier))
+                .getInteger("weight"))
+        .isEqualTo(3);
+
     // ./teller status reads the same figures from the REST API, as a table.
     String table = tellerStatus();
     LOG.info("./teller status:\n{}", table);
@@ -245,6 +274,7 @@ class DashboardIT {
       // The balancer columns, then the total: each balancer's share as its /counts says.
       List<String> cells = List.of(line.trim().split("\\s+"));
       int shares = cells.indexOf(id.equals(victim) ? "draining" : "healthy") + 2;
+      assertThat(cells.get(shares - 1)).isEqualTo(id.equals(heavier) ? "3" : "1");
       for (int k = 0; k < balancers.size(); k++) {
         String member = counts(balancers.get(k)).getString("member");
         long expected = ((Long) counts.get(id).getOrDefault(member, 0L));
