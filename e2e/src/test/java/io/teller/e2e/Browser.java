@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -28,20 +27,33 @@ final class Browser implements AutoCloseable {
     this.profile = profile;
   }
 
-  /** Starts a browser, or skips the calling test when Chromium or its driver is missing. */
-  static Browser startOrSkip(int width, int height) throws IOException {
-    Path chromium = Path.of(System.getProperty("teller.chromium", "/usr/bin/chromium"));
-    Path driverBinary = Path.of(System.getProperty("teller.chromedriver", "/usr/bin/chromedriver"));
-    Assumptions.assumeTrue(
-        Files.isExecutable(chromium),
-        "skipped: no Chromium at "
-            + chromium
-            + " (apt-get install chromium chromium-driver, or -Dteller.chromium=PATH)");
-    Assumptions.assumeTrue(
-        Files.isExecutable(driverBinary),
-        "skipped: no chromedriver at "
-            + driverBinary
-            + " (apt-get install chromium-driver, or -Dteller.chromedriver=PATH)");
+  private static Path chromium() {
+    return Path.of(System.getProperty("teller.chromium", "/usr/bin/chromium"));
+  }
+
+  private static Path chromedriver() {
+    return Path.of(System.getProperty("teller.chromedriver", "/usr/bin/chromedriver"));
+  }
+
+  /** Why no browser can run here (the packages to install), or null when one can. */
+  static String missing() {
+    if (!Files.isExecutable(chromium())) {
+      return "no Chromium at "
+          + chromium()
+          + ": apt-get install chromium chromium-driver (or -Dteller.chromium=PATH)";
+    }
+    if (!Files.isExecutable(chromedriver())) {
+      return "no chromedriver at "
+          + chromedriver()
+          + ": apt-get install chromium-driver (or -Dteller.chromedriver=PATH)";
+    }
+    return null;
+  }
+
+  /** Starts a browser; call only when {@link #missing()} is null. */
+  static Browser start(int width, int height) throws IOException {
+    Path chromium = chromium();
+    Path driverBinary = chromedriver();
     Path profile = Files.createTempDirectory("teller-chromium-");
     ChromeOptions options = new ChromeOptions();
     options.setBinary(chromium.toFile());
