@@ -9,6 +9,7 @@ import io.teller.balancer.edge.EdgeRejections;
 import io.teller.balancer.metrics.ProxyMetrics;
 import io.teller.balancer.metrics.SlowStartMetrics;
 import io.teller.balancer.metrics.TcpMetrics;
+import io.teller.balancer.metrics.TrafficReporter;
 import io.teller.balancer.proxy.AccessLog;
 import io.teller.balancer.proxy.ProxyHandler;
 import io.teller.balancer.proxy.ProxyVerticle;
@@ -69,8 +70,13 @@ public final class BalancerVerticle extends VerticleBase {
   private final PrometheusMeterRegistry meters;
   private final ProxyMetrics metrics;
   private final SlowStartMetrics slowStartMetrics;
+  // Each listener's open connections, shared by every event loop: the edge's cap counts them, and
+  // teller_client_connections reads them.
+  private final AtomicInteger httpsConnections = new AtomicInteger();
+  private final AtomicInteger httpConnections = new AtomicInteger();
   private RegistryView view;
   private LoadSharing sharing;
+  private TrafficReporter traffic;
   private long sweepTimer = -1;
   private TcpRouter tcp;
   private TcpMetrics tcpMetrics;
@@ -90,7 +96,8 @@ public final class BalancerVerticle extends VerticleBase {
     this.cluster = cluster;
     this.meters = meters;
     this.accessLog = new AccessLog(config.bool(BalancerSettings.ACCESS_LOG));
-    this.metrics = new ProxyMetrics(meters, inFlight);
+    this.metrics =
+        new ProxyMetrics(meters, inFlight, () -> httpsConnections.get() + httpConnections.get());
     // One policy for L7 requests and L4 connections: one retry budget, one ejection state.
     this.resilience =
         new Resilience(
@@ -168,13 +175,17 @@ public final class BalancerVerticle extends VerticleBase {
     int httpsPort = config.integer(BalancerSettings.HTTPS_PORT);
     int httpPort = config.integer(BalancerSettings.HTTP_PORT);
     boolean redirect = config.bool(BalancerSettings.HTTP_REDIRECT);
-    // One of each per balancer, shared by every event loop: the cap counts a listener's
-    // connections.
+    // One per balancer, shared by every event loop.
     EdgeRejections rejections = new EdgeRejections(metrics.registry(), accessLog::rejected);
-    AtomicInteger httpsConnections = new AtomicInteger();
-    AtomicInteger httpConnections = new AtomicInteger();
     // The API token lets a client ask for X-Teller-Explain; the file is shared with the admin port.
     AtomicReference<ApiToken> token = new AtomicReference<>();
+    traffic =
+        new TrafficReporter(
+            vertx,
+            metrics,
+            cluster::memberId,
+            resilience.ejections()::ejectedAmong,
+            this::openConnections);
     return tls()
         .compose(
             tls ->
@@ -186,6 +197,7 @@ public final class BalancerVerticle extends VerticleBase {
                           return tls;
                         }))
         .compose(tls -> sharing.start().map(tls))
+        .onSuccess(tls -> traffic.start())
         .compose(tls -> view.start().map(tls))
         .compose(
             tls ->
@@ -286,10 +298,17 @@ public final class BalancerVerticle extends VerticleBase {
     tcpMetrics.bind();
   }
 
+  /** Client connections open now: HTTP(S) and L4. */
+  private long openConnections() {
+    long l4 = tcp.stats().listeners().values().stream().mapToLong(l -> l.open.sum()).sum();
+    return metrics.clientConnections() + l4;
+  }
+
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweepTimer);
     return Future.join(
+        traffic == null ? Future.succeededFuture() : traffic.stop(),
         view == null ? Future.succeededFuture() : view.stop(),
         sharing == null ? Future.succeededFuture() : sharing.stop());
   }

@@ -34,8 +34,23 @@ public final class RegistrySettings {
           SettingType.integer(1, 100_000, "must be between 1 and 100000"),
           "clients this node streams /v1/events to at once; the next one gets 503");
 
+  /** The default of {@link #DASHBOARD_MAX_CLIENTS} (as in the defaults file). */
+  public static final int DEFAULT_DASHBOARD_MAX_CLIENTS = 32;
+
+  public static final Setting DASHBOARD_MAX_CLIENTS =
+      new Setting(
+          "dashboard.max.clients",
+          SettingType.integer(1, 10_000, "must be between 1 and 10000"),
+          "dashboard pages this node streams to at once; the next one gets 503");
+
   public static final List<Setting> ALL =
-      List.of(PORT, API_TOKEN, INSTANCES_ALLOW, INSTANCES_DENY, EVENTS_MAX_CLIENTS);
+      List.of(
+          PORT,
+          API_TOKEN,
+          INSTANCES_ALLOW,
+          INSTANCES_DENY,
+          EVENTS_MAX_CLIENTS,
+          DASHBOARD_MAX_CLIENTS);
 
   private RegistrySettings() {}
 }

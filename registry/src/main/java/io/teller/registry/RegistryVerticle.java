@@ -15,6 +15,7 @@ import io.teller.registry.core.Durability;
 import io.teller.registry.core.HealthChecker;
 import io.teller.registry.core.Maintenance;
 import io.teller.registry.core.RegistryService;
+import io.teller.registry.dashboard.Dashboard;
 import io.teller.registry.guard.AddressRules;
 import io.teller.registry.guard.InstanceGuard;
 import io.teller.registry.store.LocalCopy;
@@ -27,6 +28,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +55,7 @@ public final class RegistryVerticle extends VerticleBase {
   private BalancerLoads loads;
   private InstanceGuard guard;
   private ChangeStream changes;
+  private Dashboard dashboard;
 
   public RegistryVerticle(TellerConfig config, TellerCluster cluster) {
     this.config = config;
@@ -111,6 +114,18 @@ public final class RegistryVerticle extends VerticleBase {
     return Future.all(token, openApi, validation, state, loads.start(), changes.start())
         .compose(
             ready -> {
+              dashboard =
+                  new Dashboard(
+                      vertx,
+                      registry,
+                      loads,
+                      dashboardMaxClients(),
+                      // The page is open to anyone: like /healthz, it never names the cluster.
+                      () -> new JsonObject().put("node", cluster.memberId()));
+              return dashboard.start();
+            })
+        .compose(
+            ready -> {
               RestApi api =
                   new RestApi(
                       vertx,
@@ -124,6 +139,7 @@ public final class RegistryVerticle extends VerticleBase {
                       changes);
               Router router = api.router();
               router.get(Readiness.PATH).handler(new Readiness(vertx, cluster.hazelcast())::handle);
+              dashboard.mount(router);
               return Listeners.announce(
                   vertx
                       .createHttpServer()
@@ -137,6 +153,8 @@ public final class RegistryVerticle extends VerticleBase {
             })
         .onSuccess(
             s -> {
+              LOG.info(
+                  "dashboard on {}", Listeners.url("http", host, s.actualPort(), "/dashboard/"));
               server = s;
               maintenance.start();
               healthChecker.start();
@@ -154,14 +172,23 @@ public final class RegistryVerticle extends VerticleBase {
       healthChecker.stop();
     }
     return Future.join(
-            server == null ? Future.succeededFuture() : server.close(),
-            eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
-            registry == null ? Future.succeededFuture() : registry.stop(),
-            loads == null ? Future.succeededFuture() : loads.stop(),
-            guard == null ? Future.succeededFuture() : guard.close(),
-            changes == null ? Future.succeededFuture() : changes.stop())
+            List.<Future<?>>of(
+                server == null ? Future.succeededFuture() : server.close(),
+                eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
+                registry == null ? Future.succeededFuture() : registry.stop(),
+                loads == null ? Future.succeededFuture() : loads.stop(),
+                guard == null ? Future.succeededFuture() : guard.close(),
+                changes == null ? Future.succeededFuture() : changes.stop(),
+                dashboard == null ? Future.succeededFuture() : dashboard.stop()))
         // Last: a write the leader was still applying reaches this node's disk.
         .eventually(() -> durability == null ? Future.succeededFuture() : durability.stop());
+  }
+
+  /** The setting, or its default for configurations built in code that do not name it. */
+  private int dashboardMaxClients() {
+    return config.settings().contains(RegistrySettings.DASHBOARD_MAX_CLIENTS)
+        ? config.integer(RegistrySettings.DASHBOARD_MAX_CLIENTS)
+        : RegistrySettings.DEFAULT_DASHBOARD_MAX_CLIENTS;
   }
 
   /**

@@ -7,13 +7,17 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.teller.balancer.strategy.LoadCounts;
+import io.teller.common.load.TrafficReport;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.IntSupplier;
 
 /**
  * The balancer's request-path meters, in Prometheus terms:
@@ -30,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code teller_upstream_failures_total{service,instance,kind}}: failures that are the
  *       instance's fault, by kind ({@code connect}, {@code timeout}, {@code reset}), on L7 and L4;
  *   <li>{@code teller_client_aborts_total{service}}: requests whose client left before the end of
- *       the answer (closed, reset its stream, stopped mid-upload), logged with status 499.
+ *       the answer (closed, reset its stream, stopped mid-upload), logged with status 499;
+ *   <li>{@code teller_client_connections}: client connections open on the HTTP(S) listeners.
  * </ul>
  *
  * Meters are looked up in maps keyed by service and instance, so the request path never builds
@@ -61,14 +66,27 @@ public final class ProxyMetrics {
   private final LoadCounts inFlight;
   private final ConcurrentHashMap<String, ServiceMeters> services = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, InstanceMeters> instances = new ConcurrentHashMap<>();
+  private final IntSupplier clientConnections;
 
   /**
    * @param registry where the meters live
    * @param inFlight this balancer's open requests per instance, read by the in-flight gauges
+   * @param clientConnections the client connections open now on the HTTPS and HTTP listeners: the
+   *     counts the edge keeps for its connection cap ({@code EdgeGuard}), read rather than counted
+   *     again, because a listener has one connection handler and the edge's is it
    */
-  public ProxyMetrics(MeterRegistry registry, LoadCounts inFlight) {
+  public ProxyMetrics(MeterRegistry registry, LoadCounts inFlight, IntSupplier clientConnections) {
     this.registry = registry;
     this.inFlight = inFlight;
+    this.clientConnections = clientConnections;
+    Gauge.builder("teller.client.connections", clientConnections, IntSupplier::getAsInt)
+        .description("Client connections open on the HTTPS and HTTP listeners")
+        .register(registry);
+  }
+
+  /** Client connections open now on the HTTPS and HTTP listeners. */
+  public long clientConnections() {
+    return clientConnections.getAsInt();
   }
 
   /** The registry these meters live in. */
@@ -76,11 +94,18 @@ public final class ProxyMetrics {
     return registry;
   }
 
-  /** Counts one answer to a client and its duration. */
+  /**
+   * Counts one answer to a client and its duration. This is also where the per-instance traffic
+   * that the dashboard shows is recorded (a {@link TrafficCell}: two atomic increments more).
+   */
   public void answered(String service, String instance, int status, long durationNanos) {
     ServiceMeters meters = service(service);
     meters.duration.record(durationNanos, TimeUnit.NANOSECONDS);
-    instance(service, instance).byStatusClass[statusClass(status)].increment();
+    InstanceMeters byInstance = instance(service, instance);
+    byInstance.byStatusClass[statusClass(status)].increment();
+    if (byInstance.traffic != null) {
+      byInstance.traffic.answered(status, durationNanos);
+    }
   }
 
   /** Counts a retry that was sent to another instance. */
@@ -105,7 +130,36 @@ public final class ProxyMetrics {
 
   /** Counts a passive ejection. */
   public void ejected(String service, String instance) {
-    instance(service, instance).ejections.increment();
+    InstanceMeters meters = instance(service, instance);
+    meters.ejections.increment();
+    if (meters.traffic != null) {
+      meters.traffic.ejected();
+    }
+  }
+
+  /**
+   * Takes every instance's traffic recorded since the last call (for the {@link TrafficReporter});
+   * instances with none, and not ejected, are left out.
+   *
+   * @param ejectedAmong the ids, among those given, that are ejected now
+   */
+  public Map<String, TrafficReport.InstanceTraffic> takeTraffic(
+      Function<Set<String>, Set<String>> ejectedAmong) {
+    Set<String> ejected = ejectedAmong.apply(instances.keySet());
+    Map<String, TrafficReport.InstanceTraffic> taken = new HashMap<>();
+    instances
+        .values()
+        .forEach(
+            meters -> {
+              if (meters.traffic != null) {
+                TrafficReport.InstanceTraffic traffic =
+                    meters.traffic.take(ejected.contains(meters.instance));
+                if (traffic != null) {
+                  taken.put(meters.instance, traffic);
+                }
+              }
+            });
+    return taken;
   }
 
   /**
@@ -194,11 +248,13 @@ public final class ProxyMetrics {
     final Counter[] byStatusClass = new Counter[5];
     final Counter[] failures = new Counter[FailureKind.values().length];
     final Counter ejections;
+    final TrafficCell traffic;
     final List<Meter> all = new ArrayList<>();
 
     InstanceMeters(String service, String instance) {
       this.service = service;
       this.instance = instance;
+      this.traffic = instance.equals(NONE) ? null : new TrafficCell();
       Tags tags = Tags.of("service", service, "instance", instance);
       for (int i = 0; i < 5; i++) {
         byStatusClass[i] =

@@ -84,6 +84,8 @@ public final class ProxyVerticle extends VerticleBase {
     Future<HttpServer> httpsListening =
         vertx
             .createHttpServer(httpsOptions)
+            // The one connection handler: the edge's, whose open counts are also what
+            // teller_client_connections reports (ProxyMetrics reads them).
             .connectionHandler(edge(shared.httpsConnections()))
             .requestHandler(httpsHandler)
             .listen(listeners.httpsPort(), listeners.host())

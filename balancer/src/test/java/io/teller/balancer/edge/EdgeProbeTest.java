@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.teller.balancer.BalancerSettings;
 import io.teller.balancer.testing.BalancerHarness;
+import io.teller.balancer.testing.Prometheus;
 import io.teller.balancer.testing.RawClient;
 import io.teller.balancer.testing.RecordingBackend;
 import io.teller.common.testing.Poll;
+import io.teller.registry.testing.Http;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -281,15 +283,26 @@ class EdgeProbeTest {
       RawClient.Result third = RawClient.exchange(capped.httpPort(), null, get, 3000);
       assertThat(third.status()).as(third.text()).isEqualTo(503);
       assertThat(third.closed()).isTrue();
+      // The metric is the count the cap keeps: the two admitted, not the one refused.
+      assertThat(clientConnections(capped)).isEqualTo(2);
 
       second.close();
+      Poll.until(Duration.ofSeconds(5), () -> assertThat(clientConnections(capped)).isEqualTo(1));
       Poll.until(
           Duration.ofSeconds(5),
           () ->
               assertThat(RawClient.exchange(capped.httpPort(), null, get, 1000).status())
                   .isEqualTo(200));
       first.close();
+      Poll.until(Duration.ofSeconds(5), () -> assertThat(clientConnections(capped)).isEqualTo(0));
     }
+  }
+
+  /** {@code teller_client_connections} as the balancer's {@code /metrics} shows it now. */
+  static double clientConnections(BalancerHarness balancer) {
+    return Prometheus.sample(
+        Http.get("http://127.0.0.1:" + balancer.adminPort() + "/metrics").body(),
+        "teller_client_connections");
   }
 
   // --- beyond framing: paths, upgrades, hop-by-hop fields, forwarding ---

@@ -55,7 +55,7 @@ class NotReadyTest {
     TestCertificates certificates = TestCertificates.create(dir);
     int httpPort = TestClusters.freePort();
     InFlight inFlight = new InFlight();
-    ProxyMetrics metrics = new ProxyMetrics(new SimpleMeterRegistry(), inFlight);
+    ProxyMetrics metrics = new ProxyMetrics(new SimpleMeterRegistry(), inFlight, () -> 0);
     await(
         vertx.deployVerticle(
             new ProxyVerticle(

@@ -5,10 +5,13 @@ public final class Prometheus {
 
   private Prometheus() {}
 
-  /** The value of one sample whose name and labels all appear on its line, or 0. */
+  /**
+   * The value of one sample whose name and labels all appear on its line (a sample without labels
+   * has its name alone), or 0.
+   */
   public static double sample(String metrics, String name, String... labels) {
     for (String line : metrics.split("\n")) {
-      if (!line.startsWith(name + "{")) {
+      if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) {
         continue;
       }
       boolean all = true;

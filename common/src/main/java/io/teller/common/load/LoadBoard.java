@@ -16,6 +16,20 @@ public final class LoadBoard {
   private final Map<String, Map<String, Long>> byMember = new ConcurrentHashMap<>();
   private final Map<String, Long> sequences = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicLong> totals = new ConcurrentHashMap<>();
+  private final java.util.function.Consumer<String> changed;
+
+  /** A board nobody watches (a balancer's: its picks read it). */
+  public LoadBoard() {
+    this(instance -> {});
+  }
+
+  /**
+   * @param changed told of each instance whose count by some member changed (on the updating
+   *     thread): lets the registry's dashboard send only what changed
+   */
+  public LoadBoard(java.util.function.Consumer<String> changed) {
+    this.changed = changed;
+  }
 
   /** Applies a report; returns false if it was older than one already applied. */
   public boolean apply(LoadReport report) {
@@ -56,6 +70,7 @@ public final class LoadBoard {
     }
     if (count != previous) {
       totals.computeIfAbsent(instance, i -> new AtomicLong()).addAndGet(count - previous);
+      changed.accept(instance);
     }
   }
 
@@ -81,6 +96,19 @@ public final class LoadBoard {
           }
         });
     return shares;
+  }
+
+  /** The sum of a member's latest counts over every instance. */
+  public long memberTotal(String member) {
+    Map<String, Long> counts = byMember.get(member);
+    if (counts == null) {
+      return 0;
+    }
+    long total = 0;
+    for (long count : counts.values()) {
+      total += count;
+    }
+    return total;
   }
 
   /** The members that reported something. */

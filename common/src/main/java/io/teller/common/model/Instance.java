@@ -257,6 +257,30 @@ public record Instance(
         revision);
   }
 
+  /**
+   * This instance with another weight, changed at {@code now}; everything else is kept (its
+   * eligibility follows from the store's rule, {@link #withEligibility}).
+   */
+  public Instance withWeight(int newWeight, Instant now) {
+    return new Instance(
+        id,
+        service,
+        host,
+        port,
+        newWeight,
+        metadata,
+        ttlSeconds,
+        status,
+        source,
+        member,
+        registeredAt,
+        now,
+        lastHeartbeatAt,
+        drainUntil,
+        eligibleAt,
+        revision);
+  }
+
   public Instance draining(Instant now, Instant until) {
     return new Instance(
         id,

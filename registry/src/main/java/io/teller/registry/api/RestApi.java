@@ -11,6 +11,7 @@ import io.teller.registry.core.WriteCommand.DeleteService;
 import io.teller.registry.core.WriteCommand.Deregister;
 import io.teller.registry.core.WriteCommand.PutService;
 import io.teller.registry.core.WriteCommand.Register;
+import io.teller.registry.core.WriteCommand.SetWeight;
 import io.teller.registry.core.WriteReply;
 import io.teller.registry.guard.InstanceGuard;
 import io.vertx.core.Future;
@@ -81,12 +82,14 @@ public final class RestApi {
         .route("/v1/*")
         .method(HttpMethod.PUT)
         .method(HttpMethod.POST)
+        .method(HttpMethod.PATCH)
         .method(HttpMethod.DELETE)
         .handler(this::authorize);
     router
         .route("/v1/*")
         .method(HttpMethod.PUT)
         .method(HttpMethod.POST)
+        .method(HttpMethod.PATCH)
         .method(HttpMethod.DELETE)
         .handler(
             BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
@@ -206,6 +209,19 @@ public final class RestApi {
                   deregistered -> ctx.json(deregistered.instance().toJson()));
             });
     router
+        .patch("/v1/services/:name/instances/:id")
+        .handler(
+            ctx -> {
+              JsonObject body = jsonBody(ctx, "updateInstance");
+              if (body == null) {
+                return;
+              }
+              write(
+                  ctx,
+                  () -> new SetWeight(ctx.pathParam("name"), ctx.pathParam("id"), weight(body)),
+                  set -> ctx.json(loads.withLoad(set.instance().toJson())));
+            });
+    router
         .put("/v1/services/:name/instances/:id/heartbeat")
         .handler(
             ctx ->
@@ -216,6 +232,7 @@ public final class RestApi {
                         .heartbeat(ctx.pathParam("name"), ctx.pathParam("id"))
                         .map(Instance::toJson)));
 
+    router.get("/v1/balancers").handler(ctx -> ctx.json(loads.balancers()));
     router.get("/v1/events").handler(changes::handle);
 
     router
@@ -351,6 +368,20 @@ public final class RestApi {
     return command instanceof Register register
         ? guard.admit(register.registration()).map(command)
         : Future.succeededFuture(command);
+  }
+
+  /**
+   * The weight a {@code PATCH} body asks for. The OpenAPI schema checks it already; checked again
+   * here, as {@code Registration.fromJson} does, so that no command leaves this node unchecked.
+   */
+  private static int weight(JsonObject body) {
+    if (!(body.getValue("weight") instanceof Integer weight)
+        || weight < 0
+        || weight > Instance.MAX_WEIGHT) {
+      throw new ValidationException(
+          "weight", "must be an integer between 0 and " + Instance.MAX_WEIGHT);
+    }
+    return weight;
   }
 
   private static String firstLine(String message) {

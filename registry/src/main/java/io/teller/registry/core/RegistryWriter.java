@@ -16,6 +16,7 @@ import io.teller.registry.core.WriteCommand.PutService;
 import io.teller.registry.core.WriteCommand.Register;
 import io.teller.registry.core.WriteCommand.RemoveIf;
 import io.teller.registry.core.WriteCommand.SetStatus;
+import io.teller.registry.core.WriteCommand.SetWeight;
 import io.teller.registry.core.WriteReply.CopyMerged;
 import io.teller.registry.core.WriteReply.Deregistered;
 import io.teller.registry.core.WriteReply.InstanceStored;
@@ -23,6 +24,7 @@ import io.teller.registry.core.WriteReply.Removed;
 import io.teller.registry.core.WriteReply.ServiceDeleted;
 import io.teller.registry.core.WriteReply.ServiceStored;
 import io.teller.registry.core.WriteReply.StatusSet;
+import io.teller.registry.core.WriteReply.WeightSet;
 import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
@@ -135,6 +137,8 @@ final class RegistryWriter {
       reply = deregister(c, changes);
     } else if (command instanceof SetStatus c) {
       reply = setStatus(c, changes);
+    } else if (command instanceof SetWeight c) {
+      reply = setWeight(c, changes);
     } else if (command instanceof RemoveIf c) {
       reply = removeIf(c, changes);
     } else {
@@ -385,6 +389,36 @@ final class RegistryWriter {
               command.reason() == null ? "health check" : command.reason());
         });
     return new StatusSet(updated.isPresent());
+  }
+
+  /**
+   * Sets an instance's weight, keeping everything else (a registration again sets the weight it
+   * carries); the same weight again changes nothing and makes no revision.
+   */
+  private WeightSet setWeight(SetWeight command, List<Change> changes) {
+    String serviceName = command.service();
+    String id = command.id();
+    Instance instance =
+        store
+            .instance(id)
+            .filter(i -> i.service().equals(serviceName))
+            .orElseThrow(() -> noInstance(serviceName, id));
+    if (instance.weight() == command.weight()) {
+      return new WeightSet(instance, false);
+    }
+    Instant now = now();
+    Instance updated =
+        store
+            .updateInstance(
+                id,
+                i ->
+                    i.service().equals(serviceName)
+                        ? i.withWeight(command.weight(), now).withRevision(store.nextRevision())
+                        : null)
+            .orElseThrow(() -> noInstance(serviceName, id));
+    changes.add(Change.instanceStored(updated));
+    LOG.info("instance {} weight {} -> {}", id, instance.weight(), command.weight());
+    return new WeightSet(updated, true);
   }
 
   /** Removes an instance if the reason still holds when the leader gets to it. */

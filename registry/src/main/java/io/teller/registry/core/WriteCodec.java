@@ -12,6 +12,7 @@ import io.teller.registry.core.WriteCommand.Register;
 import io.teller.registry.core.WriteCommand.Removal;
 import io.teller.registry.core.WriteCommand.RemoveIf;
 import io.teller.registry.core.WriteCommand.SetStatus;
+import io.teller.registry.core.WriteCommand.SetWeight;
 import io.teller.registry.core.WriteReply.CopyMerged;
 import io.teller.registry.core.WriteReply.Deregistered;
 import io.teller.registry.core.WriteReply.InstanceStored;
@@ -19,6 +20,7 @@ import io.teller.registry.core.WriteReply.Removed;
 import io.teller.registry.core.WriteReply.ServiceDeleted;
 import io.teller.registry.core.WriteReply.ServiceStored;
 import io.teller.registry.core.WriteReply.StatusSet;
+import io.teller.registry.core.WriteReply.WeightSet;
 import io.vertx.core.json.JsonObject;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -44,6 +46,7 @@ final class WriteCodec {
   private static final String REGISTER = "register";
   private static final String DEREGISTER = "deregister";
   private static final String SET_STATUS = "set-status";
+  private static final String SET_WEIGHT = "set-weight";
   private static final String REMOVE_IF = "remove-if";
   private static final String MERGE_COPY = "merge-copy";
 
@@ -100,6 +103,12 @@ final class WriteCodec {
           .put("status", c.status().json())
           .put("reason", c.reason());
     }
+    if (command instanceof SetWeight c) {
+      return json.put(OP, SET_WEIGHT)
+          .put("service", c.service())
+          .put("id", c.id())
+          .put("weight", c.weight());
+    }
     if (command instanceof RemoveIf c) {
       return json.put(OP, REMOVE_IF)
           .put("id", c.id())
@@ -142,6 +151,9 @@ final class WriteCodec {
                   json.getString("id"),
                   InstanceStatus.fromJson(json.getString("status")),
                   json.getString("reason"));
+          case SET_WEIGHT ->
+              new SetWeight(
+                  json.getString("service"), json.getString("id"), json.getInteger("weight"));
           case REMOVE_IF ->
               new RemoveIf(
                   json.getString("id"),
@@ -168,6 +180,8 @@ final class WriteCodec {
       json.put("instance", r.instance().toJson()).put("removed", r.removed());
     } else if (reply instanceof StatusSet r) {
       json.put("changed", r.changed());
+    } else if (reply instanceof WeightSet r) {
+      json.put("instance", r.instance().toJson()).put("changed", r.changed());
     } else if (reply instanceof Removed r) {
       json.put("removed", r.removed());
     } else {
@@ -203,6 +217,10 @@ final class WriteCodec {
               Instance.fromJson(json.getJsonObject("instance")), json.getBoolean("removed"));
     } else if (command instanceof SetStatus) {
       reply = new StatusSet(json.getBoolean("changed"));
+    } else if (command instanceof SetWeight) {
+      reply =
+          new WeightSet(
+              Instance.fromJson(json.getJsonObject("instance")), json.getBoolean("changed"));
     } else if (command instanceof RemoveIf) {
       reply = new Removed(json.getBoolean("removed"));
     } else {

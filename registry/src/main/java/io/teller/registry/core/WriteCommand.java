@@ -47,6 +47,13 @@ public sealed interface WriteCommand<R extends WriteReply> {
       implements WriteCommand<WriteReply.StatusSet> {}
 
   /**
+   * Sets an instance's weight (0 to {@link Instance#MAX_WEIGHT}), keeping everything else; the
+   * weight it has already changes nothing.
+   */
+  record SetWeight(String service, String id, int weight)
+      implements WriteCommand<WriteReply.WeightSet> {}
+
+  /**
    * Removes an instance if {@code reason} still holds when the leader gets to it.
    *
    * @param member for {@link Removal#MEMBER_LEFT}: the member that left, else null

@@ -21,6 +21,9 @@ public sealed interface WriteReply {
   /** Whether the status changed. */
   record StatusSet(boolean changed) implements WriteReply {}
 
+  /** The instance as it is now; {@code changed} when its weight was another. */
+  record WeightSet(Instance instance, boolean changed) implements WriteReply {}
+
   /** Whether the instance was removed (the reason still held). */
   record Removed(boolean removed) implements WriteReply {}
 

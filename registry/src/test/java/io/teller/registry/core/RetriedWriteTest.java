@@ -118,6 +118,34 @@ class RetriedWriteTest {
     assertThat(Http.get(node.url("/v1/services/gone/instances/" + id)).status()).isEqualTo(404);
   }
 
+  @Test
+  void aWeightSentAgainIsAnsweredAsChangedOnceAndMakesOneRevision() throws Exception {
+    Written<WriteReply.InstanceStored> registered =
+        await(
+            send(
+                new WriteCommand.Register(
+                    "heavy",
+                    new Instance.Registration("127.0.0.1", 8501, 1, Map.of(), null),
+                    Instance.SOURCE_REST,
+                    null,
+                    null)));
+    String id = registered.reply().instance().id();
+
+    Future<Written<WriteReply.WeightSet>> weight =
+        whileLocked("teller.instances", id, () -> send(new WriteCommand.SetWeight("heavy", id, 4)));
+
+    // Applied again, the retry would find the weight already 4 and answer "not changed".
+    Written<WriteReply.WeightSet> set = await(weight);
+    assertThat(set.reply().changed()).isTrue();
+    assertThat(set.reply().instance().weight()).isEqualTo(4);
+    List<Change> changed =
+        changesOf("heavy").stream()
+            .filter(change -> change.revision() > registered.lastRevision())
+            .toList();
+    assertThat(changed).hasSize(1);
+    assertThat(changed.get(0).revision()).isEqualTo(set.lastRevision());
+  }
+
   /**
    * Starts {@code write} while this thread holds the lock on {@code key} of {@code map}, and lets
    * go once the write was sent twice more (two attempts timed out).

@@ -62,6 +62,8 @@ class WriteCodecTest {
         new WriteCommand.Deregister("cart", CART.id(), true),
         new WriteCommand.Deregister("cart", CART.id(), false),
         new WriteCommand.SetStatus(CART.id(), InstanceStatus.UNHEALTHY, "failed 3 times"),
+        new WriteCommand.SetWeight("cart", CART.id(), 0),
+        new WriteCommand.SetWeight("cart", CART.id(), Instance.MAX_WEIGHT),
         new WriteCommand.RemoveIf(CART.id(), WriteCommand.Removal.EXPIRED, null),
         new WriteCommand.RemoveIf(CART.id(), WriteCommand.Removal.DRAINED, null),
         new WriteCommand.RemoveIf(CART.id(), WriteCommand.Removal.MEMBER_LEFT, "m-1"),
@@ -111,6 +113,14 @@ class WriteCodecTest {
         pair(
             new WriteCommand.SetStatus(CART.id(), InstanceStatus.HEALTHY, null),
             new WriteReply.StatusSet(false),
+            0),
+        pair(
+            new WriteCommand.SetWeight("cart", CART.id(), 7),
+            new WriteReply.WeightSet(CART, true),
+            47),
+        pair(
+            new WriteCommand.SetWeight("cart", CART.id(), 3),
+            new WriteReply.WeightSet(CART, false),
             0),
         pair(
             new WriteCommand.RemoveIf(CART.id(), WriteCommand.Removal.EXPIRED, null),
