@@ -112,6 +112,16 @@ class RetryBudgetLimitTest {
                 .connectHandler(socket -> socket.write("alive\n"))
                 .listen(0, "127.0.0.1"));
     harness.register("frugal-tcp", alive.actualPort(), 1);
+    // Until the balancer knows the live instance: before that it closes every connection at once,
+    // which would pass for the refused one below.
+    Poll.until(
+        Duration.ofSeconds(10),
+        () -> {
+          try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(5_000);
+            assertThat(new String(socket.getInputStream().readNBytes(6))).isEqualTo("alive\n");
+          }
+        });
     harness.register("frugal-tcp", TestClusters.freePort(), 1); // nothing listens there
     // Until the refusing instance is picked: with a retry, the client would get "alive".
     Poll.until(
