@@ -189,6 +189,9 @@ final class RegistryWriter {
         services++;
       }
     }
+    if (newServices.stream().anyMatch(s -> s.tcpPort() != null)) {
+      store.tcpPortsChanged();
+    }
     int instances = 0;
     for (Instance instance : newInstances) {
       Instance stored = instance.withRevision(next++);
@@ -216,9 +219,13 @@ final class RegistryWriter {
                     "tcpPort", "is already the tcpPort of service " + other.name());
               });
     }
-    boolean existed = store.service(service.name()).isPresent();
+    Optional<Service> before = store.service(service.name());
+    boolean existed = before.isPresent();
     Service stored = service.withRevision(store.nextRevision());
     store.putService(stored);
+    if (stored.tcpPort() != null || before.map(Service::tcpPort).isPresent()) {
+      store.tcpPortsChanged();
+    }
     changes.add(Change.serviceStored(stored));
     if (stored.healthCheck() == null) {
       // Without a health check nothing would ever make these healthy again.
@@ -246,15 +253,17 @@ final class RegistryWriter {
   }
 
   private ServiceDeleted deleteService(String name, List<Change> changes) {
-    if (store.service(name).isEmpty()) {
-      throw RegistryFailure.notFound("no service named " + name);
-    }
+    Service service =
+        store.service(name).orElseThrow(() -> RegistryFailure.notFound("no service named " + name));
     for (Instance instance : store.instances(name)) {
       if (store.removeInstance(instance.id())) {
         changes.add(Change.instanceRemoved(instance, store.nextRevision()));
       }
     }
     store.removeService(name);
+    if (service.tcpPort() != null) {
+      store.tcpPortsChanged();
+    }
     changes.add(Change.serviceRemoved(name, store.nextRevision()));
     LOG.info("service {} removed", name);
     return new ServiceDeleted();

@@ -32,6 +32,7 @@ public final class RegistryStore {
   private static final String REVISION = "revision";
   private static final String INCARNATION = "incarnation";
   private static final String RESTORED = "restored";
+  private static final String TCP_PORTS = "tcpPorts";
 
   private final HazelcastInstance hazelcast;
   private final IMap<String, String> services;
@@ -118,6 +119,43 @@ public final class RegistryStore {
     all.sort(Comparator.comparing(Service::name));
     return all;
   }
+
+  /**
+   * The services with a {@code tcpPort}, as fresh as {@link #services()}: the instance guard needs
+   * them for every registration, and reading every service each time cost more than the rest of a
+   * registration. They are read again only when the stamp the writer moves on every change of a
+   * {@code tcpPort} ({@link #tcpPortsChanged}) has moved since the last read, so a registration
+   * costs one map read here.
+   */
+  public List<Service> tcpPortServices() {
+    // The stamp first: a change written after this read moves it, and is read next time.
+    Long stamp = meta.get(TCP_PORTS);
+    if (stamp == null) {
+      long fresh = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+      Long raced = meta.putIfAbsent(TCP_PORTS, fresh);
+      stamp = raced == null ? fresh : raced;
+    }
+    TcpPorts known = tcpPorts;
+    if (known != null && stamp.equals(known.stamp())) {
+      return known.services();
+    }
+    List<Service> services = services().stream().filter(s -> s.tcpPort() != null).toList();
+    tcpPorts = new TcpPorts(stamp, services);
+    return services;
+  }
+
+  /**
+   * Moves the stamp that {@link #tcpPortServices} compares: call after storing or removing a
+   * service whose {@code tcpPort} is set, was set, or changed. A random value, so that two nodes
+   * that briefly both lead never set a value a reader has cached already.
+   */
+  public void tcpPortsChanged() {
+    meta.set(TCP_PORTS, java.util.concurrent.ThreadLocalRandom.current().nextLong());
+  }
+
+  private record TcpPorts(Long stamp, List<Service> services) {}
+
+  private volatile TcpPorts tcpPorts;
 
   public void putService(Service service) {
     services.set(service.name(), service.toJson().encode());
