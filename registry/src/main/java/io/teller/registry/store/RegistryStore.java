@@ -85,6 +85,15 @@ public final class RegistryStore {
   }
 
   /**
+   * Gives back the revisions after {@code lastUsed} of a block {@link #reserveRevisions} ended at
+   * {@code reservedLast}, if none was reserved since (else they stay unused: revisions may have
+   * gaps, never repeats). Returns whether they were given back.
+   */
+  public boolean returnRevisions(long reservedLast, long lastUsed) {
+    return reservedLast == lastUsed || meta.replace(REVISION, reservedLast, lastUsed);
+  }
+
+  /**
    * This cluster run's random id, made by the first call after the registry nodes' maps were empty:
    * a node's copy on disk that followed a different run is from before the restart.
    */
