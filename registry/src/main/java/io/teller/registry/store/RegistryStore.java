@@ -2,6 +2,7 @@ package io.teller.registry.store;
 
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
+import com.hazelcast.partition.PartitionService;
 import com.hazelcast.query.Predicates;
 import io.teller.common.model.Instance;
 import io.teller.common.model.Service;
@@ -10,6 +11,8 @@ import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -206,7 +209,20 @@ public final class RegistryStore {
       localCache.clear();
       return List.of();
     }
-    Map<String, String> entries = instances.getAll(keys);
+    // One getAll per partition: Hazelcast 5.3 hands every partition's operation all the keys of a
+    // getAll and has each one hash them all to find its own, which at 10,000 instances took a
+    // third of the registry's CPU (two scans a second).
+    Map<Integer, Set<String>> byPartition = new HashMap<>();
+    PartitionService partitions = hazelcast.getPartitionService();
+    for (String key : keys) {
+      byPartition
+          .computeIfAbsent(partitions.getPartition(key).getPartitionId(), p -> new HashSet<>())
+          .add(key);
+    }
+    Map<String, String> entries = new HashMap<>(keys.size() * 2);
+    for (Set<String> group : byPartition.values()) {
+      entries.putAll(instances.getAll(group));
+    }
     localCache.keySet().retainAll(entries.keySet());
     List<Instance> list = new ArrayList<>(entries.size());
     entries.forEach(
