@@ -93,7 +93,7 @@ public final class RegistryVerticle extends VerticleBase {
                       new InstanceGuard(
                           vertx,
                           cluster,
-                          registry.store()::services,
+                          registry.store()::tcpPortServices,
                           new AddressRules(
                               config.list(RegistrySettings.INSTANCES_ALLOW, Cidr.class),
                               config.list(RegistrySettings.INSTANCES_DENY, Cidr.class)));

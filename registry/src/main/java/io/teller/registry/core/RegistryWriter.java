@@ -28,12 +28,14 @@ import io.teller.registry.core.WriteReply.WeightSet;
 import io.teller.registry.store.LocalCopy;
 import io.teller.registry.store.RegistryStore;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -44,16 +46,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies every write to the registry, one at a time, on the leading registry node (the oldest data
- * member): each write takes the next revision, changes the maps and publishes its changes before
- * the next write starts, so that changes reach subscribers in revision order, cluster-wide. Every
- * node runs one, listening for {@link WriteCommand}s ({@link WriteCodec}); only the leader's gets
- * any. A command sent again after a timeout is answered with its first outcome ({@link
- * RecentWrites}), not applied twice.
+ * Applies every write to the registry, in arrival order, on the leading registry node (the oldest
+ * data member): each write takes the next revisions, changes the maps and has its changes queued
+ * for publishing before the next write starts, so that changes reach subscribers in revision order,
+ * cluster-wide. Every node runs one, listening for {@link WriteCommand}s ({@link WriteCodec}); only
+ * the leader's gets any. A command sent again after a timeout is answered with its first outcome
+ * ({@link RecentWrites}), not applied twice.
  *
- * <p>Serial writes cap the registry near the speed of one node's map round trips (a few thousand
- * writes per second), which is far above what registrations and health changes need; heartbeats are
- * not writes (they change no revision) and go to the maps from any node.
+ * <p>The commands waiting when the worker is free are applied together, in one task (a batch): one
+ * after the other, each as if alone (a command that fails gets its own failure and publishes
+ * nothing; the others are not affected), with revisions reserved for the batch a block at a time
+ * ({@link Revisions}) and the batch's changes committed together. Heartbeats are not writes (they
+ * change no revision) and go to the maps from any node.
  *
  * <p>A write's changes are on the leader's disk ({@link Durability}) before they are published and
  * before the write is answered, so an acknowledged write survives every registry node stopping. The
@@ -69,6 +73,10 @@ final class RegistryWriter {
   private final Clock clock;
   private final Durability durability;
   private final RecentWrites recent = new RecentWrites();
+  private final Revisions revisions;
+  // Both confined to the writer's context.
+  private final ArrayDeque<Queued> queue = new ArrayDeque<>();
+  private boolean applying;
   private MessageConsumer<JsonObject> consumer;
 
   RegistryWriter(Vertx vertx, RegistryStore store, Clock clock, Durability durability) {
@@ -76,6 +84,7 @@ final class RegistryWriter {
     this.store = store;
     this.clock = clock;
     this.durability = durability;
+    this.revisions = new Revisions(store);
   }
 
   /**
@@ -114,18 +123,98 @@ final class RegistryWriter {
 
   /** Applies a command once its turn comes; completes once its changes are on disk. */
   private Future<Written<?>> apply(WriteCommand<?> command) {
-    // Ordered: one command at a time, in arrival order, off the event loop. The next command may
-    // start while this one's changes wait for the disk; answers and changes still go out in order.
-    return vertx
-        .executeBlocking(() -> applyBlocking(command), true)
-        .compose(applied -> applied.durable().map(applied.written()));
+    Promise<Written<?>> answer = Promise.promise();
+    queue.add(new Queued(command, answer));
+    if (!applying) {
+      applyQueued();
+    }
+    return answer.future();
   }
 
-  /** A command's reply, and when its changes are on disk and published. */
-  private record Applied(Written<?> written, Future<Void> durable) {}
+  private record Queued(WriteCommand<?> command, Promise<Written<?>> answer) {}
 
-  private Applied applyBlocking(WriteCommand<?> command) {
-    List<Change> changes = new ArrayList<>();
+  /**
+   * Applies every command waiting, in arrival order, in one task off the event loop: a worker hop
+   * per command cost more than the command's own map operations. The next batch may start while
+   * this one's changes wait for the disk; answers and changes still go out in order.
+   */
+  private void applyQueued() {
+    List<Queued> batch = new ArrayList<>(queue);
+    queue.clear();
+    applying = true;
+    vertx
+        .executeBlocking(
+            () -> applyBatch(batch.stream().<WriteCommand<?>>map(Queued::command).toList()), true)
+        .onComplete(
+            done -> {
+              applying = false;
+              for (int i = 0; i < batch.size(); i++) {
+                Promise<Written<?>> answer = batch.get(i).answer();
+                if (done.failed()) {
+                  answer.fail(done.cause());
+                } else {
+                  done.result().get(i).answer(answer);
+                }
+              }
+              if (!queue.isEmpty()) {
+                applyQueued();
+              }
+            });
+  }
+
+  /** A command's outcome: its reply and when its changes are on disk and published, or failure. */
+  private record Applied(Written<?> written, Future<Void> durable, RuntimeException failure) {
+
+    void answer(Promise<Written<?>> answer) {
+      if (failure != null) {
+        answer.fail(failure);
+      } else {
+        durable.map(written).onComplete(answer);
+      }
+    }
+  }
+
+  /**
+   * Applies {@code commands} one after the other, each as if alone: one that fails leaves its
+   * changes unpublished and the others as they are. Revisions come from blocks reserved for the
+   * batch; the batch's changes share one commit, in revision order.
+   */
+  List<Applied> applyBatch(List<WriteCommand<?>> commands) {
+    List<Written<?>> written = new ArrayList<>(commands.size());
+    List<RuntimeException> failures = new ArrayList<>(commands.size());
+    List<Change> all = new ArrayList<>();
+    revisions.open(commands.size());
+    try {
+      for (WriteCommand<?> command : commands) {
+        List<Change> changes = new ArrayList<>();
+        try {
+          WriteReply reply = applyOne(command, changes);
+          long last = changes.stream().mapToLong(Change::revision).max().orElse(0);
+          written.add(new Written<>(reply, last));
+          failures.add(null);
+          all.addAll(changes);
+        } catch (RuntimeException e) {
+          written.add(null);
+          failures.add(e);
+        }
+      }
+    } finally {
+      revisions.release();
+    }
+    // Queued in revision order, from this ordered task.
+    Future<Void> durable = all.isEmpty() ? Future.succeededFuture() : durability.commit(all);
+    List<Applied> applied = new ArrayList<>(commands.size());
+    for (int i = 0; i < commands.size(); i++) {
+      Written<?> w = written.get(i);
+      applied.add(
+          w == null
+              ? new Applied(null, null, failures.get(i))
+              : new Applied(w, w.lastRevision() == 0 ? Future.succeededFuture() : durable, null));
+    }
+    return applied;
+  }
+
+  private WriteReply applyOne(WriteCommand<?> command, List<Change> changes) {
     WriteReply reply;
     if (command instanceof PutService c) {
       reply = putService(c.service(), changes);
@@ -144,12 +233,7 @@ final class RegistryWriter {
     } else {
       reply = mergeCopy((MergeCopy) command, changes);
     }
-    if (changes.isEmpty()) {
-      return new Applied(new Written<>(reply, 0), Future.succeededFuture());
-    }
-    long last = changes.stream().mapToLong(Change::revision).max().orElseThrow();
-    // Queued in revision order, from this ordered task.
-    return new Applied(new Written<>(reply, last), durability.commit(changes));
+    return reply;
   }
 
   /**
@@ -177,7 +261,8 @@ final class RegistryWriter {
             .filter(
                 i -> LocalCopy.kept(i) && known.contains(i.service()) && !knownIds.contains(i.id()))
             .toList();
-    // One revision each, reserved at once above the copy's.
+    // One revision each, reserved at once above the copy's (and above the batch's so far).
+    revisions.release();
     long next =
         store.reserveRevisions(
             copy.revision(), Math.max(1, newServices.size() + newInstances.size()));
@@ -188,6 +273,9 @@ final class RegistryWriter {
         changes.add(Change.serviceStored(stored));
         services++;
       }
+    }
+    if (newServices.stream().anyMatch(s -> s.tcpPort() != null)) {
+      store.tcpPortsChanged();
     }
     int instances = 0;
     for (Instance instance : newInstances) {
@@ -216,9 +304,13 @@ final class RegistryWriter {
                     "tcpPort", "is already the tcpPort of service " + other.name());
               });
     }
-    boolean existed = store.service(service.name()).isPresent();
-    Service stored = service.withRevision(store.nextRevision());
+    Optional<Service> before = store.service(service.name());
+    boolean existed = before.isPresent();
+    Service stored = service.withRevision(revisions.next());
     store.putService(stored);
+    if (stored.tcpPort() != null || before.map(Service::tcpPort).isPresent()) {
+      store.tcpPortsChanged();
+    }
     changes.add(Change.serviceStored(stored));
     if (stored.healthCheck() == null) {
       // Without a health check nothing would ever make these healthy again.
@@ -232,7 +324,7 @@ final class RegistryWriter {
                       i.status() == InstanceStatus.DRAINING
                           ? null
                           : i.withStatus(InstanceStatus.HEALTHY, now())
-                              .withRevision(store.nextRevision()))
+                              .withRevision(revisions.next()))
               .ifPresent(i -> changes.add(Change.instanceStored(i)));
         }
       }
@@ -246,16 +338,18 @@ final class RegistryWriter {
   }
 
   private ServiceDeleted deleteService(String name, List<Change> changes) {
-    if (store.service(name).isEmpty()) {
-      throw RegistryFailure.notFound("no service named " + name);
-    }
+    Service service =
+        store.service(name).orElseThrow(() -> RegistryFailure.notFound("no service named " + name));
     for (Instance instance : store.instances(name)) {
       if (store.removeInstance(instance.id())) {
-        changes.add(Change.instanceRemoved(instance, store.nextRevision()));
+        changes.add(Change.instanceRemoved(instance, revisions.next()));
       }
     }
     store.removeService(name);
-    changes.add(Change.serviceRemoved(name, store.nextRevision()));
+    if (service.tcpPort() != null) {
+      store.tcpPortsChanged();
+    }
+    changes.add(Change.serviceRemoved(name, revisions.next()));
     LOG.info("service {} removed", name);
     return new ServiceDeleted();
   }
@@ -276,7 +370,7 @@ final class RegistryWriter {
             now());
     Optional<Instance> existing = store.instance(fresh.id());
     if (existing.isEmpty()) {
-      Instance stored = fresh.withRevision(store.nextRevision());
+      Instance stored = fresh.withRevision(revisions.next());
       existing = store.putInstanceIfAbsent(stored);
       if (existing.isEmpty()) {
         return added(stored, changes);
@@ -296,7 +390,7 @@ final class RegistryWriter {
         (command.routePrefix() == null
                 ? Service.withDefaults(name)
                 : Service.withDefaults(name, command.routePrefix()))
-            .withRevision(store.nextRevision());
+            .withRevision(revisions.next());
     Optional<Service> raced = store.putServiceIfAbsent(created);
     if (raced.isPresent()) {
       return raced.get();
@@ -329,7 +423,7 @@ final class RegistryWriter {
             fresh.id(),
             current ->
                 changed
-                    ? current.registeredAgain(fresh).withRevision(store.nextRevision())
+                    ? current.registeredAgain(fresh).withRevision(revisions.next())
                     : current.registeredAgain(fresh));
     if (changed && updated.isPresent()) {
       changes.add(Change.instanceStored(updated.get()));
@@ -349,7 +443,7 @@ final class RegistryWriter {
     boolean drain = command.drain() && service.drainTimeoutMs() > 0;
     if (!drain) {
       store.removeInstance(id);
-      changes.add(Change.instanceRemoved(instance, store.nextRevision()));
+      changes.add(Change.instanceRemoved(instance, revisions.next()));
       LOG.info("instance {} removed", id);
       return new Deregistered(instance, true);
     }
@@ -363,7 +457,7 @@ final class RegistryWriter {
                 id,
                 i ->
                     i.draining(now, now.plusMillis(service.drainTimeoutMs()))
-                        .withRevision(store.nextRevision()))
+                        .withRevision(revisions.next()))
             .orElseThrow(() -> noInstance(serviceName, id));
     changes.add(Change.instanceStored(draining));
     LOG.info("instance {} draining for {} ms", id, service.drainTimeoutMs());
@@ -378,7 +472,7 @@ final class RegistryWriter {
             i ->
                 i.status() == status || i.status() == InstanceStatus.DRAINING
                     ? null
-                    : i.withStatus(status, now()).withRevision(store.nextRevision()));
+                    : i.withStatus(status, now()).withRevision(revisions.next()));
     updated.ifPresent(
         i -> {
           changes.add(Change.instanceStored(i));
@@ -413,7 +507,7 @@ final class RegistryWriter {
                 id,
                 i ->
                     i.service().equals(serviceName)
-                        ? i.withWeight(command.weight(), now).withRevision(store.nextRevision())
+                        ? i.withWeight(command.weight(), now).withRevision(revisions.next())
                         : null)
             .orElseThrow(() -> noInstance(serviceName, id));
     changes.add(Change.instanceStored(updated));
@@ -440,7 +534,7 @@ final class RegistryWriter {
                     })
             .orElse(false);
     if (holds && store.removeInstance(id)) {
-      changes.add(Change.instanceRemoved(instance.get(), store.nextRevision()));
+      changes.add(Change.instanceRemoved(instance.get(), revisions.next()));
       LOG.info("instance {} removed ({})", id, command.reason().json());
       return new Removed(true);
     }

@@ -71,7 +71,8 @@ public final class InstanceGuard {
   }
 
   /**
-   * @param services reads the services (for their {@code tcpPort}s); called on a worker
+   * @param services reads the services with a {@code tcpPort} (others may be included); called on a
+   *     worker, for every registration
    */
   public InstanceGuard(
       Vertx vertx, TellerCluster cluster, Callable<List<Service>> services, AddressRules rules) {

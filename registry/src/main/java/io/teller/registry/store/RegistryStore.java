@@ -2,6 +2,7 @@ package io.teller.registry.store;
 
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
+import com.hazelcast.partition.PartitionService;
 import com.hazelcast.query.Predicates;
 import io.teller.common.model.Instance;
 import io.teller.common.model.Service;
@@ -10,6 +11,8 @@ import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -32,6 +35,7 @@ public final class RegistryStore {
   private static final String REVISION = "revision";
   private static final String INCARNATION = "incarnation";
   private static final String RESTORED = "restored";
+  private static final String TCP_PORTS = "tcpPorts";
 
   private final HazelcastInstance hazelcast;
   private final IMap<String, String> services;
@@ -84,6 +88,15 @@ public final class RegistryStore {
   }
 
   /**
+   * Gives back the revisions after {@code lastUsed} of a block {@link #reserveRevisions} ended at
+   * {@code reservedLast}, if none was reserved since (else they stay unused: revisions may have
+   * gaps, never repeats). Returns whether they were given back.
+   */
+  public boolean returnRevisions(long reservedLast, long lastUsed) {
+    return reservedLast == lastUsed || meta.replace(REVISION, reservedLast, lastUsed);
+  }
+
+  /**
    * This cluster run's random id, made by the first call after the registry nodes' maps were empty:
    * a node's copy on disk that followed a different run is from before the restart.
    */
@@ -118,6 +131,43 @@ public final class RegistryStore {
     all.sort(Comparator.comparing(Service::name));
     return all;
   }
+
+  /**
+   * The services with a {@code tcpPort}, as fresh as {@link #services()}: the instance guard needs
+   * them for every registration, and reading every service each time cost more than the rest of a
+   * registration. They are read again only when the stamp the writer moves on every change of a
+   * {@code tcpPort} ({@link #tcpPortsChanged}) has moved since the last read, so a registration
+   * costs one map read here.
+   */
+  public List<Service> tcpPortServices() {
+    // The stamp first: a change written after this read moves it, and is read next time.
+    Long stamp = meta.get(TCP_PORTS);
+    if (stamp == null) {
+      long fresh = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+      Long raced = meta.putIfAbsent(TCP_PORTS, fresh);
+      stamp = raced == null ? fresh : raced;
+    }
+    TcpPorts known = tcpPorts;
+    if (known != null && stamp.equals(known.stamp())) {
+      return known.services();
+    }
+    List<Service> services = services().stream().filter(s -> s.tcpPort() != null).toList();
+    tcpPorts = new TcpPorts(stamp, services);
+    return services;
+  }
+
+  /**
+   * Moves the stamp that {@link #tcpPortServices} compares: call after storing or removing a
+   * service whose {@code tcpPort} is set, was set, or changed. A random value, so that two nodes
+   * that briefly both lead never set a value a reader has cached already.
+   */
+  public void tcpPortsChanged() {
+    meta.set(TCP_PORTS, java.util.concurrent.ThreadLocalRandom.current().nextLong());
+  }
+
+  private record TcpPorts(Long stamp, List<Service> services) {}
+
+  private volatile TcpPorts tcpPorts;
 
   public void putService(Service service) {
     services.set(service.name(), service.toJson().encode());
@@ -159,7 +209,20 @@ public final class RegistryStore {
       localCache.clear();
       return List.of();
     }
-    Map<String, String> entries = instances.getAll(keys);
+    // One getAll per partition: Hazelcast 5.3 hands every partition's operation all the keys of a
+    // getAll and has each one hash them all to find its own, which at 10,000 instances took a
+    // third of the registry's CPU (two scans a second).
+    Map<Integer, Set<String>> byPartition = new HashMap<>();
+    PartitionService partitions = hazelcast.getPartitionService();
+    for (String key : keys) {
+      byPartition
+          .computeIfAbsent(partitions.getPartition(key).getPartitionId(), p -> new HashSet<>())
+          .add(key);
+    }
+    Map<String, String> entries = new HashMap<>(keys.size() * 2);
+    for (Set<String> group : byPartition.values()) {
+      entries.putAll(instances.getAll(group));
+    }
     localCache.keySet().retainAll(entries.keySet());
     List<Instance> list = new ArrayList<>(entries.size());
     entries.forEach(

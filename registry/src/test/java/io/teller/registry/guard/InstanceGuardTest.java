@@ -149,6 +149,25 @@ class InstanceGuardTest {
   }
 
   @Test
+  void aTcpPortGivenTakenBackOrDeletedCountsForTheNextRegistration() {
+    // The guard keeps the services with a tcpPort between registrations: each change must reach
+    // the very next one.
+    int tcpPort = TestClusters.freePort();
+    String service = registry.url("/v1/services/pg-changing");
+    assertThat(register(registry, "127.0.0.1", tcpPort).status()).isIn(200, 201);
+    assertThat(Http.put(service, "{\"tcpPort\": " + tcpPort + "}").status()).isEqualTo(201);
+    assertRefused(
+        register(registry, "127.0.0.1", tcpPort), "port", "tcpPort of service pg-changing");
+    assertThat(Http.put(service, "{}").status()).isEqualTo(200);
+    assertThat(register(registry, "127.0.0.1", tcpPort).status()).isIn(200, 201);
+    assertThat(Http.put(service, "{\"tcpPort\": " + tcpPort + "}").status()).isEqualTo(200);
+    assertRefused(
+        register(registry, "127.0.0.1", tcpPort), "port", "tcpPort of service pg-changing");
+    assertThat(Http.delete(service).status()).isEqualTo(204);
+    assertThat(register(registry, "127.0.0.1", tcpPort).status()).isIn(200, 201);
+  }
+
+  @Test
   void ordinaryBackendsOnLoopbackAndOnAMembersAddressAreRegistered() {
     // ./teller up: every backend is on 127.0.0.1 at a free port.
     int free = TestClusters.freePort();
