@@ -354,7 +354,7 @@ class BalancerTest {
     // An instance that refuses: its attempt shows in the explanation, then another is tried.
     int dead = io.teller.common.testing.TestClusters.freePort();
     String refusing = harness.register("explained", dead, 4);
-    Poll.until(Duration.ofSeconds(5), () -> assertThat(get("/explained").status()).isEqualTo(200));
+    harness.awaitInstances(a, b, refusing);
 
     Answer asked =
         get(

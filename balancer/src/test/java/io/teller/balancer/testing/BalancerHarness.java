@@ -298,6 +298,22 @@ public final class BalancerHarness implements AutoCloseable {
     return response.json().getString("id");
   }
 
+  /**
+   * Waits until the balancer picks among every one of {@code ids} (its {@code /counts} lists them):
+   * a first answer through it only says that one instance has arrived.
+   */
+  public void awaitInstances(String... ids) throws Exception {
+    io.teller.common.testing.Poll.until(
+        java.time.Duration.ofSeconds(10),
+        () ->
+            org.assertj.core.api.Assertions.assertThat(
+                    Http.get("http://127.0.0.1:" + adminPort + "/counts")
+                        .json()
+                        .getJsonObject("instances")
+                        .fieldNames())
+                .contains(ids));
+  }
+
   public void remove(String service, String id) {
     Http.delete(registryNode.url("/v1/services/" + service + "/instances/" + id + "?drain=0"));
   }
