@@ -8,21 +8,10 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 cluster="bench-registry-$$"
 token=bench-token
-# Ports below the ephemeral range, free when probed: a fixed port in that range was now and then
-# taken by another program's outgoing connection ("Address already in use").
-read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
-port_low=10000 port_high=$((ephemeral_low - 1))
-((port_high - port_low >= 1000)) || port_low=1024
-free_port() {
-  local candidate
-  while :; do
-    candidate=$((port_low + (RANDOM * 32768 + RANDOM) % (port_high - port_low + 1)))
-    [[ $candidate != "${api_port:-}" ]] || continue
-    (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null || { echo "$candidate"; return; }
-  done
-}
-api_port=$(free_port)
-cluster_port=$(free_port)
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+port api_port
+port cluster_port
 export TELLER_CLUSTER_NAME=$cluster TELLER_CLUSTER_PORT=$cluster_port \
   TELLER_CLUSTER_MEMBERS=127.0.0.1:$cluster_port TELLER_REGISTRY_PORT=$api_port \
   TELLER_LISTEN_HOST=127.0.0.1 TELLER_API_TOKEN=$token TELLER_DATA_DIR="$work/data"

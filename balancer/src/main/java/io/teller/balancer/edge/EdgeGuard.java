@@ -73,12 +73,6 @@ public final class EdgeGuard implements Handler<HttpConnection> {
       Http1Guard guard = new Http1Guard(limits, rejections);
       pipeline.addBefore("httpDecoder", "tellerGuard", guard);
       pipeline.addAfter("httpEncoder", "tellerResponses", new ResponseTracker(guard));
-      if (Boolean.getBoolean("teller.flushConsolidation")) {
-        pipeline.addBefore(
-            "tellerGuard",
-            "flushConsolidation",
-            new io.netty.handler.flush.FlushConsolidationHandler(256, true));
-      }
     }
   }
 
