@@ -4,10 +4,17 @@ import io.teller.common.cluster.ClusterOptions;
 import io.teller.common.cluster.ClusterRole;
 import io.teller.common.cluster.TellerCluster;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,6 +23,10 @@ import java.util.concurrent.TimeUnit;
  * started. Use one per test class or per test.
  */
 public final class TestClusters implements AutoCloseable {
+
+  private static final int PORT_HIGH = ephemeralLow() - 1;
+  private static final int PORT_LOW = PORT_HIGH - 10_000 >= 1_024 ? 10_000 : 1_024;
+  private static final Set<Integer> handedOut = ConcurrentHashMap.newKeySet();
 
   private final String name;
   private final int seedPort;
@@ -26,13 +37,42 @@ public final class TestClusters implements AutoCloseable {
     this.seedPort = freePort();
   }
 
-  /** A free TCP port on 127.0.0.1 at the time of the call. */
+  /**
+   * A free TCP port on 127.0.0.1 at the time of the call, never the same twice in this JVM.
+   *
+   * <p>Taken below the kernel's ephemeral range: a port the kernel handed out for port 0 is free
+   * again once probed, and any outgoing connection (Hazelcast, an HTTP client) or port-0 listener
+   * (the Vert.x event bus) could take it before the program under test binds it; that race made a
+   * balancer fail with "Address already in use" in CI.
+   */
   public static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    for (int attempt = 0; attempt < 1_000; attempt++) {
+      int port = PORT_LOW + random.nextInt(PORT_HIGH - PORT_LOW + 1);
+      if (handedOut.add(port) && bindable(port)) {
+        return port;
+      }
+    }
+    throw new IllegalStateException(
+        "no free port between " + PORT_LOW + " and " + PORT_HIGH + " after 1000 tries");
+  }
+
+  private static boolean bindable(int port) {
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
+      return true;
     } catch (IOException e) {
-      throw new IllegalStateException(e);
+      return false;
+    }
+  }
+
+  private static int ephemeralLow() {
+    try {
+      // readAllLines, not readString: procfs reports a size of 0 and readString reads a fragment
+      String range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0);
+      return Math.max(Integer.parseInt(range.trim().split("\\s+")[0]), 12_000);
+    } catch (IOException | RuntimeException e) {
+      return 32_768;
     }
   }
 
