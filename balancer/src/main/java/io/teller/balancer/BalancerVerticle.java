@@ -55,8 +55,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The balancer: keeps a local view of the registry, and deploys one {@link ProxyVerticle} (L7) per
- * event loop and the {@link TcpVerticle} (L4 listeners, whose connections spread over every event
- * loop) for the data plane, and the admin listener.
+ * event loop and the {@link TcpVerticle} (L4 listeners, whose connections spread over as many event
+ * loops) for the data plane, and the admin listener.
  */
 public final class BalancerVerticle extends VerticleBase {
 
@@ -252,8 +252,9 @@ public final class BalancerVerticle extends VerticleBase {
             })
         .compose(
             id ->
-                // One: each port is bound once; its connections go to every event loop.
-                vertx.deployVerticle(new TcpVerticle(tcpOptions, tcp, inFlight, resilience)))
+                // One: each port is bound once; its connections go to as many event loops.
+                vertx.deployVerticle(
+                    new TcpVerticle(tcpOptions, tcp, inFlight, resilience, instances)))
         .onSuccess(
             id ->
                 tcpListeners.forEach(

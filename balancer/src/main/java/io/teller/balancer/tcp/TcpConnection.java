@@ -82,7 +82,7 @@ final class TcpConnection {
   private boolean finished;
 
   /**
-   * @param client the accepted channel, not reading yet ({@code autoRead} off)
+   * @param client the accepted channel
    * @param connector connects to instances; each connection on the client's event loop
    */
   TcpConnection(
@@ -136,11 +136,10 @@ final class TcpConnection {
           ? Future.failedFuture(Failure.unknownService(listener.spec().service()))
           : Future.succeededFuture(listener.target());
     }
-    // Reads until the ClientHello is whole; its bytes wait in the front handler for the relay.
+    // Reads until the ClientHello is whole; its bytes then wait in the front handler.
     sni = new ServerNameReader(MAX_HELLO_BYTES, options.helloTimeoutMillis());
     serverName = Promise.promise();
     client.pipeline().addBefore(client.pipeline().context(front).name(), null, sni);
-    client.config().setAutoRead(true);
     return serverName
         .future()
         .compose(
@@ -176,8 +175,8 @@ final class TcpConnection {
     }
     tries.add(endpoint.id());
     InFlight.Lease attempt = inFlight.acquire(endpoint.id());
-    // The instance's relay is its channel's handler from the start; it reads nothing until
-    // relay() turns reading on.
+    // The instance's relay is its channel's handler from the start: relay() runs as the connect
+    // completes, before the channel's first read.
     ChannelFuture connecting =
         connector
             .clone(client.eventLoop())
@@ -232,7 +231,8 @@ final class TcpConnection {
               backendClosed = true;
               closed();
             });
-    // What the client sent before (a ClientHello) goes first; a FIN read with it, after it.
+    // What the client sent meanwhile goes first (on the connection's first bytes, no wait for
+    // another read); a FIN read with it, after it.
     ByteBuf early = front.early;
     front.early = null;
     if (early != null) {
@@ -246,7 +246,6 @@ final class TcpConnection {
       client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
     }
     client.config().setAutoRead(true);
-    backend.config().setAutoRead(true);
   }
 
   /** One direction's FIN was passed on; after both, the connection is done. */
@@ -304,8 +303,9 @@ final class TcpConnection {
 
   /**
    * The client channel's handler until the relay takes over: starts the chain once the channel is
-   * active, takes the ClientHello reader's outcome, and keeps what the client sends meanwhile (the
-   * hello's bytes, a FIN) for the instance.
+   * active, takes the ClientHello reader's outcome, and keeps what the client sends meanwhile for
+   * the instance: its first read (the hello's bytes on an SNI listener), after which reading stops
+   * until the relay, and a FIN.
    */
   private final class Front extends ChannelInboundHandlerAdapter {
     ByteBuf early;
@@ -320,13 +320,12 @@ final class TcpConnection {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       ByteBuf bytes = (ByteBuf) msg;
       early = early == null ? bytes : Unpooled.wrappedBuffer(early, bytes);
+      ctx.channel().config().setAutoRead(false);
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
       if (event instanceof SniCompletionEvent done && sni != null) {
-        // The hello is whole: no more reading until an instance is connected.
-        ctx.channel().config().setAutoRead(false);
         sni.outcome(done).onComplete(serverName);
       } else if (event == ChannelInputShutdownEvent.INSTANCE) {
         inputShutdown = true;

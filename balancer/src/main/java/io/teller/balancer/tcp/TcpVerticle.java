@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -26,11 +27,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The L4 data plane's listeners: one Netty server on every port of the current {@link TcpRoutes}
- * (see {@link VertxNetty} for why Netty rather than Vert.x's {@code NetServer}). Each accepted
- * connection goes to one of Vert.x's event loops, and its instance connection is made on the same
- * loop. Listeners open and close as the routes change, without a restart; a removed listener stops
- * accepting at once and leaves its open connections their drain time. Deploy one instance: a port
- * is bound once.
+ * (see {@link VertxNetty} for why Netty rather than Vert.x's {@code NetServer}). Accepted
+ * connections go to a given number of Vert.x's event loops in turn, and each one's instance
+ * connection is made on its loop. Listeners open and close as the routes change, without a restart;
+ * a removed listener stops accepting at once and leaves its open connections their drain time.
+ * Deploy one instance: a port is bound once.
  */
 public final class TcpVerticle extends VerticleBase {
 
@@ -40,16 +41,26 @@ public final class TcpVerticle extends VerticleBase {
   private final TcpRouter router;
   private final InFlight inFlight;
   private final Resilience resilience;
+  private final int eventLoops;
   private final Map<Integer, Open> open = new HashMap<>();
+  private EventLoopGroup loops;
   private Bootstrap connector;
   private Runnable unsubscribe = () -> {};
 
   /** A listener of this verticle, the spec it was opened for, and its open connections. */
   private record Open(ListenerSpec spec, Future<Channel> server, ChannelGroup connections) {}
 
+  /**
+   * @param eventLoops how many of Vert.x's event loops serve the connections
+   */
   public TcpVerticle(
-      TcpOptions options, TcpRouter router, InFlight inFlight, Resilience resilience) {
+      TcpOptions options,
+      TcpRouter router,
+      InFlight inFlight,
+      Resilience resilience,
+      int eventLoops) {
     this.options = options;
+    this.eventLoops = eventLoops;
     this.router = router;
     this.inFlight = inFlight;
     this.resilience = resilience;
@@ -57,13 +68,12 @@ public final class TcpVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    // Nothing is read from an instance until the client's relay is in place (TcpConnection).
+    loops = VertxNetty.eventLoops(vertx, eventLoops);
     connector =
         VertxNetty.client(vertx)
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, options.connectTimeoutMillis())
             .option(ChannelOption.TCP_NODELAY, true)
-            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .option(ChannelOption.AUTO_READ, false);
+            .option(ChannelOption.ALLOW_HALF_CLOSURE, true);
     unsubscribe = router.subscribe(context, this::apply);
     // Configured listeners must bind, as the HTTPS port must: a port in use fails the start.
     List<Future<Channel>> configured = new ArrayList<>();
@@ -100,13 +110,10 @@ public final class TcpVerticle extends VerticleBase {
 
   private Future<Channel> listen(int port, ListenerSpec spec, ChannelGroup connections) {
     ServerBootstrap server =
-        VertxNetty.server(vertx)
+        VertxNetty.server(vertx, loops)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            // Nothing is read from a client before its instance is connected (or its ClientHello
-            // is wanted): what it sends waits in the kernel, as back-pressure.
-            .childOption(ChannelOption.AUTO_READ, false)
             .childHandler(
                 new ChannelInitializer<Channel>() {
                   @Override

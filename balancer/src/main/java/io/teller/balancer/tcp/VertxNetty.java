@@ -2,14 +2,19 @@ package io.teller.balancer.tcp;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.net.impl.VertxEventLoopGroup;
 import io.vertx.core.spi.transport.Transport;
 
 /**
  * The one place Teller reaches below Vert.x's public API, through {@code
- * io.vertx.core.internal.VertxInternal} (which the style guide otherwise forbids): the L4 path runs
- * on plain Netty channels, on Vert.x's own event loops and transport.
+ * io.vertx.core.internal.VertxInternal} and {@code io.vertx.core.net.impl.VertxEventLoopGroup}
+ * (which the style guide otherwise forbids): the L4 path runs on plain Netty channels, on Vert.x's
+ * own event loops and transport.
  *
  * <p>Why not Vert.x's {@code NetServer}/{@code NetClient}: every read of a {@code NetSocket} is
  * copied into a new heap buffer ({@code VertxHandler.safeBuffer}), and every connection builds two
@@ -23,15 +28,29 @@ final class VertxNetty {
   private VertxNetty() {}
 
   /**
-   * A server bootstrap that accepts on Vert.x's acceptor loop and gives each connection to one of
-   * Vert.x's event loops (Netty's round robin), with the transport Vert.x runs on (NIO, or epoll
-   * and io_uring when Vert.x uses them).
+   * {@code count} of Vert.x's event loops (all of them if it has fewer), as a group that hands them
+   * out in turn: Vert.x's own, the one its {@code NetServer} spreads connections with.
    */
-  static ServerBootstrap server(Vertx vertx) {
+  static EventLoopGroup eventLoops(Vertx vertx, int count) {
+    VertxEventLoopGroup loops = new VertxEventLoopGroup();
+    for (EventExecutor loop : ((VertxInternal) vertx).nettyEventLoopGroup()) {
+      if (loops.workerCount() < count) {
+        loops.addWorker((EventLoop) loop);
+      }
+    }
+    return loops;
+  }
+
+  /**
+   * A server bootstrap that accepts on Vert.x's acceptor loop and gives each connection to one of
+   * {@code loops} in turn, with the transport Vert.x runs on (NIO, or epoll and io_uring when
+   * Vert.x uses them).
+   */
+  static ServerBootstrap server(Vertx vertx, EventLoopGroup loops) {
     VertxInternal internal = (VertxInternal) vertx;
     Transport transport = internal.transport();
     return new ServerBootstrap()
-        .group(internal.acceptorEventLoopGroup(), internal.nettyEventLoopGroup())
+        .group(internal.acceptorEventLoopGroup(), loops)
         .channelFactory(transport.serverChannelFactory(false));
   }
 
