@@ -60,10 +60,10 @@ public final class TcpVerticle extends VerticleBase {
       Resilience resilience,
       int eventLoops) {
     this.options = options;
-    this.eventLoops = eventLoops;
     this.router = router;
     this.inFlight = inFlight;
     this.resilience = resilience;
+    this.eventLoops = eventLoops;
   }
 
   @Override

@@ -42,15 +42,16 @@ final class VertxNetty {
   }
 
   /**
-   * A server bootstrap that accepts on Vert.x's acceptor loop and gives each connection to one of
-   * {@code loops} in turn, with the transport Vert.x runs on (NIO, or epoll and io_uring when
-   * Vert.x uses them).
+   * A server bootstrap that accepts on one of {@code loops} and gives each connection to one of
+   * them in turn, with the transport Vert.x runs on (NIO, or epoll and io_uring when Vert.x uses
+   * them). Not on Vert.x's acceptor thread: a connection accepted there always wakes another
+   * thread, and on a machine busy with small connections that hand-off is most of their latency.
    */
   static ServerBootstrap server(Vertx vertx, EventLoopGroup loops) {
     VertxInternal internal = (VertxInternal) vertx;
     Transport transport = internal.transport();
     return new ServerBootstrap()
-        .group(internal.acceptorEventLoopGroup(), loops)
+        .group(loops, loops)
         .channelFactory(transport.serverChannelFactory(false));
   }
 
