@@ -54,8 +54,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The balancer: keeps a local view of the registry, and deploys one {@link ProxyVerticle} (L7) and
- * one {@link TcpVerticle} (L4) per event loop for the data plane, and the admin listener.
+ * The balancer: keeps a local view of the registry, and deploys one {@link ProxyVerticle} (L7) per
+ * event loop and the {@link TcpVerticle} (L4 listeners, whose connections spread over as many event
+ * loops) for the data plane, and the admin listener.
  */
 public final class BalancerVerticle extends VerticleBase {
 
@@ -251,9 +252,9 @@ public final class BalancerVerticle extends VerticleBase {
             })
         .compose(
             id ->
+                // One: each port is bound once; its connections go to as many event loops.
                 vertx.deployVerticle(
-                    () -> new TcpVerticle(tcpOptions, tcp, inFlight, resilience),
-                    new DeploymentOptions().setInstances(instances)))
+                    new TcpVerticle(tcpOptions, tcp, inFlight, resilience, instances)))
         .onSuccess(
             id ->
                 tcpListeners.forEach(

@@ -1,56 +1,103 @@
 package io.teller.balancer.tcp;
 
-import io.vertx.core.net.NetSocket;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Moves the bytes of one direction of a connection, from one socket to the other, with
- * back-pressure: when the destination's write queue is full the source is paused until it drains,
- * so a slow reader never makes the balancer buffer without bound. When the source sends its FIN,
- * the destination gets one after every byte before it, and the other direction goes on (both
- * sockets allow half-closure: see {@link NettyChannel}). When the source closes outright (a reset,
- * an idle timeout), the destination is closed once what was written to it is flushed.
+ * Moves the bytes read on its channel to the peer channel, one direction of a connection, as
+ * Netty's HexDumpProxy does: each read's buffer is written on as it is (no copy), flushed once per
+ * batch of reads. Back-pressure: while the peer's outbound buffer is over its high-water mark
+ * reading stops ({@code autoRead} off), and the peer's relay turns it back on when it drains, so a
+ * slow reader never makes the balancer buffer without bound.
  *
- * <p>Hand-written rather than {@code ReadStream.pipeTo} for the byte count and the half-close,
- * which a pipe does not give, and because a pipe also closes its source when the destination fails,
- * where here the other direction must decide for itself.
+ * <p>Half-close: both channels allow half-closure, so the source's FIN shuts only its input; the
+ * peer gets a FIN once every byte before it is written, and the other direction goes on. When the
+ * source closes outright (a reset, an idle timeout, the balancer), the peer is closed once what was
+ * written to it is flushed.
+ *
+ * <p>Both channels of a connection are on one event loop, so the two relays need no
+ * synchronisation.
  */
-final class Relay {
+final class Relay extends ChannelInboundHandlerAdapter {
 
-  private final NetSocket from;
-  private final NetSocket to;
+  private static final Logger LOG = LoggerFactory.getLogger("teller.tcp");
+
+  private final Channel peer;
   private final LongAdder bytes;
   private final Runnable ended;
 
   /**
-   * @param from the socket read from
-   * @param to the socket written to
+   * @param peer the channel written to
    * @param bytes counts the bytes moved
    * @param ended told once the source's FIN has been passed on
    */
-  Relay(NetSocket from, NetSocket to, LongAdder bytes, Runnable ended) {
-    this.from = from;
-    this.to = to;
+  Relay(Channel peer, LongAdder bytes, Runnable ended) {
+    this.peer = peer;
     this.bytes = bytes;
     this.ended = ended;
   }
 
-  /** Starts moving bytes; the source must be paused until now, so that nothing is missed. */
-  void start() {
-    to.drainHandler(v -> from.resume());
-    from.handler(
-        buffer -> {
-          if (NettyChannel.isEndOfInput(buffer)) {
-            NettyChannel.shutdownOutput(to).onComplete(v -> ended.run());
-            return;
-          }
-          bytes.add(buffer.length());
-          to.write(buffer);
-          if (to.writeQueueFull()) {
-            from.pause();
-          }
-        });
-    from.endHandler(v -> to.close());
-    from.resume();
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    ByteBuf buffer = (ByteBuf) msg;
+    bytes.add(buffer.readableBytes());
+    peer.write(buffer, peer.voidPromise());
+    if (!peer.isWritable()) {
+      ctx.channel().config().setAutoRead(false);
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    peer.flush();
+  }
+
+  /** This channel's outbound buffer (fed by the peer's relay) filled or drained. */
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    peer.config().setAutoRead(ctx.channel().isWritable());
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+    if (event != ChannelInputShutdownEvent.INSTANCE) {
+      ctx.fireUserEventTriggered(event);
+      return;
+    }
+    // An empty write completes once every write before it is on the wire (the outbound buffer is
+    // in order); shutting the output down at once would fail the writes still queued.
+    peer.writeAndFlush(Unpooled.EMPTY_BUFFER)
+        .addListener(
+            (ChannelFutureListener)
+                written -> {
+                  if (written.isSuccess() && peer instanceof DuplexChannel duplex) {
+                    duplex.shutdownOutput().addListener(shut -> ended.run());
+                  } else {
+                    peer.close();
+                    ended.run();
+                  }
+                });
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    LOG.debug("TCP {}: {}", ctx.channel().remoteAddress(), cause.toString());
+    ctx.close();
   }
 }

@@ -1,5 +1,17 @@
 package io.teller.balancer.tcp;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SniCompletionEvent;
+import io.netty.util.NetUtil;
+import io.netty.util.ReferenceCountUtil;
 import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.resilience.Failure;
 import io.teller.balancer.resilience.Resilience;
@@ -7,10 +19,8 @@ import io.teller.balancer.strategy.Endpoint;
 import io.teller.balancer.strategy.PickContext;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.net.NetClient;
-import io.vertx.core.net.NetSocket;
-import io.vertx.core.net.SocketAddress;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -25,9 +35,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link #attempts admit and attempt}: counted toward the retry budget; pick an instance with
  *       the service's strategy, take a lease on its in-flight count, connect — another instance,
  *       never the same twice, when one cannot be reached and the {@link Resilience} policy allows;
- *   <li>{@link #relay relay}: bytes both ways with back-pressure; a FIN from one side is passed on
- *       after every byte before it while the other direction keeps flowing (half-close); once both
- *       directions have ended, both sockets close;
+ *   <li>{@link #relay relay}: bytes both ways with back-pressure ({@link Relay}); a FIN from one
+ *       side is passed on after every byte before it while the other direction keeps flowing
+ *       (half-close); once both directions have ended, both channels close;
  *   <li>{@link #finish() finish}, once both sides are closed: the lease given back.
  * </ol>
  *
@@ -35,9 +45,9 @@ import org.slf4j.LoggerFactory;
  * once and closes the client's connection. The lease is held for the connection's whole life, so
  * least-connections counts open connections, shared with the other balancers as request counts are.
  *
- * <p>Every callback runs on the event loop of the accepting {@link TcpVerticle}, which is also the
- * one of its {@link NetClient}: the state here needs no synchronisation. Nothing on this path calls
- * anything on the network but the chosen instance.
+ * <p>The client's channel and the instance's are Netty channels on one event loop (the instance's
+ * is connected on the client's loop): every callback here runs there and the state needs no
+ * synchronisation. Nothing on this path calls anything on the network but the chosen instance.
  */
 final class TcpConnection {
 
@@ -47,34 +57,39 @@ final class TcpConnection {
   static final int MAX_HELLO_BYTES = 16 * 1024;
 
   /** A fatal TLS alert, unrecognized_name (RFC 6066 section 3), as a TLS 1.2 record. */
-  private static final Buffer UNRECOGNIZED_NAME =
-      Buffer.buffer(new byte[] {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70});
+  private static final byte[] UNRECOGNIZED_NAME = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70};
 
-  private final NetSocket client;
+  private final Channel client;
   private final int port;
   private final TcpRouter router;
-  private final NetClient connector;
+  private final Bootstrap connector;
   private final TcpOptions options;
   private final InFlight inFlight;
   private final Resilience resilience;
   private final TcpStats.Listener stats;
+  private final Front front = new Front();
   private TcpRoutes.Target target;
   private Resilience.Tries tries;
   private Failure lastFailure;
-  private boolean sni;
+  private ServerNameReader sni;
+  private Promise<String> serverName;
   private InFlight.Lease lease;
   private LongAdder openToInstance;
-  private NetSocket backend;
+  private Channel backend;
   private int directionsEnded;
   private boolean clientClosed;
   private boolean backendClosed;
   private boolean finished;
 
+  /**
+   * @param client the accepted channel
+   * @param connector connects to instances; each connection on the client's event loop
+   */
   TcpConnection(
-      NetSocket client,
+      Channel client,
       int port,
       TcpRouter router,
-      NetClient connector,
+      Bootstrap connector,
       TcpOptions options,
       InFlight inFlight,
       Resilience resilience) {
@@ -88,19 +103,22 @@ final class TcpConnection {
     this.stats = router.stats().listener(port);
   }
 
-  /** Takes the freshly accepted connection in hand (from the listener's connect handler). */
-  void start() {
+  /** Takes the freshly accepted channel in hand (from the listener's channel initializer). */
+  void install() {
+    client.pipeline().addLast(front);
+  }
+
+  /** Once the client's channel is active. */
+  private void start() {
     stats.accepted.increment();
     stats.open.increment();
-    client.pause();
-    NettyChannel.allowHalfClosure(client);
-    client.exceptionHandler(
-        e -> LOG.debug("TCP port {}: client {}: {}", port, client.remoteAddress(), e.toString()));
-    client.closeHandler(
-        v -> {
-          clientClosed = true;
-          closed();
-        });
+    client
+        .closeFuture()
+        .addListener(
+            f -> {
+              clientClosed = true;
+              closed();
+            });
     route()
         .compose(this::attempts)
         .onSuccess(this::relay)
@@ -118,8 +136,12 @@ final class TcpConnection {
           ? Future.failedFuture(Failure.unknownService(listener.spec().service()))
           : Future.succeededFuture(listener.target());
     }
-    sni = true;
-    return NettyChannel.serverName(client, MAX_HELLO_BYTES, options.helloTimeoutMillis())
+    // Reads until the ClientHello is whole; its bytes then wait in the front handler.
+    sni = new ServerNameReader(MAX_HELLO_BYTES, options.helloTimeoutMillis());
+    serverName = Promise.promise();
+    client.pipeline().addBefore(client.pipeline().context(front).name(), null, sni);
+    return serverName
+        .future()
         .compose(
             name -> {
               TcpRoutes routes = router.routes();
@@ -132,16 +154,16 @@ final class TcpConnection {
   }
 
   /** Admits the connection, then tries instances until one is connected or none may be. */
-  private Future<NetSocket> attempts(TcpRoutes.Target target) {
+  private Future<Channel> attempts(TcpRoutes.Target target) {
     this.target = target;
     resilience.admitted();
     tries = resilience.tries(target.pool());
-    Promise<NetSocket> connected = Promise.promise();
+    Promise<Channel> connected = Promise.promise();
     attempt(connected);
     return connected.future();
   }
 
-  private void attempt(Promise<NetSocket> connected) {
+  private void attempt(Promise<Channel> connected) {
     if (clientClosed) {
       connected.fail(Failure.clientGone(service(), null));
       return;
@@ -153,11 +175,17 @@ final class TcpConnection {
     }
     tries.add(endpoint.id());
     InFlight.Lease attempt = inFlight.acquire(endpoint.id());
-    connector
-        .connect(endpoint.port(), endpoint.host())
-        .onComplete(
+    // The instance's relay is its channel's handler from the start: relay() runs as the connect
+    // completes, before the channel's first read.
+    ChannelFuture connecting =
+        connector
+            .clone(client.eventLoop())
+            .handler(new Relay(client, stats.bytesToClients, this::directionEnded))
+            .connect(address(endpoint.host(), endpoint.port()));
+    connecting.addListener(
+        (ChannelFutureListener)
             done -> {
-              if (done.failed()) {
+              if (!done.isSuccess()) {
                 attempt.release();
                 stats.connectFailures.increment();
                 lastFailure = Failure.connect(service(), endpoint.id(), done.cause());
@@ -170,37 +198,54 @@ final class TcpConnection {
                 }
                 return;
               }
-              NetSocket socket = done.result();
-              // Before its first read: a FIN from the instance must not close the client's side.
-              NettyChannel.allowHalfClosure(socket);
+              Channel channel = done.channel();
               resilience.reached(endpoint.id());
               if (clientClosed) {
                 attempt.release();
-                socket.close();
+                channel.close();
                 connected.fail(Failure.clientGone(service(), endpoint.id()));
                 return;
               }
               lease = attempt;
               openToInstance = stats.instance(endpoint.id());
               openToInstance.increment();
-              socket.exceptionHandler(
-                  e ->
-                      LOG.debug("TCP port {}: instance {}: {}", port, endpoint.id(), e.toString()));
-              connected.complete(socket);
+              connected.complete(channel);
             });
   }
 
+  /** An IP address as it is; a host name left to the connector's resolver (Vert.x's, async). */
+  private static InetSocketAddress address(String host, int port) {
+    InetAddress literal = NetUtil.createInetAddressFromIpAddressString(host);
+    return literal != null
+        ? new InetSocketAddress(literal, port)
+        : InetSocketAddress.createUnresolved(host, port);
+  }
+
   /** Bytes both ways until each direction has ended, or either side closes. */
-  private void relay(NetSocket backend) {
+  private void relay(Channel backend) {
     this.backend = backend;
-    backend.pause();
-    backend.closeHandler(
-        v -> {
-          backendClosed = true;
-          closed();
-        });
-    new Relay(client, backend, stats.bytesToInstances, this::directionEnded).start();
-    new Relay(backend, client, stats.bytesToClients, this::directionEnded).start();
+    backend
+        .closeFuture()
+        .addListener(
+            f -> {
+              backendClosed = true;
+              closed();
+            });
+    // What the client sent meanwhile goes first (on the connection's first bytes, no wait for
+    // another read); a FIN read with it, after it.
+    ByteBuf early = front.early;
+    front.early = null;
+    if (early != null) {
+      stats.bytesToInstances.add(early.readableBytes());
+      backend.writeAndFlush(early, backend.voidPromise());
+    }
+    client
+        .pipeline()
+        .replace(front, null, new Relay(backend, stats.bytesToInstances, this::directionEnded));
+    if (front.inputShutdown) {
+      client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+    }
+    client.config().setAutoRead(true);
   }
 
   /** One direction's FIN was passed on; after both, the connection is done. */
@@ -219,9 +264,11 @@ final class TcpConnection {
     }
     LOG.debug("TCP port {}: client {} closed: {}", port, client.remoteAddress(), failure.reason());
     stats.failed.increment();
-    if (sni && failure.kind() == Failure.Kind.NO_ROUTE) {
+    if (sni != null && failure.kind() == Failure.Kind.NO_ROUTE) {
       // A TLS client is told in TLS terms that no one here serves the name it asked for.
-      client.write(UNRECOGNIZED_NAME).onComplete(v -> client.close());
+      client
+          .writeAndFlush(Unpooled.wrappedBuffer(UNRECOGNIZED_NAME))
+          .addListener(ChannelFutureListener.CLOSE);
     } else {
       client.close();
     }
@@ -239,6 +286,8 @@ final class TcpConnection {
       return;
     }
     finished = true;
+    ReferenceCountUtil.release(front.early);
+    front.early = null;
     stats.open.decrement();
     if (openToInstance != null) {
       openToInstance.decrement();
@@ -250,6 +299,46 @@ final class TcpConnection {
 
   private String service() {
     return target == null ? null : target.pool().service().name();
+  }
+
+  /**
+   * The client channel's handler until the relay takes over: starts the chain once the channel is
+   * active, takes the ClientHello reader's outcome, and keeps what the client sends meanwhile for
+   * the instance: its first read (the hello's bytes on an SNI listener), after which reading stops
+   * until the relay, and a FIN.
+   */
+  private final class Front extends ChannelInboundHandlerAdapter {
+    ByteBuf early;
+    boolean inputShutdown;
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      start();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ByteBuf bytes = (ByteBuf) msg;
+      early = early == null ? bytes : Unpooled.wrappedBuffer(early, bytes);
+      ctx.channel().config().setAutoRead(false);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+      if (event instanceof SniCompletionEvent done && sni != null) {
+        sni.outcome(done).onComplete(serverName);
+      } else if (event == ChannelInputShutdownEvent.INSTANCE) {
+        inputShutdown = true;
+      }
+      ReferenceCountUtil.release(event);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      LOG.debug(
+          "TCP port {}: client {}: {}", port, ctx.channel().remoteAddress(), cause.toString());
+      ctx.close();
+    }
   }
 
   /** The picker's view of a connection: the client's address, and the instances not to pick. */
@@ -267,8 +356,10 @@ final class TcpConnection {
 
         @Override
         public String clientAddress() {
-          SocketAddress remote = client.remoteAddress();
-          return remote == null || remote.hostAddress() == null ? "" : remote.hostAddress();
+          return client.remoteAddress() instanceof InetSocketAddress remote
+                  && remote.getAddress() != null
+              ? remote.getAddress().getHostAddress()
+              : "";
         }
 
         @Override

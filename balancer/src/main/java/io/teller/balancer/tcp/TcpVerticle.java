@@ -1,13 +1,22 @@
 package io.teller.balancer.tcp;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.teller.balancer.counting.InFlight;
 import io.teller.balancer.resilience.Resilience;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.net.NetClient;
-import io.vertx.core.net.NetClientOptions;
-import io.vertx.core.net.NetServer;
-import io.vertx.core.net.NetServerOptions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -17,11 +26,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One event loop's share of the L4 data plane: a listener on every port of the current {@link
- * TcpRoutes} (Vert.x spreads each port's connections over every instance of this verticle) and a
- * client to the instances, so that a connection and its instance connection stay on one event loop.
- * Listeners open and close as the routes change, without a restart; a removed listener stops
- * accepting at once and leaves its open connections their drain time.
+ * The L4 data plane's listeners: one Netty server on every port of the current {@link TcpRoutes}
+ * (see {@link VertxNetty} for why Netty rather than Vert.x's {@code NetServer}). Accepted
+ * connections go to a given number of Vert.x's event loops in turn, and each one's instance
+ * connection is made on its loop. Listeners open and close as the routes change, without a restart;
+ * a removed listener stops accepting at once and leaves its open connections their drain time.
+ * Deploy one instance: a port is bound once.
  */
 public final class TcpVerticle extends VerticleBase {
 
@@ -31,33 +41,42 @@ public final class TcpVerticle extends VerticleBase {
   private final TcpRouter router;
   private final InFlight inFlight;
   private final Resilience resilience;
+  private final int eventLoops;
   private final Map<Integer, Open> open = new HashMap<>();
-  private NetClient connector;
+  private EventLoopGroup loops;
+  private Bootstrap connector;
   private Runnable unsubscribe = () -> {};
 
-  /** A listener of this verticle, and the spec it was opened for. */
-  private record Open(ListenerSpec spec, Future<NetServer> server) {}
+  /** A listener of this verticle, the spec it was opened for, and its open connections. */
+  private record Open(ListenerSpec spec, Future<Channel> server, ChannelGroup connections) {}
 
+  /**
+   * @param eventLoops how many of Vert.x's event loops serve the connections
+   */
   public TcpVerticle(
-      TcpOptions options, TcpRouter router, InFlight inFlight, Resilience resilience) {
+      TcpOptions options,
+      TcpRouter router,
+      InFlight inFlight,
+      Resilience resilience,
+      int eventLoops) {
     this.options = options;
     this.router = router;
     this.inFlight = inFlight;
     this.resilience = resilience;
+    this.eventLoops = eventLoops;
   }
 
   @Override
   public Future<?> start() {
+    loops = VertxNetty.eventLoops(vertx, eventLoops);
     connector =
-        vertx.createNetClient(
-            new NetClientOptions()
-                .setConnectTimeout(options.connectTimeoutMillis())
-                .setIdleTimeout(options.idleTimeoutMillis())
-                .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
-                .setTcpNoDelay(true));
+        VertxNetty.client(vertx)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, options.connectTimeoutMillis())
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.ALLOW_HALF_CLOSURE, true);
     unsubscribe = router.subscribe(context, this::apply);
     // Configured listeners must bind, as the HTTPS port must: a port in use fails the start.
-    List<Future<NetServer>> configured = new ArrayList<>();
+    List<Future<Channel>> configured = new ArrayList<>();
     apply(router.routes());
     open.values().stream()
         .filter(o -> o.spec().origin().equals(ListenerSpec.FROM_CONFIG))
@@ -74,37 +93,57 @@ public final class TcpVerticle extends VerticleBase {
               if (wanted.containsKey(entry.getKey())) {
                 return false;
               }
-              long drain = entry.getValue().spec().drainMillis();
-              entry
-                  .getValue()
-                  .server()
-                  .onSuccess(server -> server.shutdown(drain, TimeUnit.MILLISECONDS));
+              Open gone = entry.getValue();
+              gone.server().onSuccess(Channel::close);
+              vertx.setTimer(
+                  Math.max(1, gone.spec().drainMillis()), t -> gone.connections().close());
               return true;
             });
     wanted.forEach(
         (port, spec) -> {
           if (!open.containsKey(port)) {
-            open.put(port, new Open(spec, listen(port, spec)));
+            ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+            open.put(port, new Open(spec, listen(port, spec, connections), connections));
           }
         });
   }
 
-  private Future<NetServer> listen(int port, ListenerSpec spec) {
-    NetServerOptions serverOptions =
-        new NetServerOptions()
-            .setHost(options.host())
-            .setPort(port)
-            .setIdleTimeout(options.idleTimeoutMillis())
-            .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
-            .setTcpNoDelay(true);
-    return vertx
-        .createNetServer(serverOptions)
-        .connectHandler(
-            socket ->
-                new TcpConnection(socket, port, router, connector, options, inFlight, resilience)
-                    .start())
-        .listen()
-        .onSuccess(server -> router.bindFailures().remove(port))
+  private Future<Channel> listen(int port, ListenerSpec spec, ChannelGroup connections) {
+    ServerBootstrap server =
+        VertxNetty.server(vertx, loops)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childHandler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel channel) {
+                    connections.add(channel);
+                    if (options.idleTimeoutMillis() > 0) {
+                      channel.pipeline().addLast(new IdleClose(options.idleTimeoutMillis()));
+                    }
+                    new TcpConnection(
+                            channel, port, router, connector, options, inFlight, resilience)
+                        .install();
+                  }
+                });
+    Promise<Channel> bound = Promise.promise();
+    server
+        .bind(options.host(), port)
+        .addListener(
+            done ->
+                // Back on this verticle's context, which owns the listeners.
+                context.runOnContext(
+                    v -> {
+                      if (done.isSuccess()) {
+                        bound.complete(((io.netty.channel.ChannelFuture) done).channel());
+                      } else {
+                        bound.fail(done.cause());
+                      }
+                    }));
+    return bound
+        .future()
+        .onSuccess(channel -> router.bindFailures().remove(port))
         .onFailure(
             e -> {
               if (router.bindFailures().add(port)) {
@@ -128,11 +167,32 @@ public final class TcpVerticle extends VerticleBase {
     List<Future<Void>> closing = new ArrayList<>();
     open.values()
         .forEach(
-            o -> closing.add(o.server().compose(NetServer::close, e -> Future.succeededFuture())));
+            o -> {
+              closing.add(
+                  o.server()
+                      .compose(channel -> settled(channel.close()), e -> Future.succeededFuture()));
+              closing.add(settled(o.connections().close()));
+            });
     open.clear();
-    if (connector != null) {
-      closing.add(connector.close());
-    }
     return Future.join(closing);
+  }
+
+  /** A Netty operation's end, as a future completed on this verticle's context. */
+  private Future<Void> settled(io.netty.util.concurrent.Future<?> operation) {
+    Promise<Void> done = Promise.promise();
+    operation.addListener(f -> context.runOnContext(v -> done.complete()));
+    return done.future();
+  }
+
+  /** Closes a connection with no byte either way for the idle timeout. */
+  private static final class IdleClose extends IdleStateHandler {
+    IdleClose(long millis) {
+      super(0, 0, millis, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    protected void channelIdle(ChannelHandlerContext ctx, IdleStateEvent event) {
+      ctx.close();
+    }
   }
 }

@@ -295,6 +295,20 @@ class TcpForwardingTest {
   }
 
   @Test
+  void anInstanceGivenByHostNameIsReached() throws Exception {
+    // The name goes through Vert.x's resolver (the connector's), never a lookup on the event loop.
+    int port = TestClusters.freePort();
+    defineTcpService("by-name", "round-robin", port);
+    Http.Response registered =
+        Http.post(
+            harness.registry().url("/v1/services/by-name/instances"),
+            new JsonObject().put("host", "localhost").put("port", echo("named-1")).encode());
+    assertThat(registered.status()).isLessThan(300);
+    Poll.until(
+        Duration.ofSeconds(10), () -> assertThat(greetings(port, 1)).containsExactly("named-1"));
+  }
+
+  @Test
   void anEndOnOneSideReachesTheOtherAfterEveryByte() throws Exception {
     // Client to instance: the instance numbers its connections and keeps what each received.
     int up = TestClusters.freePort();
