@@ -1,5 +1,7 @@
 package io.teller.balancer.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.teller.balancer.BalancerSettings;
 import io.teller.balancer.BalancerVerticle;
 import io.teller.common.cluster.ClusterRole;
@@ -7,6 +9,7 @@ import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.CommonSettings;
 import io.teller.common.config.Setting;
 import io.teller.common.config.TellerConfig;
+import io.teller.common.testing.Poll;
 import io.teller.common.testing.TestClusters;
 import io.teller.registry.testing.Http;
 import io.teller.registry.testing.RegistryNodes;
@@ -16,6 +19,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -303,10 +307,10 @@ public final class BalancerHarness implements AutoCloseable {
    * a first answer through it only says that one instance has arrived.
    */
   public void awaitInstances(String... ids) throws Exception {
-    io.teller.common.testing.Poll.until(
-        java.time.Duration.ofSeconds(10),
+    Poll.until(
+        Duration.ofSeconds(10),
         () ->
-            org.assertj.core.api.Assertions.assertThat(
+            assertThat(
                     Http.get("http://127.0.0.1:" + adminPort + "/counts")
                         .json()
                         .getJsonObject("instances")

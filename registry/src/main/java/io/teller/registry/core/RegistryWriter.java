@@ -180,9 +180,9 @@ final class RegistryWriter {
    * batch; the batch's changes share one commit, in revision order.
    */
   List<Applied> applyBatch(List<WriteCommand<?>> commands) {
-    List<Written<?>> written = new ArrayList<>(commands.size());
-    List<RuntimeException> failures = new ArrayList<>(commands.size());
+    List<Applied> applied = new ArrayList<>(commands.size());
     List<Change> all = new ArrayList<>();
+    Promise<Void> durable = Promise.promise();
     revisions.open(commands.size());
     try {
       for (WriteCommand<?> command : commands) {
@@ -190,26 +190,24 @@ final class RegistryWriter {
         try {
           WriteReply reply = applyOne(command, changes);
           long last = changes.stream().mapToLong(Change::revision).max().orElse(0);
-          written.add(new Written<>(reply, last));
-          failures.add(null);
+          applied.add(
+              new Applied(
+                  new Written<>(reply, last),
+                  changes.isEmpty() ? Future.succeededFuture() : durable.future(),
+                  null));
           all.addAll(changes);
         } catch (RuntimeException e) {
-          written.add(null);
-          failures.add(e);
+          applied.add(new Applied(null, null, e));
         }
       }
     } finally {
       revisions.release();
     }
     // Queued in revision order, from this ordered task.
-    Future<Void> durable = all.isEmpty() ? Future.succeededFuture() : durability.commit(all);
-    List<Applied> applied = new ArrayList<>(commands.size());
-    for (int i = 0; i < commands.size(); i++) {
-      Written<?> w = written.get(i);
-      applied.add(
-          w == null
-              ? new Applied(null, null, failures.get(i))
-              : new Applied(w, w.lastRevision() == 0 ? Future.succeededFuture() : durable, null));
+    if (all.isEmpty()) {
+      durable.complete();
+    } else {
+      durability.commit(all).onComplete(durable);
     }
     return applied;
   }

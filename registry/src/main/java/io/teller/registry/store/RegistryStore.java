@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.UnaryOperator;
 
 /**
@@ -41,6 +42,8 @@ public final class RegistryStore {
   private final IMap<String, String> services;
   private final IMap<String, String> instances;
   private final IMap<String, Long> meta;
+  // The services with a tcpPort as last read, and the stamp they were read at.
+  private volatile TcpPorts tcpPorts;
 
   public RegistryStore(HazelcastInstance hazelcast) {
     this.hazelcast = hazelcast;
@@ -105,7 +108,7 @@ public final class RegistryStore {
     if (current != null) {
       return current;
     }
-    long fresh = 1 + java.util.concurrent.ThreadLocalRandom.current().nextLong(Long.MAX_VALUE - 1);
+    long fresh = 1 + ThreadLocalRandom.current().nextLong(Long.MAX_VALUE - 1);
     Long raced = meta.putIfAbsent(INCARNATION, fresh);
     return raced == null ? fresh : raced;
   }
@@ -143,7 +146,7 @@ public final class RegistryStore {
     // The stamp first: a change written after this read moves it, and is read next time.
     Long stamp = meta.get(TCP_PORTS);
     if (stamp == null) {
-      long fresh = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+      long fresh = ThreadLocalRandom.current().nextLong();
       Long raced = meta.putIfAbsent(TCP_PORTS, fresh);
       stamp = raced == null ? fresh : raced;
     }
@@ -162,12 +165,10 @@ public final class RegistryStore {
    * that briefly both lead never set a value a reader has cached already.
    */
   public void tcpPortsChanged() {
-    meta.set(TCP_PORTS, java.util.concurrent.ThreadLocalRandom.current().nextLong());
+    meta.set(TCP_PORTS, ThreadLocalRandom.current().nextLong());
   }
 
   private record TcpPorts(Long stamp, List<Service> services) {}
-
-  private volatile TcpPorts tcpPorts;
 
   public void putService(Service service) {
     services.set(service.name(), service.toJson().encode());

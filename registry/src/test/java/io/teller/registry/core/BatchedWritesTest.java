@@ -7,7 +7,6 @@ import io.teller.common.cluster.ClusterRole;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.model.Change;
 import io.teller.common.model.Instance;
-import io.teller.common.model.RegistryContract;
 import io.teller.common.model.RegistryFailure;
 import io.teller.common.model.Service;
 import io.teller.common.testing.OnContext;
@@ -22,7 +21,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,7 +46,7 @@ class BatchedWritesTest {
   static TellerCluster lite;
   static WriteClient client;
   static final AtomicInteger arrived = new AtomicInteger();
-  static final List<Change> changes = new CopyOnWriteArrayList<>();
+  static List<Change> changes;
 
   @BeforeAll
   static void start() throws Exception {
@@ -65,12 +63,7 @@ class BatchedWritesTest {
               delivery.next();
             });
     lite = nodes.clusters().start(ClusterRole.LITE);
-    await(
-        lite.vertx()
-            .eventBus()
-            .<JsonObject>consumer(
-                RegistryContract.CHANGES, message -> changes.add(Change.fromJson(message.body())))
-            .completion());
+    changes = RegistryNodes.changesSeenBy(lite);
     client = new WriteClient(lite.vertx(), lite.hazelcast());
   }
 

@@ -155,13 +155,7 @@ class EventBusAndChangesTest {
 
   @Test
   void changesArriveInRevisionOrderOverTheEventBusAndSse() throws Exception {
-    List<Change> viaBus = new CopyOnWriteArrayList<>();
-    await(
-        lite.vertx()
-            .eventBus()
-            .<JsonObject>consumer(
-                RegistryContract.CHANGES, message -> viaBus.add(Change.fromJson(message.body())))
-            .completion());
+    List<Change> viaBus = RegistryNodes.changesSeenBy(lite);
 
     HttpResponse<InputStream> sse =
         Http.client()

@@ -7,7 +7,6 @@ import io.teller.common.cluster.ClusterRole;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.model.Change;
 import io.teller.common.model.Instance;
-import io.teller.common.model.RegistryContract;
 import io.teller.common.model.Service;
 import io.teller.common.testing.OnContext;
 import io.teller.common.testing.Poll;
@@ -15,12 +14,10 @@ import io.teller.registry.core.WriteCodec.Written;
 import io.teller.registry.testing.Http;
 import io.teller.registry.testing.RegistryNodes;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,7 +45,7 @@ class RetriedWriteTest {
   static TellerCluster lite;
   static WriteClient client;
   static final AtomicInteger sent = new AtomicInteger();
-  static final List<Change> changes = new CopyOnWriteArrayList<>();
+  static List<Change> changes;
 
   @BeforeAll
   static void start() throws Exception {
@@ -64,12 +61,7 @@ class RetriedWriteTest {
               }
               delivery.next();
             });
-    await(
-        lite.vertx()
-            .eventBus()
-            .<JsonObject>consumer(
-                RegistryContract.CHANGES, message -> changes.add(Change.fromJson(message.body())))
-            .completion());
+    changes = RegistryNodes.changesSeenBy(lite);
     client = new WriteClient(lite.vertx(), lite.hazelcast(), TIMEOUT_MS);
   }
 

@@ -6,6 +6,8 @@ import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.CommonSettings;
 import io.teller.common.config.Setting;
 import io.teller.common.config.TellerConfig;
+import io.teller.common.model.Change;
+import io.teller.common.model.RegistryContract;
 import io.teller.common.testing.TestClusters;
 import io.teller.registry.RegistrySettings;
 import io.teller.registry.RegistryVerticle;
@@ -13,6 +15,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -108,5 +111,23 @@ public final class RegistryNodes implements AutoCloseable {
     env.put("TELLER_API_TOKEN", TOKEN);
     env.put("TELLER_DATA_DIR", dataDir.resolve("process-" + apiPort).toString());
     return env;
+  }
+
+  /**
+   * Subscribes {@code member} to the changes the registry publishes; returns, once subscribed, the
+   * list they are added to as they arrive.
+   */
+  public static List<Change> changesSeenBy(TellerCluster member) throws Exception {
+    List<Change> changes = new CopyOnWriteArrayList<>();
+    member
+        .vertx()
+        .eventBus()
+        .<io.vertx.core.json.JsonObject>consumer(
+            RegistryContract.CHANGES, message -> changes.add(Change.fromJson(message.body())))
+        .completion()
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(20, TimeUnit.SECONDS);
+    return changes;
   }
 }
