@@ -11,6 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 all_proxies=teller,haproxy-1t,haproxy-2t,nginx-1w,nginx-2w
+# Not in the default set: netty-proto, bench/NettyForward.java (a minimal forwarder written directly on
+# Netty, HTTP and HTTPS rows only), the ceiling of a Netty-level rewrite of Teller's request path.
+known_proxies=netty-proto,$all_proxies
 usage() {
   cat <<EOF
 usage: bench/http.sh [options]
@@ -27,8 +30,8 @@ usage: bench/http.sh [options]
   --backends N       backend ports served by the one backend process (default 3)
   --backend KIND     nginx (one nginx, 1 worker) or java (bench/Backend.java, one event loop);
                      default nginx when nginx is installed, java otherwise
-  --proxies LIST     comma-separated, from $all_proxies
-                     (default all); the direct row is always measured
+  --proxies LIST     comma-separated, from $known_proxies
+                     (default $all_proxies); the direct row is always measured
   -h, --help         this text
   Quick smoke run: bench/http.sh --rounds 1 --duration 3 --warmup 3
 Environment: BALANCER_JAVA_OPTS, JVM options for the Teller balancer (default: none, as ./teller).
@@ -56,8 +59,8 @@ while (($#)); do
     --proxies)
       (($# >= 2)) || { echo "bench/http.sh: --proxies needs a value" >&2; exit 2; }
       for p in ${2//,/ }; do
-        [[ ,$all_proxies, == *,"$p",* ]] ||
-          { echo "bench/http.sh: unknown proxy '$p' (known: $all_proxies)" >&2; exit 2; }
+        [[ ,$known_proxies, == *,"$p",* ]] ||
+          { echo "bench/http.sh: unknown proxy '$p' (known: $known_proxies)" >&2; exit 2; }
       done
       proxies=$2
       shift ;;
@@ -465,6 +468,29 @@ add_proxy_targets() {
   fi
 }
 
+# netty-proto: bench/NettyForward.java, run from source with the balancer's shaded jar (Netty 4.2 and
+# netty-tcnative BoringSSL), the same certificate as nginx and HAProxy, JVM options as Teller's.
+if selected netty-proto; then
+  np_http="" np_https=""
+  port np_http; port np_https
+  echo "starting netty-proto (bench/NettyForward.java, one 2-thread NIO event loop group; http :$np_http, https :$np_https)"
+  # shellcheck disable=SC2086 # BALANCER_JAVA_OPTS is a list of options
+  start netty-proto java $balancer_java_opts -cp balancer/target/teller-balancer.jar bench/NettyForward.java \
+    "$np_http" "$np_https" "$work/tls/cert.pem" "$work/tls/key.pem" "${backend_ports[@]}"
+  np_pid=$last_pid np_reason=""
+  if wait_for "http://127.0.0.1:$np_http/" "$np_pid" 60 && wait_for "https://127.0.0.1:$np_https/" "$np_pid" 15; then
+    for url in "http://127.0.0.1:$np_http/" "https://127.0.0.1:$np_https/"; do
+      got=$(curl -sk -m 2 "$url" || true)
+      [[ $got == "$backend_body" ]] || { np_reason="wrong body"; echo "  netty-proto answered '$got' on $url"; }
+    done
+  else
+    np_reason="did not start"
+    echo "  netty-proto did not answer 200:"; log_tail netty-proto
+  fi
+  add_target "netty-proto HTTP" "http://127.0.0.1:$np_http/" wrk true "$np_pid" netty-proto HTTP "$np_reason"
+  add_target "netty-proto HTTPS" "https://127.0.0.1:$np_https/" wrk true "$np_pid" netty-proto HTTPS "$np_reason"
+  add_target "netty-proto h2" "" wrk false "" netty-proto h2 "HTTP/1.1 only"
+fi
 selected haproxy-1t && start_haproxy haproxy-1t 1
 selected haproxy-2t && start_haproxy haproxy-2t 2
 selected nginx-1w && start_nginx_proxy nginx-1w 1
@@ -493,6 +519,10 @@ if selected teller; then
   echo "teller:  balancer JVM options: ${balancer_java_opts:-none (as ./teller)}"
   tls_line=$(grep -o "TLS with the .*" "$work/balancer.log" 2>/dev/null | head -n 1 || true)
   [[ -z $tls_line ]] || echo "teller:  $tls_line"
+fi
+if selected netty-proto; then
+  np_line=$(grep -m 1 "netty-forward ready" "$work/netty-proto.log" 2>/dev/null || true)
+  echo "netty-proto: JVM options: ${balancer_java_opts:-none}; ${np_line:-not ready}"
 fi
 # What each TLS target negotiates: for HTTPS rows with an OpenSSL client offering no ALPN, as
 # wrk does; for h2 rows what h2load negotiated when probed.
@@ -694,7 +724,7 @@ done
 # The same medians laid out as issue 15's table: one column per proxy, then Teller's ratio to
 # HAProxy with 1 and with 2 threads (Markdown, to paste).
 columns=()
-for p in ${all_proxies//,/ }; do selected "$p" && columns+=("$p"); done
+for p in ${known_proxies//,/ }; do selected "$p" && columns+=("$p"); done
 # cell PROXY PROTOCOL FIELD: one median, formatted.
 cell() {
   local v=${summary[$1,$2,$3]:-nan}
@@ -704,24 +734,27 @@ cell() {
   esac
 }
 echo
-echo "summary (medians as above; teller/haproxy = Teller's figure divided by HAProxy's):"
+echo "summary (medians as above; teller/haproxy, netty-proto/haproxy = that proxy's figure divided by HAProxy's):"
 echo
 line="| |"; rule="| --- |"
 for p in "${columns[@]}"; do line+=" $p |"; rule+=" ---: |"; done
-if selected teller; then
-  for p in haproxy-1t haproxy-2t; do selected "$p" && { line+=" teller/$p |"; rule+=" ---: |"; }; done
-fi
+ratio_of=()
+for q in netty-proto teller; do selected "$q" && ratio_of+=("$q"); done
+for q in "${ratio_of[@]}"; do
+  for p in haproxy-1t haproxy-2t; do selected "$p" && { line+=" $q/$p |"; rule+=" ---: |"; }; done
+done
 echo "$line"; echo "$rule"
 for row in "HTTP/1.1 req/s:HTTP:rps" "HTTPS req/s:HTTPS:rps" "HTTPS p99:HTTPS:p99" "h2 req/s:h2:rps" \
-    "h2 p99:h2:p99" "HTTPS req/s per proxy core:HTTPS:per_core" "h2 req/s per proxy core:h2:per_core"; do
+    "h2 p99:h2:p99" "HTTP/1.1 req/s per proxy core:HTTP:per_core" "HTTPS req/s per proxy core:HTTPS:per_core" \
+    "h2 req/s per proxy core:h2:per_core"; do
   IFS=: read -r label protocol field <<<"$row"
   line="| $label |"
   for p in "${columns[@]}"; do line+=" $(cell "$p" "$protocol" "$field") |"; done
-  if selected teller; then
+  for q in "${ratio_of[@]}"; do
     for p in haproxy-1t haproxy-2t; do
       selected "$p" || continue
-      line+=" $(ratio "${summary[teller,$protocol,$field]:-nan}" "${summary[$p,$protocol,$field]:-nan}") |"
+      line+=" $(ratio "${summary[$q,$protocol,$field]:-nan}" "${summary[$p,$protocol,$field]:-nan}") |"
     done
-  fi
+  done
   echo "$line"
 done
