@@ -11,7 +11,7 @@ cluster="bench-dashboard-$$"
 token=bench-token
 export TELLER_CLUSTER_NAME=$cluster TELLER_CLUSTER_PORT=47301 TELLER_CLUSTER_MEMBERS=127.0.0.1:47301 \
   TELLER_REGISTRY_PORT=47300 TELLER_LISTEN_HOST=127.0.0.1 TELLER_API_TOKEN=$token TELLER_DATA_DIR="$work/data"
-java -Xmx1g -jar registry/target/teller-registry.jar >"$work/registry.log" 2>&1 &
+java -Xmx1g -XX:TieredStopAtLevel=1 -jar registry/target/teller-registry.jar >"$work/registry.log" 2>&1 &
 registry=$!
 until grep -q " ready in " "$work/registry.log"; do
   kill -0 $registry 2>/dev/null || { cat "$work/registry.log"; exit 1; }

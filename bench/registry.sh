@@ -15,7 +15,7 @@ port cluster_port
 export TELLER_CLUSTER_NAME=$cluster TELLER_CLUSTER_PORT=$cluster_port \
   TELLER_CLUSTER_MEMBERS=127.0.0.1:$cluster_port TELLER_REGISTRY_PORT=$api_port \
   TELLER_LISTEN_HOST=127.0.0.1 TELLER_API_TOKEN=$token TELLER_DATA_DIR="$work/data"
-java -Xmx1g -jar registry/target/teller-registry.jar >"$work/registry.log" 2>&1 &
+java -Xmx1g -XX:TieredStopAtLevel=1 -jar registry/target/teller-registry.jar >"$work/registry.log" 2>&1 &
 registry=$!
 until grep -q " ready in " "$work/registry.log"; do
   kill -0 $registry 2>/dev/null || { cat "$work/registry.log"; exit 1; }

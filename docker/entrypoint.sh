@@ -13,4 +13,9 @@ if [ -z "$TELLER_CLUSTER_HOST" ]; then
   export TELLER_CLUSTER_HOST
 fi
 echo "$program" > /tmp/teller-program
-exec java $JAVA_OPTS -jar "/app/teller-$program.jar" "$@"
+# The registry runs on the C1 compiler alone (as ./teller starts it: its writes come in bursts,
+# which C2 compiling in the background slowed); JAVA_OPTS come after, so they can override it.
+defaults=""
+[ "$program" != registry ] || defaults="-XX:TieredStopAtLevel=1"
+# shellcheck disable=SC2086 # the options are words
+exec java $defaults $JAVA_OPTS -jar "/app/teller-$program.jar" "$@"
