@@ -3,6 +3,7 @@ package io.teller.balancer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.teller.balancer.tcp.ListenerSpec;
+import io.teller.balancer.tcp.Transports;
 import io.teller.common.cluster.ClusterRole;
 import io.teller.common.cluster.MemberListeners;
 import io.teller.common.cluster.TellerCluster;
@@ -13,6 +14,7 @@ import io.teller.common.launch.TellerProgram;
 import io.vertx.core.Deployable;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.spi.VertxMetricsFactory;
+import io.vertx.core.transport.Transport;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -57,6 +59,11 @@ public final class BalancerMain implements TellerProgram {
                 .setJvmMetricsEnabled(true)
                 .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)
                 .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT));
+  }
+
+  @Override
+  public Transport transport(TellerConfig config) {
+    return Transports.choose(config.string(BalancerSettings.TRANSPORT));
   }
 
   @Override

@@ -194,6 +194,14 @@ public final class BalancerSettings {
           "comma-separated CIDR ranges of proxies in front of the balancer whose X-Forwarded-For and"
               + " Forwarded are kept and appended to; from anyone else they are replaced");
 
+  public static final Setting TRANSPORT =
+      new Setting(
+          "transport",
+          SettingType.oneOf("auto", "io_uring", "epoll", "nio"),
+          "the network transport of every listener and connection: io_uring or epoll (Linux"
+              + " x86_64), nio (the JDK's, any platform), or auto (io_uring, else epoll, else nio);"
+              + " one that cannot load falls back to nio, with a warning");
+
   public static final List<Setting> ALL =
       List.of(
           HTTPS_PORT,
@@ -226,7 +234,8 @@ public final class BalancerSettings {
           HTTP_REQUEST_HEADER_TIMEOUT_MS,
           HTTP_MAX_CONNECTIONS,
           HTTP_PATH_ALLOW_ENCODED_SEPARATORS,
-          PROXY_TRUSTED_CIDRS);
+          PROXY_TRUSTED_CIDRS,
+          TRANSPORT);
 
   private BalancerSettings() {}
 }

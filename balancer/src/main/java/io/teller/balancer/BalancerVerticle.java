@@ -22,6 +22,7 @@ import io.teller.balancer.tcp.ListenerSpec;
 import io.teller.balancer.tcp.TcpOptions;
 import io.teller.balancer.tcp.TcpRouter;
 import io.teller.balancer.tcp.TcpVerticle;
+import io.teller.balancer.tcp.Transports;
 import io.teller.balancer.tls.CertificatePair;
 import io.teller.balancer.tls.DevelopmentCertificate;
 import io.teller.balancer.tls.TlsOptions;
@@ -115,6 +116,7 @@ public final class BalancerVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    LOG.info("transport: {}", Transports.inUse(vertx));
     sharing =
         new LoadSharing(
             vertx,

@@ -4,6 +4,10 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.util.concurrent.EventExecutor;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
@@ -53,6 +57,26 @@ final class VertxNetty {
     return new ServerBootstrap()
         .group(loops, loops)
         .channelFactory(transport.serverChannelFactory(false));
+  }
+
+  /**
+   * The name of the transport of Vert.x's event loops: {@code io_uring}, {@code epoll}, {@code
+   * nio}, or their I/O handler's class name if none of these.
+   */
+  static String transportName(Vertx vertx) {
+    EventLoopGroup loops = ((VertxInternal) vertx).nettyEventLoopGroup();
+    if (loops instanceof IoEventLoopGroup io) {
+      if (io.isIoType(IoUringIoHandler.class)) {
+        return "io_uring";
+      }
+      if (io.isIoType(EpollIoHandler.class)) {
+        return "epoll";
+      }
+      if (io.isIoType(NioIoHandler.class)) {
+        return "nio";
+      }
+    }
+    return loops.getClass().getName();
   }
 
   /**

@@ -76,6 +76,21 @@ public final class TellerCluster {
       ClusterOptions options,
       VertxOptions vertxOptions,
       io.vertx.core.spi.VertxMetricsFactory metrics) {
+    return join(options, vertxOptions, metrics, null);
+  }
+
+  /**
+   * As {@link #join(ClusterOptions, VertxOptions, io.vertx.core.spi.VertxMetricsFactory)}, on a
+   * network transport of the caller's choice.
+   *
+   * @param transport the transport, or null for Vert.x's choice; one that is not available makes
+   *     Vert.x run on NIO ({@code Vertx.unavailableNativeTransportCause()} says why)
+   */
+  public static Future<TellerCluster> join(
+      ClusterOptions options,
+      VertxOptions vertxOptions,
+      io.vertx.core.spi.VertxMetricsFactory metrics,
+      io.vertx.core.transport.Transport transport) {
     String address;
     try {
       address = InetAddress.getByName(options.host()).getHostAddress();
@@ -95,6 +110,9 @@ public final class TellerCluster {
     var builder = Vertx.builder().with(vertxOptions).withClusterManager(clusterManager);
     if (metrics != null) {
       builder.withMetrics(metrics);
+    }
+    if (transport != null) {
+      builder.withTransport(transport);
     }
     return builder
         .buildClustered()

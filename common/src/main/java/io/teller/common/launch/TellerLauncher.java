@@ -10,6 +10,7 @@ import io.teller.common.config.TellerConfig;
 import io.vertx.core.Deployable;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.transport.Transport;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -140,11 +141,12 @@ public final class TellerLauncher {
       throws InterruptedException {
     long backoffMillis = 250;
     boolean told = false;
+    Transport transport = program.transport(config);
     while (true) {
       try {
         return await(
             TellerCluster.join(
-                options, program.vertxOptions(config), program.metricsFactory(config)));
+                options, program.vertxOptions(config), program.metricsFactory(config), transport));
       } catch (TellerCluster.NoRegistryException e) {
         if (!told) {
           log.warn(

@@ -8,6 +8,7 @@ import io.teller.common.config.TellerConfig;
 import io.vertx.core.Deployable;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.spi.VertxMetricsFactory;
+import io.vertx.core.transport.Transport;
 import java.util.List;
 
 /**
@@ -61,6 +62,14 @@ public interface TellerProgram {
   /** The options of this program's Vert.x (its metrics options, say). */
   default VertxOptions vertxOptions(TellerConfig config) {
     return new VertxOptions();
+  }
+
+  /**
+   * The network transport of this program's Vert.x, or null for Vert.x's own choice (NIO, unless
+   * {@link #vertxOptions} prefer a native one).
+   */
+  default Transport transport(TellerConfig config) {
+    return null;
   }
 
   /** What measures this program's Vert.x, or null for no Vert.x metrics. */
