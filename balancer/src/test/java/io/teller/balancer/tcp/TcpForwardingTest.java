@@ -41,6 +41,7 @@ import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -51,6 +52,7 @@ import org.slf4j.LoggerFactory;
  * (and TLS) servers, clients that are plain JDK sockets.
  */
 @Timeout(180)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TcpForwardingTest {
 
   private static final Logger LOG = LoggerFactory.getLogger(TcpForwardingTest.class);
@@ -61,14 +63,28 @@ class TcpForwardingTest {
   static final int WRR_PORT = TestClusters.freePort();
   static final int SNI_PORT = TestClusters.freePort();
 
+  /** Starts the registry and a balancer on {@link #transport()}. */
   @BeforeAll
-  static void start() {
+  void start() {
+    String transport = transport();
     Map<Setting, Object> tcp = new HashMap<>();
     tcp.put(
         BalancerSettings.TCP_LISTENERS,
         ListenerSpec.parseAll(
             RR_PORT + ":tcp-rr," + WRR_PORT + ":tcp-w:weighted-round-robin," + SNI_PORT + ":sni"));
-    harness = new BalancerHarness(dir, true, tcp);
+    tcp.put(BalancerSettings.TRANSPORT, transport);
+    // A directory of its own: the class that runs the same tests on another transport shares dir.
+    harness = new BalancerHarness(dir.resolve(transport), true, tcp);
+  }
+
+  @Test
+  void runsOnTheTransportItWasGiven() {
+    assertThat(harness.transport()).isEqualTo(transport());
+  }
+
+  /** The transport this class's balancer runs on: a subclass runs every test on another. */
+  String transport() {
+    return "nio";
   }
 
   @AfterAll

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.teller.balancer.BalancerSettings;
 import io.teller.balancer.BalancerVerticle;
+import io.teller.balancer.tcp.Transports;
 import io.teller.common.cluster.ClusterRole;
 import io.teller.common.cluster.TellerCluster;
 import io.teller.common.config.CommonSettings;
@@ -60,7 +61,14 @@ public final class BalancerHarness implements AutoCloseable {
     this.overrides = Map.copyOf(extra);
     registry = new RegistryNodes("balancer", dir.resolve("registry"));
     registryNode = registry.start();
-    balancerNode = registry.clusters().start(ClusterRole.LITE);
+    // The balancer's node runs on the transport the settings name (as the launcher starts it),
+    // else on Vert.x's own (NIO).
+    Object transport = overrides.get(BalancerSettings.TRANSPORT);
+    balancerNode =
+        registry
+            .clusters()
+            .start(
+                ClusterRole.LITE, transport == null ? null : Transports.choose((String) transport));
     certificates = TestCertificates.create(dir.resolve("certs"));
     cert = certificates.issue("localhost", "127.0.0.1");
     deployBalancer();
@@ -218,6 +226,11 @@ public final class BalancerHarness implements AutoCloseable {
 
   public int adminPort() {
     return adminPort;
+  }
+
+  /** The network transport the balancer runs on: {@code nio}, {@code io_uring}, {@code epoll}. */
+  public String transport() {
+    return Transports.inUse(balancerNode.vertx());
   }
 
   public BalancerVerticle balancer() {

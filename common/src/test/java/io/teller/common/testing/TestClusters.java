@@ -3,6 +3,9 @@ package io.teller.common.testing;
 import io.teller.common.cluster.ClusterOptions;
 import io.teller.common.cluster.ClusterRole;
 import io.teller.common.cluster.TellerCluster;
+import io.vertx.core.Future;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.transport.Transport;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -100,14 +103,23 @@ public final class TestClusters implements AutoCloseable {
     return start(options(role));
   }
 
+  /**
+   * Starts and joins a node on a network transport of the caller's choice (null: Vert.x's own,
+   * NIO); blocks until it has joined.
+   */
+  public TellerCluster start(ClusterRole role, Transport transport) {
+    return join(TellerCluster.join(options(role), new VertxOptions(), null, transport));
+  }
+
   /** Starts and joins a node with explicit options; it is stopped by {@link #close()}. */
   public TellerCluster start(ClusterOptions options) {
+    return join(TellerCluster.join(options));
+  }
+
+  private TellerCluster join(Future<TellerCluster> joining) {
     try {
       TellerCluster node =
-          TellerCluster.join(options)
-              .toCompletionStage()
-              .toCompletableFuture()
-              .get(60, TimeUnit.SECONDS);
+          joining.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       synchronized (nodes) {
         nodes.add(node);
       }
