@@ -7,6 +7,7 @@ import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
 import io.teller.common.model.Instance;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
@@ -49,14 +50,21 @@ import org.slf4j.LoggerFactory;
  * Window} of {@code backend.concurrency} places. During the {@link Warmup} ({@code
  * backend.warmup.ms} after start) their answers come later, as from a cold JVM; the health check
  * and the stats are never slowed. On stop it deregisters with drain (the balancers stop sending),
- * keeps serving until no request is open or {@code backend.drain.ms} has passed, then closes the
- * server.
+ * keeps accepting for a second while the balancers learn it, serves until no request is open or
+ * {@code backend.drain.ms} has passed, then closes the server.
  */
 public final class BackendVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger("teller.backend");
   private static final int MAX_WORK_MS = 600_000;
   private static final long MAX_DOWNLOAD_BYTES = 1L << 40;
+
+  /**
+   * How long a stopping backend keeps accepting after the registry has it draining (at most {@code
+   * backend.drain.ms}): the registry's change reaches the balancers over the event bus in
+   * milliseconds; a second covers a loaded machine.
+   */
+  static final long PROPAGATION_GRACE_MS = 1_000;
 
   private final TellerConfig config;
   private final Function<Vertx, RegistryLink> links;
@@ -126,6 +134,10 @@ public final class BackendVerticle extends VerticleBase {
     Future<Void> deregistered =
         registration == null ? Future.succeededFuture() : registration.stop();
     return deregistered
+        // The registry has it draining, but the balancers learn that a moment later: until then
+        // they may still pick it, and a closed port would fail those requests (several backends
+        // stopping at once can exhaust a request's retries). Serve on for that moment.
+        .compose(v -> pause(Math.min(drainMs, PROPAGATION_GRACE_MS)))
         .compose(
             v -> {
               long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
@@ -147,6 +159,15 @@ public final class BackendVerticle extends VerticleBase {
         .compose(v -> server == null ? Future.succeededFuture() : server.close())
         .onComplete(
             v -> LOG.info("sample backend stopped after serving {} request(s)", window.served()));
+  }
+
+  private Future<Void> pause(long millis) {
+    if (millis <= 0) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> paused = Promise.promise();
+    vertx.setTimer(millis, id -> paused.complete());
+    return paused.future();
   }
 
   /** The bound HTTP port (useful when configured with 0, a free port). */
