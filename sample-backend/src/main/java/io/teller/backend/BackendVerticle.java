@@ -7,7 +7,6 @@ import io.teller.common.config.TellerConfig;
 import io.teller.common.launch.Listeners;
 import io.teller.common.model.Instance;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
@@ -137,7 +136,11 @@ public final class BackendVerticle extends VerticleBase {
         // The registry has it draining, but the balancers learn that a moment later: until then
         // they may still pick it, and a closed port would fail those requests (several backends
         // stopping at once can exhaust a request's retries). Serve on for that moment.
-        .compose(v -> pause(Math.min(drainMs, PROPAGATION_GRACE_MS)))
+        .compose(
+            v -> {
+              long grace = Math.min(drainMs, PROPAGATION_GRACE_MS);
+              return grace > 0 ? vertx.timer(grace) : Future.succeededFuture();
+            })
         .compose(
             v -> {
               long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
@@ -159,15 +162,6 @@ public final class BackendVerticle extends VerticleBase {
         .compose(v -> server == null ? Future.succeededFuture() : server.close())
         .onComplete(
             v -> LOG.info("sample backend stopped after serving {} request(s)", window.served()));
-  }
-
-  private Future<Void> pause(long millis) {
-    if (millis <= 0) {
-      return Future.succeededFuture();
-    }
-    Promise<Void> paused = Promise.promise();
-    vertx.setTimer(millis, id -> paused.complete());
-    return paused.future();
   }
 
   /** The bound HTTP port (useful when configured with 0, a free port). */
