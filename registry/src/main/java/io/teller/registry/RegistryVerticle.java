@@ -165,14 +165,12 @@ public final class RegistryVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    if (maintenance != null) {
-      maintenance.stop();
-    }
     if (healthChecker != null) {
       healthChecker.stop();
     }
     return Future.join(
             List.<Future<?>>of(
+                maintenance == null ? Future.succeededFuture() : maintenance.stop(),
                 server == null ? Future.succeededFuture() : server.close(),
                 eventBusApi == null ? Future.succeededFuture() : eventBusApi.stop(),
                 registry == null ? Future.succeededFuture() : registry.stop(),

@@ -39,6 +39,7 @@ public final class Maintenance {
   private long timer = -1;
   private boolean running;
   private boolean again;
+  private boolean stopped;
   private UUID listenerId;
 
   /**
@@ -77,18 +78,32 @@ public final class Maintenance {
                 });
   }
 
-  public void stop() {
+  /**
+   * Stops the scan; lets go of Hazelcast's listeners on a worker thread (they are cluster calls).
+   */
+  public Future<Void> stop() {
+    stopped = true;
     vertx.cancelTimer(timer);
-    if (listenerId != null) {
-      try {
-        registry.store().hazelcast().getCluster().removeMembershipListener(listenerId);
-      } catch (RuntimeException e) {
-        // Hazelcast is already shutting down.
-      }
-    }
+    UUID membership = listenerId;
+    listenerId = null;
+    return vertx.executeBlocking(
+        () -> {
+          registry.store().stopLocalInstances();
+          if (membership != null) {
+            try {
+              registry.store().hazelcast().getCluster().removeMembershipListener(membership);
+            } catch (RuntimeException e) {
+              // Hazelcast is already shutting down.
+            }
+          }
+          return null;
+        });
   }
 
   private void scan() {
+    if (stopped) {
+      return;
+    }
     if (running) {
       again = true;
       return;

@@ -2,7 +2,6 @@ package io.teller.registry.store;
 
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
-import com.hazelcast.partition.PartitionService;
 import com.hazelcast.query.Predicates;
 import io.teller.common.model.Instance;
 import io.teller.common.model.Service;
@@ -11,13 +10,8 @@ import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.UnaryOperator;
 
@@ -42,6 +36,7 @@ public final class RegistryStore {
   private final IMap<String, String> services;
   private final IMap<String, String> instances;
   private final IMap<String, Long> meta;
+  private final OwnedInstances owned;
   // The services with a tcpPort as last read, and the stamp they were read at.
   private volatile TcpPorts tcpPorts;
 
@@ -50,6 +45,7 @@ public final class RegistryStore {
     this.services = hazelcast.getMap(SERVICES);
     this.instances = hazelcast.getMap(INSTANCES);
     this.meta = hazelcast.getMap(META);
+    this.owned = new OwnedInstances(hazelcast, instances);
   }
 
   /** The last revision handed out (0 for a new registry). */
@@ -200,48 +196,18 @@ public final class RegistryStore {
   }
 
   /**
-   * The instances whose primary copy this member holds (what its maintenance looks after). Called
-   * every few hundred milliseconds, so entries whose JSON has not changed since the last call are
-   * not parsed again.
+   * The instances whose primary copy this member holds (what its maintenance looks after), in no
+   * particular order. Called every few hundred milliseconds: kept by entry events, see {@link
+   * OwnedInstances}.
    */
   public List<Instance> localInstances() {
-    Set<String> keys = instances.localKeySet();
-    if (keys.isEmpty()) {
-      localCache.clear();
-      return List.of();
-    }
-    // One getAll per partition: Hazelcast 5.3 hands every partition's operation all the keys of a
-    // getAll and has each one hash them all to find its own, which at 10,000 instances took a
-    // third of the registry's CPU (two scans a second).
-    Map<Integer, Set<String>> byPartition = new HashMap<>();
-    PartitionService partitions = hazelcast.getPartitionService();
-    for (String key : keys) {
-      byPartition
-          .computeIfAbsent(partitions.getPartition(key).getPartitionId(), p -> new HashSet<>())
-          .add(key);
-    }
-    Map<String, String> entries = new HashMap<>(keys.size() * 2);
-    for (Set<String> group : byPartition.values()) {
-      entries.putAll(instances.getAll(group));
-    }
-    localCache.keySet().retainAll(entries.keySet());
-    List<Instance> list = new ArrayList<>(entries.size());
-    entries.forEach(
-        (id, json) -> {
-          Parsed cached = localCache.get(id);
-          if (cached == null || !cached.json().equals(json)) {
-            cached = new Parsed(json, Instance.fromJson(new JsonObject(json)));
-            localCache.put(id, cached);
-          }
-          list.add(cached.instance());
-        });
-    list.sort(Comparator.comparing(Instance::id));
-    return list;
+    return owned.read();
   }
 
-  private record Parsed(String json, Instance instance) {}
-
-  private final Map<String, Parsed> localCache = new ConcurrentHashMap<>();
+  /** Stops keeping {@link #localInstances()}; a later call starts again. */
+  public void stopLocalInstances() {
+    owned.close();
+  }
 
   /** Stores {@code instance} unless its id exists; returns the existing one if so. */
   public Optional<Instance> putInstanceIfAbsent(Instance instance) {
