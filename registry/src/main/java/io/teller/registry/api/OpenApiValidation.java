@@ -32,9 +32,12 @@ public final class OpenApiValidation {
   private static final Pattern PROPERTY = Pattern.compile("['\"]([^'\"]+)['\"]");
 
   private final Map<String, Validator> bodyValidators;
+  private final Map<String, PlainSchema> quickChecks;
 
-  private OpenApiValidation(Map<String, Validator> bodyValidators) {
+  private OpenApiValidation(
+      Map<String, Validator> bodyValidators, Map<String, PlainSchema> quickChecks) {
     this.bodyValidators = bodyValidators;
+    this.quickChecks = quickChecks;
   }
 
   /** Loads the contract from the served document (the classpath resource {@code openapi.yaml}). */
@@ -45,6 +48,7 @@ public final class OpenApiValidation {
     // event-stream); only request bodies are validated here, so responses are left out of the
     // copy it reads. The document users download stays whole.
     JsonObject paths = contractJson.getJsonObject("paths");
+    Map<String, PlainSchema> quickChecks = quickChecks(contractJson);
     for (String path : paths.fieldNames()) {
       JsonObject item = paths.getJsonObject(path);
       for (String method : item.fieldNames()) {
@@ -70,8 +74,44 @@ public final class OpenApiValidation {
                       contract.getSchemaRepository().validator(json.getSchema()));
                 }
               }
-              return new OpenApiValidation(validators);
+              return new OpenApiValidation(validators, quickChecks);
             });
+  }
+
+  /** The {@link PlainSchema} quick yes of each operation whose body schema allows one. */
+  private static Map<String, PlainSchema> quickChecks(JsonObject contractJson) {
+    Map<String, PlainSchema> checks = new HashMap<>();
+    JsonObject components = contractJson.getJsonObject("components");
+    JsonObject schemas = components == null ? null : components.getJsonObject("schemas");
+    JsonObject paths = contractJson.getJsonObject("paths");
+    for (String path : paths.fieldNames()) {
+      JsonObject item = paths.getJsonObject(path);
+      for (String method : item.fieldNames()) {
+        if (item.getValue(method) instanceof JsonObject operation
+            && operation.getValue("operationId") instanceof String id
+            && operation.getValue("requestBody") instanceof JsonObject body
+            && body.getValue("content") instanceof JsonObject content
+            && content.getValue("application/json") instanceof JsonObject json
+            && json.getValue("schema") instanceof JsonObject schema) {
+          PlainSchema check = PlainSchema.of(schema, schemas);
+          if (check != null) {
+            checks.put(id, check);
+          }
+        }
+      }
+    }
+    return checks;
+  }
+
+  /** Whether {@code operationId}'s quick check accepts {@code body} (tests). */
+  boolean quicklyValid(String operationId, Object body) {
+    PlainSchema quick = quickChecks.get(operationId);
+    return quick != null && quick.certainlyValid(body);
+  }
+
+  /** Whether the full validator accepts {@code body} (tests). */
+  boolean fullyValid(String operationId, Object body) {
+    return Boolean.TRUE.equals(bodyValidators.get(operationId).validate(body).getValid());
   }
 
   /**
@@ -82,6 +122,10 @@ public final class OpenApiValidation {
     Validator validator = bodyValidators.get(operationId);
     if (validator == null) {
       throw new IllegalArgumentException("no request body in operation " + operationId);
+    }
+    PlainSchema quick = quickChecks.get(operationId);
+    if (quick != null && quick.certainlyValid(body)) {
+      return;
     }
     OutputUnit result = validator.validate(body);
     if (Boolean.TRUE.equals(result.getValid())) {

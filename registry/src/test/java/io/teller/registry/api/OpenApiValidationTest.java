@@ -90,4 +90,49 @@ class OpenApiValidationTest {
     assertThat(OpenApiValidation.field("#")).isEmpty();
     assertThat(OpenApiValidation.field("/metadata/a~1b")).isEqualTo("metadata.a/b");
   }
+
+  @ParameterizedTest(name = "{0}: {1}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "registerInstance | {\"host\": \"10.0.0.1\", \"port\": 8080}",
+        "registerInstance | {\"host\": \"h\", \"port\": 1, \"weight\": 0, \"metadata\": {}, \"ttlSeconds\": 86400}",
+        "registerInstance | {\"host\": \"h\", \"port\": 65535, \"metadata\": {\"a\": \"b\"}}",
+        "registerInstance | {\"host\": \"h\", \"port\": 65536}",
+        "registerInstance | {\"host\": \"h\", \"port\": 80.0}",
+        "registerInstance | {\"host\": \"h\", \"port\": 80.5}",
+        "registerInstance | {\"host\": null, \"port\": 80}",
+        "registerInstance | {\"host\": \"h\", \"port\": 80, \"metadata\": {\"a\": 1}}",
+        "registerInstance | {\"host\": \"h\", \"port\": 80, \"metadata\": {\"a\": null}}",
+        "registerInstance | {\"host\": \"h\", \"port\": 80, \"weight\": -1}",
+        "registerInstance | {\"host\": \"h\", \"port\": 80, \"ttlSeconds\": 0}",
+        "registerInstance | {\"host\": \"h\", \"port\": 80, \"ttlSeconds\": 99999999999}",
+        "registerInstance | {\"host\": \"h\", \"port\": 80, \"extra\": \"x\"}",
+        "registerInstance | {\"host\": \"h\"}",
+        "registerInstance | {\"host\": 5, \"port\": 80}",
+        "updateInstance   | {\"weight\": 3}",
+        "updateInstance   | {\"weight\": 3000}",
+        "updateInstance   | {}",
+      })
+  void theQuickCheckSaysYesOnlyWhereTheFullValidatorDoes(String operation, String body) {
+    JsonObject json = new JsonObject(body);
+    if (validation.quicklyValid(operation, json)) {
+      assertThat(validation.fullyValid(operation, json)).isTrue();
+    }
+  }
+
+  @Test
+  void theRegistrationRoutesHaveAQuickCheck() {
+    JsonObject registration = new JsonObject("{\"host\": \"10.0.0.1\", \"port\": 8080}");
+    assertThat(validation.quicklyValid("registerInstance", registration)).isTrue();
+    assertThat(validation.quicklyValid("updateInstance", new JsonObject("{\"weight\": 3}")))
+        .isTrue();
+    // Too rich for it: always the full validator.
+    assertThat(validation.quicklyValid("putService", new JsonObject("{}"))).isFalse();
+    String longHost = "h".repeat(254);
+    assertThat(
+            validation.quicklyValid(
+                "registerInstance", new JsonObject().put("host", longHost).put("port", 80)))
+        .isFalse();
+  }
 }
