@@ -102,11 +102,21 @@ public final class RegistryFailure extends RuntimeException {
 
   /** Answers {@code message} with this failure. */
   public void failReply(Message<?> message) {
-    message.fail(
-        status(),
-        kind == Kind.INVALID
-            ? new JsonObject().put("field", field).put("detail", detail()).encode()
-            : detail());
+    message.fail(status(), replyMessage());
+  }
+
+  /**
+   * This failure as {@link #failReply} has it arrive at the sender, for a sender that got it
+   * without the event bus: read back with {@link #of}, it is what the sender would have read.
+   */
+  public ReplyException asReply() {
+    return new ReplyException(ReplyFailure.RECIPIENT_FAILURE, status(), replyMessage());
+  }
+
+  private String replyMessage() {
+    return kind == Kind.INVALID
+        ? new JsonObject().put("field", field).put("detail", detail()).encode()
+        : detail();
   }
 
   private static RegistryFailure fromReply(ReplyException reply) {

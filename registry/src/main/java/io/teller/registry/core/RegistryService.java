@@ -5,6 +5,7 @@ import io.teller.common.model.RegistryFailure;
 import io.teller.common.model.Service;
 import io.teller.common.model.Snapshot;
 import io.teller.registry.store.RegistryStore;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Clock;
@@ -40,10 +41,15 @@ public final class RegistryService {
   /** Starts this node's writer, used when this node leads. Call from the verticle's context. */
   public Future<Void> start() {
     writer = new RegistryWriter(vertx, store, clock, durability);
-    return writer.start(WriteCodec.ADDRESS_PREFIX + nodeId);
+    Context context = vertx.getOrCreateContext();
+    RegistryWriter started = writer;
+    return writer
+        .start(WriteCodec.ADDRESS_PREFIX + nodeId)
+        .onSuccess(v -> writes.local(nodeId, context, started));
   }
 
   public Future<Void> stop() {
+    writes.local(null, null, null);
     return writer == null ? Future.succeededFuture() : writer.stop();
   }
 

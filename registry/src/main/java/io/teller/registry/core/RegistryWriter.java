@@ -108,17 +108,25 @@ final class RegistryWriter {
       RegistryFailure.of(e).failReply(message);
       return;
     }
-    recent
-        .answer(
-            request.requestId(),
-            () -> apply(request.command()),
-            () ->
-                LOG.info(
-                    "{} sent again after a timeout (request {}): answered with its first outcome",
-                    request.command().getClass().getSimpleName(),
-                    request.requestId()))
+    submit(request)
         .onSuccess(written -> message.reply(WriteCodec.encodeReply(written)))
         .onFailure(failure -> RegistryFailure.of(failure).failReply(message));
+  }
+
+  /**
+   * Has {@code request} applied, or answered with its first outcome if its id was seen: what a
+   * command that came over the event bus gets, and what a sender on this node gets directly. Call
+   * on the writer's context.
+   */
+  Future<Written<?>> submit(Request request) {
+    return recent.answer(
+        request.requestId(),
+        () -> apply(request.command()),
+        () ->
+            LOG.info(
+                "{} sent again after a timeout (request {}): answered with its first outcome",
+                request.command().getClass().getSimpleName(),
+                request.requestId()));
   }
 
   /** Applies a command once its turn comes; completes once its changes are on disk. */

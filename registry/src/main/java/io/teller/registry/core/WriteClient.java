@@ -5,6 +5,7 @@ import com.hazelcast.core.HazelcastInstance;
 import io.teller.common.model.RegistryFailure;
 import io.teller.registry.core.WriteCodec.Request;
 import io.teller.registry.core.WriteCodec.Written;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -35,6 +36,10 @@ final class WriteClient {
   private final Vertx vertx;
   private final HazelcastInstance hazelcast;
   private final long timeoutMs;
+  private volatile LocalWriter local;
+
+  /** This node's writer, which a command goes to directly while this node leads. */
+  private record LocalWriter(String nodeId, Context context, RegistryWriter writer) {}
 
   WriteClient(Vertx vertx, HazelcastInstance hazelcast) {
     this(vertx, hazelcast, WRITE_TIMEOUT_MS);
@@ -47,41 +52,119 @@ final class WriteClient {
     this.timeoutMs = timeoutMs;
   }
 
+  /**
+   * Sends commands to {@code writer} directly, without the event bus's encoding and copies, while
+   * {@code nodeId} (this node) leads; all null: no more. The writer runs on {@code context}.
+   */
+  void local(String nodeId, Context context, RegistryWriter writer) {
+    this.local = nodeId == null ? null : new LocalWriter(nodeId, context, writer);
+  }
+
   /** Has the leader apply {@code command}; fails with a {@link RegistryFailure}. */
   <R extends WriteReply> Future<Written<R>> send(WriteCommand<R> command) {
-    JsonObject encoded = WriteCodec.encode(new Request(UUID.randomUUID().toString(), command));
+    Outgoing<R> outgoing =
+        new Outgoing<>(command, new Request(UUID.randomUUID().toString(), command));
     long timeout =
         command instanceof WriteCommand.MergeCopy
             ? Math.max(timeoutMs, MERGE_TIMEOUT_MS)
             : timeoutMs;
-    Promise<JsonObject> reply = Promise.promise();
-    attempt(encoded, timeout, System.nanoTime() + LEADER_WAIT_MS * 1_000_000, reply);
-    return reply.future().map(json -> WriteCodec.decodeReply(command, json));
+    Promise<Written<R>> reply = Promise.promise();
+    attempt(outgoing, timeout, System.nanoTime() + LEADER_WAIT_MS * 1_000_000, reply);
+    return reply.future();
   }
 
-  private void attempt(JsonObject command, long timeout, long deadline, Promise<JsonObject> reply) {
+  /** A command on its way, encoded for the event bus only if it goes there. */
+  private static final class Outgoing<R extends WriteReply> {
+    final WriteCommand<R> command;
+    final Request request;
+    private JsonObject encoded;
+
+    Outgoing(WriteCommand<R> command, Request request) {
+      this.command = command;
+      this.request = request;
+    }
+
+    JsonObject encoded() {
+      if (encoded == null) {
+        encoded = WriteCodec.encode(request);
+      }
+      return encoded;
+    }
+  }
+
+  private <R extends WriteReply> void attempt(
+      Outgoing<R> command, long timeout, long deadline, Promise<Written<R>> reply) {
     String leader = leaderNodeId();
-    Future<JsonObject> answer =
-        leader == null
-            ? Future.failedFuture(new ReplyException(ReplyFailure.NO_HANDLERS, "no leader"))
-            : vertx
-                .eventBus()
-                .<JsonObject>request(
-                    WriteCodec.ADDRESS_PREFIX + leader,
-                    command,
-                    new DeliveryOptions().setSendTimeout(timeout))
-                .map(message -> message.body());
+    LocalWriter here = local;
+    Future<Written<R>> answer;
+    if (leader == null) {
+      answer = Future.failedFuture(new ReplyException(ReplyFailure.NO_HANDLERS, "no leader"));
+    } else if (here != null && leader.equals(here.nodeId())) {
+      answer = direct(here, command, timeout);
+    } else {
+      answer =
+          vertx
+              .eventBus()
+              .<JsonObject>request(
+                  WriteCodec.ADDRESS_PREFIX + leader,
+                  command.encoded(),
+                  new DeliveryOptions().setSendTimeout(timeout))
+              .map(message -> WriteCodec.decodeReply(command.command, message.body()));
+    }
     answer
         .onSuccess(reply::complete)
         .onFailure(failure -> failed(failure, command, timeout, deadline, reply));
   }
 
-  private void failed(
+  /**
+   * The command applied by this node's writer, as the event bus would have had it: a failure as the
+   * writer's reply carries it, no answer within {@code timeout} as a timed-out request (sent again
+   * with the same id), the outcome on the caller's context.
+   */
+  @SuppressWarnings("unchecked")
+  private <R extends WriteReply> Future<Written<R>> direct(
+      LocalWriter here, Outgoing<R> command, long timeout) {
+    Context caller = vertx.getOrCreateContext();
+    Promise<Written<R>> outcome = Promise.promise();
+    long timer =
+        vertx.setTimer(
+            timeout, t -> outcome.tryFail(new ReplyException(ReplyFailure.TIMEOUT, "timed out")));
+    Runnable submit =
+        () ->
+            here.writer()
+                .submit(command.request)
+                .onComplete(
+                    done -> {
+                      vertx.cancelTimer(timer);
+                      Runnable answer =
+                          () -> {
+                            if (done.succeeded()) {
+                              outcome.tryComplete((Written<R>) done.result());
+                            } else {
+                              outcome.tryFail(RegistryFailure.of(done.cause()).asReply());
+                            }
+                          };
+                      if (caller == here.context()) {
+                        answer.run();
+                      } else {
+                        caller.runOnContext(v -> answer.run());
+                      }
+                    });
+    // The writer's queue is confined to its event loop.
+    if (caller == here.context() && Context.isOnEventLoopThread()) {
+      submit.run();
+    } else {
+      here.context().runOnContext(v -> submit.run());
+    }
+    return outcome.future();
+  }
+
+  private <R extends WriteReply> void failed(
       Throwable failure,
-      JsonObject command,
+      Outgoing<R> command,
       long timeout,
       long deadline,
-      Promise<JsonObject> reply) {
+      Promise<Written<R>> reply) {
     if (!(failure instanceof ReplyException sent)
         || sent.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
       reply.fail(RegistryFailure.of(failure));
