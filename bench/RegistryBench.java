@@ -39,6 +39,7 @@ public class RegistryBench {
     int instances = Integer.parseInt(args.length > 4 ? args[4] : "10000");
     int services = Integer.parseInt(args.length > 5 ? args[5] : "1000");
     int inFlight = Integer.parseInt(args.length > 6 ? args[6] : "32");
+    long registryPid = Long.parseLong(args.length > 7 ? args[7] : "0");
 
     TellerCluster node = TellerCluster.join(new ClusterOptions(cluster, List.of(members.split(",")),
             host, 0 == 0 ? freePort() : 0, ClusterRole.LITE))
@@ -55,14 +56,26 @@ public class RegistryBench {
     run(client, host, apiPort, token, 500, 50, "warmup", inFlight);
 
     long[] latencies = new long[instances];
+    long[] cpuBefore = cpuTicks(registryPid);
     long start = System.nanoTime();
     run(client, host, apiPort, token, instances, services, "svc", inFlight, latencies);
     double seconds = (System.nanoTime() - start) / 1e9;
+    long[] cpuAfter = cpuTicks(registryPid);
     Arrays.sort(latencies);
     System.out.printf("registrations: %d across %d services in %.2f s = %.0f/s with %d in flight; "
             + "latency p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
         instances, services, seconds, instances / seconds, inFlight,
         latencies[instances / 2] / 1e6, latencies[(int) (instances * 0.99)] / 1e6, latencies[instances - 1] / 1e6);
+    if (registryPid > 0) {
+      // Clock ticks of 10 ms (USER_HZ 100) over the run: cores used, and CPU per registration.
+      double registry = (cpuAfter[0] - cpuBefore[0]) / 100.0;
+      double bench = (cpuAfter[1] - cpuBefore[1]) / 100.0;
+      double machine = (cpuAfter[2] - cpuBefore[2]) / 100.0;
+      System.out.printf("CPU during the run: registry %.2f cores (%.0f us per registration), this"
+              + " client %.2f cores, machine %.2f of %d cores busy%n",
+          registry / seconds, registry / instances * 1e6, bench / seconds, machine / seconds,
+          Runtime.getRuntime().availableProcessors());
+    }
 
     // Propagation: one write at a time, from sending the request to the change arriving here.
     // The writes are chained on an event loop: a Vert.x client is meant to be driven from one.
@@ -151,6 +164,28 @@ public class RegistryBench {
           }
           return b.toJsonObject();
         }));
+  }
+
+  /** utime+stime of the registry and of this process, and the machine's busy time, in ticks. */
+  static long[] cpuTicks(long registryPid) throws Exception {
+    if (registryPid <= 0) {
+      return new long[3];
+    }
+    String[] machine = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).get(0)
+        .trim().split("\\s+");
+    long busy = 0;
+    for (int i = 1; i < machine.length; i++) {
+      if (i != 4 && i != 5) { // idle, iowait
+        busy += Long.parseLong(machine[i]);
+      }
+    }
+    return new long[] {processTicks(registryPid), processTicks(ProcessHandle.current().pid()), busy};
+  }
+
+  static long processTicks(long pid) throws Exception {
+    String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
   }
 
   static int freePort() throws Exception {
