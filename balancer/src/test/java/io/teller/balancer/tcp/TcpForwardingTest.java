@@ -451,11 +451,15 @@ class TcpForwardingTest {
                 .createNetServer()
                 .connectHandler(socket -> socket.write("dying\n"))
                 .listen(0, "127.0.0.1"));
-    String dyingId = harness.register("retry", dying.actualPort(), 1);
+    int dyingPort = dying.actualPort();
+    String dyingId = harness.register("retry", dyingPort, 1);
     awaitRouted(port, 2);
     double retriedBefore = sample("teller_retries_total", "service=\"retry\"", "outcome=\"sent\"");
 
     await(dying.close());
+    // Dead means refusing: a connection the closing listener still took would be reset after it
+    // connected, which no L4 proxy retries (bytes may have passed).
+    Poll.until(Duration.ofSeconds(10), () -> assertThat(refused(dyingPort)).isTrue());
     // Round robin sends one of the next two connections to the dead instance: no client sees it.
     for (int i = 0; i < 10; i++) {
       assertThat(greetings(port, 1))
