@@ -9,6 +9,17 @@ import java.util.Set;
 /** Hop-by-hop header handling (RFC 9110 §7.6.1) and the forwarding headers a proxy adds. */
 final class Headers {
 
+  // Hashed once: the forwarding headers are set on every request.
+  private static final CharSequence X_FORWARDED_FOR =
+      HttpHeaders.createOptimized("x-forwarded-for");
+  private static final CharSequence FORWARDED = HttpHeaders.createOptimized("forwarded");
+  private static final CharSequence X_FORWARDED_PROTO =
+      HttpHeaders.createOptimized("x-forwarded-proto");
+  private static final CharSequence X_FORWARDED_HOST =
+      HttpHeaders.createOptimized("x-forwarded-host");
+  private static final CharSequence X_FORWARDED_PORT =
+      HttpHeaders.createOptimized("x-forwarded-port");
+
   /**
    * Whether {@code name} is meaningful only for one connection, never forwarded in either direction
    * (RFC 9110 §7.6.1): Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade and every
@@ -16,12 +27,23 @@ final class Headers {
    * every request and answer.
    */
   static boolean isHopByHop(String name) {
-    return switch (name.length()) {
-      case 2 -> name.equalsIgnoreCase("te");
-      case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
-      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
-      case 17 -> name.equalsIgnoreCase("transfer-encoding");
-      default -> name.length() > 6 && name.regionMatches(true, 0, "proxy-", 0, 6);
+    int length = name.length();
+    if (length < 2) {
+      return false;
+    }
+    // The first letter first: most fields (content-*, date, server, x-*) end there.
+    return switch (name.charAt(0) | 0x20) {
+      case 't' ->
+          length == 2
+              ? (name.charAt(1) | 0x20) == 'e'
+              : length == 7
+                  ? name.equalsIgnoreCase("trailer")
+                  : length == 17 && name.equalsIgnoreCase("transfer-encoding");
+      case 'u' -> length == 7 && name.equalsIgnoreCase("upgrade");
+      case 'c' -> length == 10 && name.equalsIgnoreCase("connection");
+      case 'k' -> length == 10 && name.equalsIgnoreCase("keep-alive");
+      case 'p' -> length > 6 && name.regionMatches(true, 0, "proxy-", 0, 6);
+      default -> false;
     };
   }
 
@@ -29,11 +51,16 @@ final class Headers {
 
   /**
    * Copies {@code from} into {@code to} without hop-by-hop headers and those named in Connection.
+   * Runs for every request and answer, so the usual case (no Connection line, or one naming only
+   * hop-by-hop fields such as {@code keep-alive}) lower-cases and looks up nothing.
    */
   static void copyEndToEnd(MultiMap from, MultiMap to) {
     // Every Connection line counts: a second line naming a field must not let that field through.
-    List<String> connection = from.getAll(HttpHeaders.CONNECTION);
-    Set<String> named = connection.isEmpty() ? Set.of() : namedIn(connection);
+    Set<String> named = Set.of();
+    if (from.contains(HttpHeaders.CONNECTION)) {
+      named = namedIn(from.getAll(HttpHeaders.CONNECTION));
+      named.removeIf(Headers::isHopByHop); // dropped anyway
+    }
     for (var header : from) {
       String name = header.getKey();
       if (!isHopByHop(name)
@@ -66,16 +93,16 @@ final class Headers {
   static void addForwarding(
       MultiMap headers, String clientIp, String proto, String host, int port, boolean trusted) {
     if (!trusted) {
-      headers.remove("x-forwarded-for");
-      headers.remove("forwarded");
+      headers.remove(X_FORWARDED_FOR);
+      headers.remove(FORWARDED);
     }
-    String previous = headers.get("x-forwarded-for");
-    headers.set("x-forwarded-for", previous == null ? clientIp : previous + ", " + clientIp);
-    headers.set("x-forwarded-proto", proto);
+    String previous = trusted ? headers.get(X_FORWARDED_FOR) : null;
+    headers.set(X_FORWARDED_FOR, previous == null ? clientIp : previous + ", " + clientIp);
+    headers.set(X_FORWARDED_PROTO, proto);
     if (host != null) {
-      headers.set("x-forwarded-host", host);
+      headers.set(X_FORWARDED_HOST, host);
     }
-    headers.set("x-forwarded-port", Integer.toString(port));
+    headers.set(X_FORWARDED_PORT, Integer.toString(port));
     StringBuilder forwarded = new StringBuilder("for=");
     if (clientIp.indexOf(':') >= 0) {
       forwarded.append("\"[").append(clientIp).append("]\"");
@@ -86,8 +113,8 @@ final class Headers {
       forwarded.append(";host=\"").append(host).append('"');
     }
     forwarded.append(";proto=").append(proto);
-    String previousForwarded = headers.get("forwarded");
+    String previousForwarded = trusted ? headers.get(FORWARDED) : null;
     headers.set(
-        "forwarded", previousForwarded == null ? forwarded : previousForwarded + ", " + forwarded);
+        FORWARDED, previousForwarded == null ? forwarded : previousForwarded + ", " + forwarded);
   }
 }

@@ -24,7 +24,10 @@ class HeadersTest {
         "proxy-authorization",
         "Proxy-Authenticate",
         "proxy-connection",
-        "Proxy-Anything"
+        "Proxy-Anything",
+        "proxy-a",
+        "Proxy-Info",
+        "proxy-something-17"
       })
   void hopByHopFieldsAreKnownWhateverTheirCase(String name) {
     assertThat(Headers.isHopByHop(name)).isTrue();
@@ -40,7 +43,14 @@ class HeadersTest {
         "trailers",
         "content-length",
         "host",
-        "x-upgrade"
+        "x-upgrade",
+        "t",
+        "",
+        "upgraded",
+        "connections",
+        "keep-alive2",
+        "transfer-encodings",
+        "content-type"
       })
   void endToEndFieldsAreNot(String name) {
     assertThat(Headers.isHopByHop(name)).isFalse();
@@ -59,5 +69,37 @@ class HeadersTest {
     MultiMap to = HttpHeaders.headers();
     Headers.copyEndToEnd(from, to);
     assertThat(to.names()).containsExactly("X-Kept");
+  }
+
+  @Test
+  void aConnectionLineNamingOnlyHopByHopFieldsDropsNothingElse() {
+    MultiMap from =
+        HttpHeaders.headers()
+            .add("Connection", "keep-alive, Upgrade")
+            .add("Keep-Alive", "timeout=5")
+            .add("Upgrade", "h2c")
+            .add("Content-Type", "text/plain")
+            .add("close", "kept: not named here");
+    MultiMap to = HttpHeaders.headers();
+    Headers.copyEndToEnd(from, to);
+    assertThat(to.names()).containsExactlyInAnyOrder("Content-Type", "close");
+  }
+
+  @Test
+  void forwardingHeadersFromAnUntrustedClientAreReplacedAndFromATrustedOneAppendedTo() {
+    MultiMap untrusted =
+        HttpHeaders.headers().add("X-Forwarded-For", "6.6.6.6").add("Forwarded", "for=6.6.6.6");
+    Headers.addForwarding(untrusted, "10.0.0.1", "https", "example.com", 443, false);
+    assertThat(untrusted.get("x-forwarded-for")).isEqualTo("10.0.0.1");
+    assertThat(untrusted.get("forwarded"))
+        .isEqualTo("for=10.0.0.1;host=\"example.com\";proto=https");
+    assertThat(untrusted.get("x-forwarded-port")).isEqualTo("443");
+
+    MultiMap trusted =
+        HttpHeaders.headers().add("X-Forwarded-For", "1.2.3.4").add("Forwarded", "for=1.2.3.4");
+    Headers.addForwarding(trusted, "::1", "http", null, 80, true);
+    assertThat(trusted.get("x-forwarded-for")).isEqualTo("1.2.3.4, ::1");
+    assertThat(trusted.get("forwarded")).isEqualTo("for=1.2.3.4, for=\"[::1]\";proto=http");
+    assertThat(trusted.contains("x-forwarded-host")).isFalse();
   }
 }
