@@ -111,7 +111,9 @@ public final class RegistryVerticle extends VerticleBase {
     String host = config.string(CommonSettings.LISTEN_HOST);
     loads = new BalancerLoads(vertx, cluster);
     changes = new ChangeStream(vertx, config.integer(RegistrySettings.EVENTS_MAX_CLIENTS));
-    return Future.all(token, openApi, validation, state, loads.start(), changes.start())
+    // join, not all: on a failure the stop that follows must not race start-up work still under
+    // way (its completion would find the event loops closed as the process exits).
+    return Future.join(token, openApi, validation, state, loads.start(), changes.start())
         .compose(
             ready -> {
               dashboard =
