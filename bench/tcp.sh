@@ -94,8 +94,9 @@ done
 mkdir -p "$work/classes"
 javac -d "$work/classes" bench/TcpLoad.java
 
-names=() ports=() jvm=() skip=()
-add_target() { names+=("$1"); ports+=("$2"); jvm+=("$3"); skip+=("$4"); }
+names=() ports=() jvm=() skip=() cpu_pids=()
+# add_target NAME PORT JVM SKIP_REASON [PID]: PID is the proxy's process, whose CPU is measured.
+add_target() { names+=("$1"); ports+=("$2"); jvm+=("$3"); skip+=("$4"); cpu_pids+=("${5:-}"); }
 add_target "direct" "${backend_ports[0]}" false ""
 
 # --- Teller ----------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ if [[ -z $teller_reason ]]; then
     ((SECONDS < deadline)) || { teller_reason="balancer did not forward"; log_tail balancer; break; }
   done
 fi
-add_target "teller" "$teller_tcp_port" true "$teller_reason"
+add_target "teller" "$teller_tcp_port" true "$teller_reason" "$balancer_pid"
 
 # --- HAProxy ---------------------------------------------------------------------------------
 if [[ -z $haproxy_bin ]]; then
@@ -166,9 +167,10 @@ backend bench
 $(i=0; for p in "${backend_ports[@]}"; do echo "  server b$((++i)) 127.0.0.1:$p"; done)
 EOF
   start haproxy "$haproxy_bin" -f "$work/haproxy/haproxy.cfg" -db
+  haproxy_pid=$last_pid
   deadline=$((SECONDS + 15))
   until tcp_open "$haproxy_port" || ((SECONDS >= deadline)); do sleep 0.1; done
-  if tcp_open "$haproxy_port"; then add_target "haproxy" "$haproxy_port" false ""
+  if tcp_open "$haproxy_port"; then add_target "haproxy" "$haproxy_port" false "" "$haproxy_pid"
   else add_target "haproxy" "" false "did not start"; log_tail haproxy; fi
 fi
 
@@ -182,15 +184,33 @@ echo "java:    $(first_line java -version)"
 echo "loads:   bulk $streams streams x 64 KiB writes echoed; conns $concurrency clients x (connect, 64 B echo, close);" \
   "$duration s per run, $rounds round(s), warm-up ${warmup} s (Teller)"
 
-# run MODE INDEX SECONDS: one load run against target INDEX; prints its result line.
+clock_ticks=$(getconf CLK_TCK)
+# proxy_ticks PID: utime + stime of PID (all its threads) and of its child processes, in clock ticks.
+proxy_ticks() {
+  [[ -n $1 ]] || { echo 0; return; }
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+    { pid = $1; sub(/^.*\) /, ""); if (pid == root || $2 == root) t += $12 + $13 } END { print t + 0 }'
+}
+# run MODE INDEX SECONDS: one load run against target INDEX; prints its result line, with
+# cores=C (the proxy's CPU seconds per second of the run) when the target is a proxy.
 run() {
-  local workers=$streams
+  local workers=$streams before after started elapsed
   [[ $1 == bulk ]] || workers=$concurrency
+  before=$(proxy_ticks "${cpu_pids[$2]}")
+  started=$(date +%s.%N)
   java -cp "$work/classes" TcpLoad "$1" "${ports[$2]}" "$3" "$workers" >"$work/load.out" 2>&1 &
   load_pid=$!
   wait "$load_pid" || true
   load_pid=""
-  grep '^result' "$work/load.out" || echo "result failed $(tail -n 1 "$work/load.out")"
+  after=$(proxy_ticks "${cpu_pids[$2]}")
+  elapsed=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+  local result
+  result=$(grep '^result' "$work/load.out") || { echo "result failed $(tail -n 1 "$work/load.out")"; return; }
+  if [[ -n ${cpu_pids[$2]} ]]; then
+    # The JVM start of the load client is in the wall time too: cores err low by its share.
+    result+=" cores=$(awk -v t=$((after - before)) -v hz="$clock_ticks" -v s="$elapsed" 'BEGIN { printf "%.2f", t / hz / s }')"
+  fi
+  echo "$result"
 }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
@@ -211,13 +231,18 @@ for ((r = 1; r <= rounds; r++)); do
       i=$(((k + r - 1) % count))
       [[ -z ${skip[i]} ]] || continue
       line=$(run "$mode" "$i" "$duration")
+      cores=$(field cores "$line")
+      cpu_text=""
+      [[ -z $cores ]] || cpu_text="  proxy $cores cores"
       if [[ $mode == bulk ]]; then
         bulk[$i,$r]=$(field mib_s "$line")
-        printf '  %-8s bulk  %8s MiB/s each way\n' "${names[i]}" "${bulk[$i,$r]:-failed}"
+        printf '  %-8s bulk  %8s MiB/s each way%s\n' "${names[i]}" "${bulk[$i,$r]:-failed}" "$cpu_text"
       else
-        conns[$i,$r]="$(field conn_s "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(field errors "$line")"
-        read -r cps p50 p99 errors <<<"${conns[$i,$r]}"
-        printf '  %-8s conns %8s conn/s  p50 %7s ms  p99 %7s ms  errors %s\n' "${names[i]}" "${cps:-failed}" "$p50" "$p99" "$errors"
+        conns[$i,$r]="$(field conn_s "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(field errors "$line") ${cores:-nan}"
+        read -r cps p50 p99 errors _ <<<"${conns[$i,$r]}"
+        per_core=""
+        [[ -z $cores ]] || per_core=$(awk -v c="$cps" -v k="$cores" 'BEGIN { if (k > 0) printf ", %.0f conn/s per core", c / k }')
+        printf '  %-8s conns %8s conn/s  p50 %7s ms  p99 %7s ms  errors %s%s%s\n' "${names[i]}" "${cps:-failed}" "$p50" "$p99" "$errors" "$cpu_text" "$per_core"
       fi
     done
   done
@@ -228,7 +253,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b + 0
 echo
 echo "load average after measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "results: median of $rounds round(s); ratio = target / direct"
-printf '%-8s %12s %6s %10s %6s %9s %9s %7s\n' target "bulk MiB/s" ratio "conn/s" ratio "p50 ms" "p99 ms" errors
+printf '%-8s %12s %6s %10s %6s %9s %9s %7s %12s %15s\n' target "bulk MiB/s" ratio "conn/s" ratio "p50 ms" "p99 ms" errors \
+  "proxy cores" "conn/s per core"
 for i in "${!names[@]}"; do
   if [[ -n ${skip[i]} ]]; then printf '%-8s n/a (%s)\n' "${names[i]}" "${skip[i]}"; continue; fi
   b=$(for ((r = 1; r <= rounds; r++)); do echo "${bulk[$i,$r]:-nan}"; done | grep -v nan | median)
@@ -236,9 +262,10 @@ for i in "${!names[@]}"; do
   p50=$(for ((r = 1; r <= rounds; r++)); do echo "${conns[$i,$r]}" | awk '{print $2}'; done | grep -v '^$' | median)
   p99=$(for ((r = 1; r <= rounds; r++)); do echo "${conns[$i,$r]}" | awk '{print $3}'; done | grep -v '^$' | median)
   e=$(for ((r = 1; r <= rounds; r++)); do echo "${conns[$i,$r]}" | awk '{print $4}'; done | awk '{s += $1} END {print s + 0}')
+  k=$(for ((r = 1; r <= rounds; r++)); do echo "${conns[$i,$r]}" | awk '$5 != "" && $5 != "nan" {print $5}'; done | median)
   [[ $i == 0 ]] && { direct_b=$b; direct_c=$c; }
-  printf '%-8s %12s %6s %10s %6s %9s %9s %7s\n' "${names[i]}" "$b" "$(ratio "$b" "$direct_b")" "$c" \
-    "$(ratio "$c" "$direct_c")" "$p50" "$p99" "$e"
+  printf '%-8s %12s %6s %10s %6s %9s %9s %7s %12s %15s\n' "${names[i]}" "$b" "$(ratio "$b" "$direct_b")" "$c" \
+    "$(ratio "$c" "$direct_c")" "$p50" "$p99" "$e" "${k/nan/-}" "$(awk -v c="$c" -v k="$k" 'BEGIN { if (k != "nan" && k > 0) printf "%.0f", c / k; else print "-" }')"
 done
 if [[ -z $teller_reason ]]; then
   echo
