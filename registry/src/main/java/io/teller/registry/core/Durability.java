@@ -19,7 +19,6 @@ import java.util.Queue;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,8 +48,8 @@ public final class Durability {
   private final WorkerExecutor disk;
   private final Queue<Change> pending = new ConcurrentLinkedQueue<>();
   private final NavigableMap<Long, List<Promise<Void>>> waiters = new TreeMap<>();
-  private final Queue<Commit> commits = new ConcurrentLinkedQueue<>();
-  private final AtomicBoolean committing = new AtomicBoolean();
+  // The leader's commits, in revision order; one fsync for whatever waited.
+  private final SerialBatches<Commit> commits;
   private MessageConsumer<JsonObject> consumer;
   private boolean draining;
 
@@ -58,6 +57,7 @@ public final class Durability {
     this.vertx = vertx;
     this.copy = copy;
     this.disk = vertx.createSharedWorkerExecutor("teller-registry-disk-" + UUID.randomUUID(), 1);
+    this.commits = new SerialBatches<>(disk, true, this::commitBatch);
   }
 
   /** Follows the published changes; call on the verticle's context. */
@@ -118,59 +118,32 @@ public final class Durability {
   Future<Void> commit(List<Change> changes) {
     Promise<Void> done = Promise.promise();
     commits.add(new Commit(changes, done));
-    if (committing.compareAndSet(false, true)) {
-      disk.executeBlocking(
-          () -> {
-            try {
-              commitQueued();
-            } catch (RuntimeException e) {
-              LOG.error("registry state commit failed: {}", e.toString());
-              committing.set(false);
-            }
-            return null;
-          },
-          true);
-    }
     return done.future();
   }
 
   private record Commit(List<Change> changes, Promise<Void> done) {}
 
-  private void commitQueued() {
-    while (true) {
-      List<Commit> batch = new ArrayList<>();
-      Commit next;
-      while ((next = commits.poll()) != null) {
-        batch.add(next);
-      }
-      if (batch.isEmpty()) {
-        committing.set(false);
-        // A commit queued after the poll but before the flag went down has no task yet: take it.
-        if (commits.isEmpty() || !committing.compareAndSet(false, true)) {
-          return;
-        }
-        continue;
-      }
-      IOException failure = null;
-      try {
-        copy.append(batch.stream().flatMap(c -> c.changes().stream()).toList());
-      } catch (IOException | RuntimeException e) {
-        failure = e instanceof IOException io ? io : new IOException(e.getMessage(), e);
-        LOG.error("cannot write the registry's state in {}: {}", copy.dir(), failure.getMessage());
-      }
-      EventBus bus = vertx.eventBus();
-      for (Commit commit : batch) {
-        // Published even if the disk failed: the change is in effect in the cluster.
-        commit.changes().forEach(change -> bus.publish(RegistryContract.CHANGES, change.toJson()));
-        if (failure == null) {
-          commit.done().complete();
-        } else {
-          commit
-              .done()
-              .fail(
-                  new IllegalStateException(
-                      "the change is in effect but not on disk: " + failure.getMessage()));
-        }
+  /** On the disk thread: one fsync for the batch, then its changes published, in order. */
+  private void commitBatch(List<Commit> batch) {
+    IOException failure = null;
+    try {
+      copy.append(batch.stream().flatMap(c -> c.changes().stream()).toList());
+    } catch (IOException | RuntimeException e) {
+      failure = e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+      LOG.error("cannot write the registry's state in {}: {}", copy.dir(), failure.getMessage());
+    }
+    EventBus bus = vertx.eventBus();
+    for (Commit commit : batch) {
+      // Published even if the disk failed: the change is in effect in the cluster.
+      commit.changes().forEach(change -> bus.publish(RegistryContract.CHANGES, change.toJson()));
+      if (failure == null) {
+        commit.done().complete();
+      } else {
+        commit
+            .done()
+            .fail(
+                new IllegalStateException(
+                    "the change is in effect but not on disk: " + failure.getMessage()));
       }
     }
   }

@@ -41,11 +41,8 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,12 +76,10 @@ final class RegistryWriter {
   private final Durability durability;
   private final RecentWrites recent = new RecentWrites();
   private final Revisions revisions;
-  // Added on the writer's context, taken on its thread; the flag is up while that thread has them.
-  private final Queue<Queued> queue = new ConcurrentLinkedQueue<>();
-  private final AtomicBoolean applying = new AtomicBoolean();
-  private Context context;
-  // One thread of its own, which keeps applying while commands are waiting (applyWhileQueued).
+  // Commands in arrival order, applied on the writer's own thread.
+  private final SerialBatches<Queued> queue;
   private final WorkerExecutor worker;
+  private Context context;
   private MessageConsumer<JsonObject> consumer;
 
   RegistryWriter(Vertx vertx, RegistryStore store, Clock clock, Durability durability) {
@@ -95,6 +90,7 @@ final class RegistryWriter {
     this.revisions = new Revisions(store);
     this.worker =
         vertx.createSharedWorkerExecutor("teller-registry-writer-" + UUID.randomUUID(), 1);
+    this.queue = new SerialBatches<>(worker, false, this::applyQueued);
   }
 
   /**
@@ -145,67 +141,43 @@ final class RegistryWriter {
   private Future<Written<?>> apply(WriteCommand<?> command) {
     Promise<Written<?>> answer = Promise.promise();
     queue.add(new Queued(command, answer));
-    if (applying.compareAndSet(false, true)) {
-      worker.executeBlocking(
-          () -> {
-            applyWhileQueued();
-            return null;
-          },
-          false);
-    }
     return answer.future();
   }
 
   private record Queued(WriteCommand<?> command, Promise<Written<?>> answer) {}
 
   /**
-   * On the writer's thread: applies the commands waiting, in arrival order, as one batch, and again
-   * while more are waiting, then lets the thread go. A worker hop per command cost more than the
-   * command's own map operations, and a hop per batch (~0.8 ms to wake a thread on a busy machine)
-   * more than a batch's; the answers go back to the writer's context, in order, while the next
-   * batch is applied. A batch may start while the last one's changes wait for the disk; answers and
-   * changes still go out in order.
+   * On the writer's thread: applies the commands that were waiting, in arrival order, as one batch
+   * (a worker hop per command cost more than the command's own map operations); the answers go back
+   * to the writer's context, in order, while the next batch is applied. A batch may start while the
+   * last one's changes wait for the disk; answers and changes still go out in order.
    */
-  private void applyWhileQueued() {
-    while (true) {
-      List<Queued> batch = new ArrayList<>();
-      for (Queued queued = queue.poll(); queued != null; queued = queue.poll()) {
-        batch.add(queued);
-      }
-      if (batch.isEmpty()) {
-        applying.set(false);
-        // One queued after the poll saw the flag up and left it to this thread.
-        if (queue.isEmpty() || !applying.compareAndSet(false, true)) {
-          return;
-        }
-        continue;
-      }
-      List<Applied> applied;
-      RuntimeException failure = null;
-      try {
-        applied = applyBatch(batch.stream().<WriteCommand<?>>map(Queued::command).toList());
-      } catch (RuntimeException e) {
-        applied = null;
-        failure = e;
-      } catch (Error e) {
-        // Answered, not left to kill the loop with the flag up (no write would be applied again).
-        applied = null;
-        failure = new IllegalStateException("write not applied: " + e, e);
-      }
-      List<Applied> outcomes = applied;
-      RuntimeException failed = failure;
-      context.runOnContext(
-          v -> {
-            for (int i = 0; i < batch.size(); i++) {
-              Promise<Written<?>> answer = batch.get(i).answer();
-              if (failed != null) {
-                answer.fail(failed);
-              } else {
-                outcomes.get(i).answer(answer);
-              }
-            }
-          });
+  private void applyQueued(List<Queued> batch) {
+    List<Applied> applied;
+    RuntimeException failure = null;
+    try {
+      applied = applyBatch(batch.stream().<WriteCommand<?>>map(Queued::command).toList());
+    } catch (RuntimeException e) {
+      applied = null;
+      failure = e;
+    } catch (Error e) {
+      // Answered, not left to stop the writer's thread.
+      applied = null;
+      failure = new IllegalStateException("write not applied: " + e, e);
     }
+    List<Applied> outcomes = applied;
+    RuntimeException failed = failure;
+    context.runOnContext(
+        v -> {
+          for (int i = 0; i < batch.size(); i++) {
+            Promise<Written<?>> answer = batch.get(i).answer();
+            if (failed != null) {
+              answer.fail(failed);
+            } else {
+              outcomes.get(i).answer(answer);
+            }
+          }
+        });
   }
 
   /** A command's outcome: its reply and when its changes are on disk and published, or failure. */
