@@ -55,11 +55,11 @@ import org.slf4j.LoggerFactory;
  * the leader's gets any. A command sent again after a timeout is answered with its first outcome
  * ({@link RecentWrites}), not applied twice.
  *
- * <p>The commands waiting when the worker is free are applied together, in one task (a batch): one
- * after the other, each as if alone (a command that fails gets its own failure and publishes
- * nothing; the others are not affected), with revisions reserved for the batch a block at a time
- * ({@link Revisions}) and the batch's changes committed together. Heartbeats are not writes (they
- * change no revision) and go to the maps from any node.
+ * <p>The commands waiting when the writer's thread is free are applied together ({@link
+ * SerialBatches}), as a batch: one after the other, each as if alone (a command that fails gets its
+ * own failure and publishes nothing; the others are not affected), with revisions reserved for the
+ * batch a block at a time ({@link Revisions}) and the batch's changes committed together.
+ * Heartbeats are not writes (they change no revision) and go to the maps from any node.
  *
  * <p>A write's changes are on the leader's disk ({@link Durability}) before they are published and
  * before the write is answered, so an acknowledged write survives every registry node stopping. The

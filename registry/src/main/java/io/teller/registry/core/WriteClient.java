@@ -150,7 +150,7 @@ final class WriteClient {
                         caller.runOnContext(v -> answer.run());
                       }
                     });
-    // The writer's queue is confined to its event loop.
+    // The writer's record of recent requests is confined to its context.
     if (caller == here.context() && Context.isOnEventLoopThread()) {
       submit.run();
     } else {

@@ -143,7 +143,6 @@ public final class OwnedInstances {
                   }
                 });
     entryListener = instances.addLocalEntryListener(new Events(), Predicates.alwaysTrue(), true);
-    readAll.set(true);
   }
 
   /**
