@@ -7,12 +7,16 @@ import io.teller.balancer.strategy.Endpoint;
 import io.teller.balancer.strategy.LoadCounts;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.StreamResetException;
+import io.vertx.core.streams.WriteStream;
+import java.util.function.BooleanSupplier;
 
 /**
  * The third stage: gets the request an answer (status and headers) from an instance. An attempt
@@ -70,6 +74,14 @@ final class Attempts {
       return;
     }
     exchange.attempt(endpoint, inFlight.acquire(endpoint.id()));
+    if (!exchange.upgrade) {
+      clients
+          .upstream(exchange.connectMillis, exchange.idleMillis)
+          .acquire(endpoint.host(), endpoint.port())
+          .onComplete(acquired -> acquired(exchange, acquired));
+      return;
+    }
+    // An upgrade needs Vert.x's client, which turns an agreed upgrade into a tunnel.
     RequestOptions options =
         new RequestOptions()
             .setHost(endpoint.host())
@@ -85,6 +97,38 @@ final class Attempts {
         .onComplete(connected -> connected(exchange, connected));
   }
 
+  private void acquired(Exchange exchange, AsyncResult<UpstreamConnection> acquired) {
+    if (acquired.failed()) {
+      failed(
+          exchange, Failure.connect(exchange.service(), exchange.instanceId(), acquired.cause()));
+      return;
+    }
+    UpstreamConnection connection = acquired.result();
+    if (exchange.cancelled() != null) {
+      connection.upstream.release(connection, true);
+      failed(exchange, exchange.cancelled());
+      return;
+    }
+    MultiMap headers = exchange.headers;
+    if (!headers.contains(HttpHeaders.HOST)) {
+      // An HTTP/1.0 request without one: the instance's address, as Vert.x's client would send.
+      headers.set(HttpHeaders.HOST, exchange.endpoint.host() + ':' + exchange.endpoint.port());
+    }
+    if (!exchange.bodyless && !headers.contains(HttpHeaders.CONTENT_LENGTH)) {
+      headers.set(HttpHeaders.TRANSFER_ENCODING, HttpHeaders.CHUNKED);
+    }
+    UpstreamCall call =
+        connection.send(exchange.request.method(), exchange.uri, headers, exchange.bodyless);
+    exchange.call = call;
+    if (exchange.bodyless) {
+      deadlines.add(exchange);
+      exchange.request.resume();
+    } else {
+      upload(exchange, call.requestBody(), () -> exchange.call == call, call::reset);
+    }
+    call.answer().onComplete(answered -> answered(exchange, answered));
+  }
+
   private void connected(Exchange exchange, AsyncResult<HttpClientRequest> connected) {
     if (connected.failed()) {
       failed(
@@ -98,18 +142,20 @@ final class Attempts {
       failed(exchange, exchange.cancelled());
       return;
     }
-    send(exchange, backend).onComplete(answered -> answered(exchange, answered));
+    deadlines.add(exchange);
+    exchange.request.resume();
+    backend.connect().onComplete(answered -> answered(exchange, answered));
   }
 
-  private Future<HttpClientResponse> send(Exchange exchange, HttpClientRequest backend) {
-    if (exchange.upgrade || exchange.bodyless) {
-      deadlines.add(exchange);
-      exchange.request.resume();
-      return exchange.upgrade ? backend.connect() : backend.send();
-    }
-    if (!exchange.headers.contains(HttpHeaders.CONTENT_LENGTH)) {
-      backend.setChunked(true);
-    }
+  /**
+   * Streams the client's body to the instance. The response timeout starts once it is all sent: a
+   * long upload is not a slow answer (the idle timeout still cuts an upload that stalls).
+   */
+  private void upload(
+      Exchange exchange,
+      WriteStream<Buffer> backend,
+      BooleanSupplier stillCurrent,
+      Runnable resetBackend) {
     exchange
         .request
         .pipe()
@@ -118,9 +164,7 @@ final class Attempts {
         .onComplete(
             uploaded -> {
               if (uploaded.succeeded()) {
-                // The response timeout starts once the body is sent: a long upload is not a slow
-                // answer (the idle timeout still cuts an upload that stalls).
-                if (!exchange.answered && exchange.backend == backend) {
+                if (!exchange.answered && stillCurrent.getAsBoolean()) {
                   deadlines.add(exchange);
                 }
               } else if (exchange.response.closed()
@@ -129,10 +173,9 @@ final class Attempts {
                 exchange.cancel(Failure.clientGone(exchange.service(), exchange.instanceId()));
               } else {
                 // The instance's side failed; the wait for its answer fails with it.
-                backend.reset();
+                resetBackend.run();
               }
             });
-    return backend.response();
   }
 
   private void answered(Exchange exchange, AsyncResult<HttpClientResponse> answered) {

@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.internal.ContextInternal;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,19 +21,31 @@ public final class BackendClients {
   private static final int MAX_CONNECTIONS_PER_INSTANCE = 1024;
 
   private final Vertx vertx;
+  private final ContextInternal context;
   private final List<Entry> clients = new ArrayList<>(2);
 
-  private record Entry(int connectMillis, int idleMillis, HttpClient client) {}
+  private record Entry(int connectMillis, int idleMillis, HttpClient client, Upstream upstream) {}
 
+  /** Made on the event loop's context, which its connections keep to. */
   public BackendClients(Vertx vertx) {
     this.vertx = vertx;
+    this.context = (ContextInternal) vertx.getOrCreateContext();
   }
 
-  /** The client whose connections have these timeouts. */
+  /** Vert.x's client whose connections have these timeouts: for requests that upgrade. */
   public HttpClient get(int connectMillis, int idleMillis) {
+    return entry(connectMillis, idleMillis).client;
+  }
+
+  /** The Netty-level connections with these timeouts: for every other request. */
+  Upstream upstream(int connectMillis, int idleMillis) {
+    return entry(connectMillis, idleMillis).upstream;
+  }
+
+  private Entry entry(int connectMillis, int idleMillis) {
     for (Entry entry : clients) {
       if (entry.connectMillis == connectMillis && entry.idleMillis == idleMillis) {
-        return entry.client;
+        return entry;
       }
     }
     HttpClient client =
@@ -47,13 +60,20 @@ public final class BackendClients {
             new PoolOptions()
                 .setHttp1MaxSize(MAX_CONNECTIONS_PER_INSTANCE)
                 .setMaxWaitQueueSize(-1));
-    clients.add(new Entry(connectMillis, idleMillis, client));
-    return client;
+    Entry entry =
+        new Entry(
+            connectMillis, idleMillis, client, new Upstream(context, connectMillis, idleMillis));
+    clients.add(entry);
+    return entry;
   }
 
   public Future<Void> close() {
     List<Future<Void>> closing = new ArrayList<>();
-    clients.forEach(entry -> closing.add(entry.client.close()));
+    clients.forEach(
+        entry -> {
+          closing.add(entry.client.close());
+          closing.add(entry.upstream.close());
+        });
     clients.clear();
     return Future.join(closing).mapEmpty();
   }

@@ -68,6 +68,7 @@ final class Exchange implements RequestFacts, PickContext, Handler<Void> {
   Endpoint endpoint;
   InFlight.Lease lease;
   HttpClientRequest backend;
+  UpstreamCall call;
   boolean answered;
   Promise<HttpClientResponse> answer;
   Failure lastFailure;
@@ -115,6 +116,9 @@ final class Exchange implements RequestFacts, PickContext, Handler<Void> {
     cancelled = cause;
     if (backend != null) {
       backend.reset();
+    }
+    if (call != null) {
+      call.reset();
     }
   }
 
@@ -170,6 +174,7 @@ final class Exchange implements RequestFacts, PickContext, Handler<Void> {
     this.endpoint = endpoint;
     this.lease = lease;
     this.backend = null;
+    this.call = null;
     this.answered = false;
     tries.add(endpoint.id());
   }
@@ -178,6 +183,7 @@ final class Exchange implements RequestFacts, PickContext, Handler<Void> {
   void attemptFailed(Failure failure) {
     lease.release();
     backend = null;
+    call = null;
     lastFailure = failure;
   }
 

@@ -1,0 +1,394 @@
+package io.teller.balancer.proxy;
+
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpFrame;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.StreamPriority;
+import io.vertx.core.http.impl.headers.HeadersMultiMap;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.streams.WriteStream;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.List;
+
+/**
+ * One request on an {@link UpstreamConnection} and its answer. The answer is offered to the stages
+ * as what Vert.x's client would have given them, an {@link HttpClientResponse} read with
+ * back-pressure (the channel stops reading while the client's side is full); the request's body,
+ * when it has one, goes out through {@link #requestBody()}. What only Vert.x's client can do (a
+ * tunnel, a whole body at once, trailers, HTTP/2 frames) is refused: the stages do not ask it of
+ * this path.
+ *
+ * <p>The connection goes back to the pool once the answer ended and the whole request went out; a
+ * call stopped midway ({@link #reset}), or failed, closes it. Event-loop confined.
+ */
+final class UpstreamCall implements HttpClientResponse {
+
+  private final UpstreamConnection connection;
+  private final Promise<HttpClientResponse> head;
+  private final ArrayDeque<Object> unread = new ArrayDeque<>(2);
+  private final Body body;
+  private boolean requestSent;
+  private int status;
+  private String statusMessage;
+  private MultiMap headers;
+  private boolean keepAlive;
+  private boolean paused;
+  private boolean over;
+  private Handler<Buffer> dataHandler;
+  private Handler<Void> endHandler;
+  private Handler<Throwable> exceptionHandler;
+
+  UpstreamCall(UpstreamConnection connection, boolean bodyless) {
+    this.connection = connection;
+    this.head = connection.upstream.context().promise();
+    this.requestSent = bodyless;
+    this.body = bodyless ? null : new Body();
+  }
+
+  /** The answer's status and headers, or why none came. */
+  Future<HttpClientResponse> answer() {
+    return head.future();
+  }
+
+  /** Where the request's body goes (a request sent bodyless has none). */
+  WriteStream<Buffer> requestBody() {
+    if (body == null) {
+      throw new IllegalStateException("the request was sent without a body");
+    }
+    return body;
+  }
+
+  /** Stops the call, whatever it is waiting for: its connection is closed. */
+  void reset() {
+    if (!over) {
+      failed(new IOException("reset by the balancer"));
+      connection.abandoned(this);
+    }
+  }
+
+  /** One decoded part of the answer. */
+  void read(Object msg) {
+    if (over) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    DecoderResult decoded = ((HttpObject) msg).decoderResult();
+    if (decoded.isFailure()) {
+      ReferenceCountUtil.release(msg);
+      failed(new IOException("unreadable answer: " + decoded.cause().getMessage()));
+      connection.abandoned(this);
+      return;
+    }
+    if (msg instanceof HttpResponse response) {
+      int code = response.status().code();
+      if (code < 200) {
+        // 100 Continue and other interim answers: the final one follows.
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      status = code;
+      statusMessage = response.status().reasonPhrase();
+      headers = (MultiMap) response.headers();
+      keepAlive = HttpUtil.isKeepAlive(response);
+      head.complete(this);
+    }
+    if (msg instanceof HttpContent content) {
+      boolean last = msg instanceof LastHttpContent;
+      Buffer data = null;
+      if (content.content().isReadable()) {
+        // A copy on the heap, which the client's connection may keep for as long as it likes.
+        data = BufferInternal.safeBuffer(content.content());
+      } else {
+        content.release();
+      }
+      if (paused || !unread.isEmpty()) {
+        if (data != null) {
+          unread.add(data);
+        }
+        if (last) {
+          unread.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
+        return;
+      }
+      deliver(data, last);
+    }
+  }
+
+  private void deliver(Buffer data, boolean last) {
+    if (data != null && dataHandler != null) {
+      dataHandler.handle(data);
+    }
+    if (last && !over) {
+      over = true;
+      connection.finished(this, keepAlive && requestSent);
+      if (endHandler != null) {
+        endHandler.handle(null);
+      }
+    }
+  }
+
+  /** The connection failed or closed before the call was over. */
+  void failed(Throwable cause) {
+    if (over) {
+      return;
+    }
+    over = true;
+    if (!head.tryFail(cause) && exceptionHandler != null) {
+      exceptionHandler.handle(cause);
+    }
+    if (body != null) {
+      body.failed(cause);
+    }
+  }
+
+  /** The channel can take more of the request's body. */
+  void writable() {
+    if (body != null) {
+      body.drained();
+    }
+  }
+
+  // HttpClientResponse: the answer's head and its body as a stream.
+
+  @Override
+  public HttpClientResponse handler(Handler<Buffer> handler) {
+    dataHandler = handler;
+    return this;
+  }
+
+  @Override
+  public HttpClientResponse endHandler(Handler<Void> handler) {
+    endHandler = handler;
+    return this;
+  }
+
+  @Override
+  public HttpClientResponse exceptionHandler(Handler<Throwable> handler) {
+    exceptionHandler = handler;
+    return this;
+  }
+
+  @Override
+  public HttpClientResponse pause() {
+    if (!paused) {
+      paused = true;
+      connection.channel.config().setAutoRead(false);
+    }
+    return this;
+  }
+
+  @Override
+  public HttpClientResponse resume() {
+    if (!paused) {
+      return this;
+    }
+    paused = false;
+    while (!paused && !unread.isEmpty()) {
+      Object next = unread.poll();
+      if (next instanceof Buffer data) {
+        boolean last = unread.peek() == LastHttpContent.EMPTY_LAST_CONTENT;
+        if (last) {
+          unread.poll();
+        }
+        deliver(data, last);
+      } else {
+        deliver(null, true);
+      }
+    }
+    if (!paused && !over) {
+      connection.channel.config().setAutoRead(true);
+    }
+    return this;
+  }
+
+  @Override
+  public HttpClientResponse fetch(long amount) {
+    return amount > 0 ? resume() : this;
+  }
+
+  @Override
+  public HttpVersion version() {
+    return HttpVersion.HTTP_1_1;
+  }
+
+  @Override
+  public int statusCode() {
+    return status;
+  }
+
+  @Override
+  public String statusMessage() {
+    return statusMessage;
+  }
+
+  @Override
+  public MultiMap headers() {
+    return headers;
+  }
+
+  @Override
+  public String getHeader(String name) {
+    return headers.get(name);
+  }
+
+  @Override
+  public String getHeader(CharSequence name) {
+    return headers.get(name);
+  }
+
+  @Override
+  public List<String> cookies() {
+    return headers.getAll(io.vertx.core.http.HttpHeaders.SET_COOKIE);
+  }
+
+  @Override
+  public MultiMap trailers() {
+    return HeadersMultiMap.httpHeaders();
+  }
+
+  @Override
+  public String getTrailer(String name) {
+    return null;
+  }
+
+  @Override
+  public NetSocket netSocket() {
+    throw unsupported("a tunnel");
+  }
+
+  @Override
+  public Future<Buffer> body() {
+    throw unsupported("the whole body at once");
+  }
+
+  @Override
+  public Future<Void> end() {
+    throw unsupported("waiting for the end");
+  }
+
+  @Override
+  public HttpClientRequest request() {
+    throw unsupported("the Vert.x request");
+  }
+
+  @Override
+  public HttpClientResponse customFrameHandler(Handler<HttpFrame> handler) {
+    return this;
+  }
+
+  @Override
+  public HttpClientResponse streamPriorityHandler(Handler<StreamPriority> handler) {
+    return this;
+  }
+
+  private static UnsupportedOperationException unsupported(String what) {
+    return new UnsupportedOperationException(what + " is not offered by Teller's upstream calls");
+  }
+
+  /** The request's body as a Vert.x write stream: the channel's writability is its queue. */
+  private final class Body implements WriteStream<Buffer> {
+    private Handler<Void> drainHandler;
+    private Throwable failure;
+    private boolean ended;
+
+    @Override
+    public Future<Void> write(Buffer data) {
+      if (failure != null) {
+        return Future.failedFuture(failure);
+      }
+      Promise<Void> written = connection.upstream.context().promise();
+      connection
+          .channel
+          .writeAndFlush(new DefaultHttpContent(((BufferInternal) data).getByteBuf()))
+          .addListener(done -> complete(written, done.cause()));
+      return written.future();
+    }
+
+    @Override
+    public Future<Void> end() {
+      if (failure != null) {
+        return Future.failedFuture(failure);
+      }
+      if (ended) {
+        return Future.succeededFuture();
+      }
+      ended = true;
+      // Handed to the channel, the end goes out before anything written after it.
+      requestSent = true;
+      Promise<Void> written = connection.upstream.context().promise();
+      connection
+          .channel
+          .writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
+          .addListener(done -> complete(written, done.cause()));
+      return written.future();
+    }
+
+    private void complete(Promise<Void> written, Throwable cause) {
+      connection
+          .upstream
+          .context()
+          .emit(
+              cause,
+              c -> {
+                if (c == null) {
+                  written.tryComplete();
+                } else {
+                  written.tryFail(c);
+                }
+              });
+    }
+
+    @Override
+    public boolean writeQueueFull() {
+      return !connection.channel.isWritable();
+    }
+
+    @Override
+    public WriteStream<Buffer> setWriteQueueMaxSize(int maxSize) {
+      return this;
+    }
+
+    @Override
+    public WriteStream<Buffer> drainHandler(Handler<Void> handler) {
+      drainHandler = handler;
+      return this;
+    }
+
+    @Override
+    public WriteStream<Buffer> exceptionHandler(Handler<Throwable> handler) {
+      return this;
+    }
+
+    void drained() {
+      Handler<Void> handler = drainHandler;
+      if (handler != null && failure == null) {
+        handler.handle(null);
+      }
+    }
+
+    void failed(Throwable cause) {
+      failure = cause;
+      // A pipe waiting for room writes again, and learns of the failure.
+      Handler<Void> handler = drainHandler;
+      if (handler != null) {
+        handler.handle(null);
+      }
+    }
+  }
+}
