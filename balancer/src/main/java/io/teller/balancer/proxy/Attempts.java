@@ -13,6 +13,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.streams.WriteStream;
@@ -74,14 +75,14 @@ final class Attempts {
       return;
     }
     exchange.attempt(endpoint, inFlight.acquire(endpoint.id()));
-    if (!exchange.upgrade) {
+    if (!exchange.upgrade && exchange.request.method() != HttpMethod.CONNECT) {
       clients
           .upstream(exchange.connectMillis, exchange.idleMillis)
           .acquire(endpoint.host(), endpoint.port())
           .onComplete(acquired -> acquired(exchange, acquired));
       return;
     }
-    // An upgrade needs Vert.x's client, which turns an agreed upgrade into a tunnel.
+    // An upgrade (or an HTTP/2 CONNECT) needs Vert.x's client, which makes the agreed tunnel.
     RequestOptions options =
         new RequestOptions()
             .setHost(endpoint.host())
@@ -142,9 +143,19 @@ final class Attempts {
       failed(exchange, exchange.cancelled());
       return;
     }
-    deadlines.add(exchange);
-    exchange.request.resume();
-    backend.connect().onComplete(answered -> answered(exchange, answered));
+    Future<HttpClientResponse> answer;
+    if (exchange.upgrade || exchange.bodyless) {
+      deadlines.add(exchange);
+      exchange.request.resume();
+      answer = exchange.upgrade ? backend.connect() : backend.send();
+    } else {
+      if (!exchange.headers.contains(HttpHeaders.CONTENT_LENGTH)) {
+        backend.setChunked(true);
+      }
+      upload(exchange, backend, () -> exchange.backend == backend, backend::reset);
+      answer = backend.response();
+    }
+    answer.onComplete(answered -> answered(exchange, answered));
   }
 
   /**

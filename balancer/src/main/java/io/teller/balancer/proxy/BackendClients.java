@@ -18,8 +18,6 @@ import java.util.List;
  */
 public final class BackendClients {
 
-  private static final int MAX_CONNECTIONS_PER_INSTANCE = 1024;
-
   private final Vertx vertx;
   private final ContextInternal context;
   private final List<Entry> clients = new ArrayList<>(2);
@@ -58,7 +56,7 @@ public final class BackendClients {
                 .setMaxRedirects(0)
                 .setDecompressionSupported(false),
             new PoolOptions()
-                .setHttp1MaxSize(MAX_CONNECTIONS_PER_INSTANCE)
+                .setHttp1MaxSize(Upstream.MAX_CONNECTIONS_PER_INSTANCE)
                 .setMaxWaitQueueSize(-1));
     Entry entry =
         new Entry(

@@ -32,7 +32,9 @@ import java.util.function.Supplier;
  * own. A client that leaves, and the response timeout ({@link ResponseDeadlines}), cancel the
  * exchange: the stage waiting on the instance then fails with that cause.
  *
- * <p>Written on the core HTTP client rather than vertx-http-proxy 5.0.7, whose error responses
+ * <p>The instance side runs on Netty channels ({@link Upstream}), not on Vert.x's HTTP client,
+ * which cost a quarter of the balancer's CPU per request (see {@link Upstream}); upgrades still use
+ * Vert.x's client. Written on these rather than vertx-http-proxy 5.0.7, whose error responses
  * bypass its interceptors (so an in-flight count could not be released exactly once), which has no
  * response-header timeout or retry to another origin, and which passes the backend's {@code
  * Connection} header on to HTTP/2 clients (upstream issue #152). Instances are picked by Teller's

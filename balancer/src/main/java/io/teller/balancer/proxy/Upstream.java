@@ -64,16 +64,23 @@ final class Upstream {
   private final Bootstrap bootstrap;
   private final int connectMillis;
   private final int idleMillis;
+  private final int maxPerInstance;
   private final Map<String, Pool> pools = new HashMap<>();
   private final Set<Channel> open = new HashSet<>();
   private boolean closed;
 
   /** Connections made on {@code context}'s event loop with Vert.x's transport and resolver. */
   Upstream(ContextInternal context, int connectMillis, int idleMillis) {
+    this(context, connectMillis, idleMillis, MAX_CONNECTIONS_PER_INSTANCE);
+  }
+
+  /** As above, with at most {@code maxPerInstance} connections to one address (for tests). */
+  Upstream(ContextInternal context, int connectMillis, int idleMillis, int maxPerInstance) {
     this.context = context;
     this.connectMillis = connectMillis;
     VertxInternal vertx = context.owner();
     this.idleMillis = idleMillis;
+    this.maxPerInstance = maxPerInstance;
     this.bootstrap =
         new Bootstrap()
             .group(context.nettyEventLoop())
@@ -90,8 +97,8 @@ final class Upstream {
 
   /**
    * A connection to {@code host:port}: the most recently used idle one, a new one, or, once the
-   * instance has {@link #MAX_CONNECTIONS_PER_INSTANCE}, the first to come free within the connect
-   * timeout. Fails with the connect's failure, or a {@link TimeoutException}.
+   * instance has {@link #MAX_CONNECTIONS_PER_INSTANCE} (or the limit given), the first to come free
+   * within the connect timeout. Fails with the connect's failure, or a {@link TimeoutException}.
    */
   Future<UpstreamConnection> acquire(String host, int port) {
     if (closed) {
@@ -105,7 +112,7 @@ final class Upstream {
       }
     }
     Promise<UpstreamConnection> promise = context.promise();
-    if (pool.connections < MAX_CONNECTIONS_PER_INSTANCE) {
+    if (pool.connections < maxPerInstance) {
       connect(pool, promise);
     } else {
       Waiter waiter = new Waiter(promise);
@@ -192,8 +199,9 @@ final class Upstream {
     open.remove(connection.channel);
     pool.connections--;
     pool.idle.remove(connection);
-    Waiter waiter = pool.waiters.poll();
-    if (waiter != null && !closed) {
+    // Once closed, the waiters are close()'s to fail (this runs inside its channel.close()).
+    Waiter waiter = closed ? null : pool.waiters.poll();
+    if (waiter != null) {
       context.owner().cancelTimer(waiter.timer);
       connect(pool, waiter.promise);
     } else if (pool.connections == 0 && pool.waiters.isEmpty()) {

@@ -50,6 +50,10 @@ final class UpstreamCall implements HttpClientResponse {
   private boolean keepAlive;
   private boolean paused;
   private boolean over;
+
+  /** The answer's end came off the channel (it may still wait in {@link #unread}). */
+  private boolean received;
+
   private Handler<Buffer> dataHandler;
   private Handler<Void> endHandler;
   private Handler<Throwable> exceptionHandler;
@@ -88,6 +92,13 @@ final class UpstreamCall implements HttpClientResponse {
       ReferenceCountUtil.release(msg);
       return;
     }
+    if (received) {
+      // Past the answer's end, while it waits for its reader: bytes no request asked for, and a
+      // connection that must carry no other request.
+      keepAlive = false;
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     DecoderResult decoded = ((HttpObject) msg).decoderResult();
     if (decoded.isFailure()) {
       ReferenceCountUtil.release(msg);
@@ -109,7 +120,13 @@ final class UpstreamCall implements HttpClientResponse {
       head.complete(this);
     }
     if (msg instanceof HttpContent content) {
+      if (status == 0) {
+        // The end of an interim answer (the decoder ends each with an empty last content).
+        content.release();
+        return;
+      }
       boolean last = msg instanceof LastHttpContent;
+      received |= last;
       Buffer data = null;
       if (content.content().isReadable()) {
         // A copy on the heap, which the client's connection may keep for as long as it likes.
@@ -137,13 +154,28 @@ final class UpstreamCall implements HttpClientResponse {
     if (last && !over) {
       over = true;
       connection.finished(this, keepAlive && requestSent);
+      if (!requestSent) {
+        // Answered before the whole request went out (a 413, say): the rest of the body has
+        // nowhere to go, and the pipe waiting for room to send it must learn so.
+        body.failed(new IOException("the instance answered before the request's end"));
+      }
       if (endHandler != null) {
         endHandler.handle(null);
       }
     }
   }
 
-  /** The connection failed or closed before the call was over. */
+  /**
+   * The connection failed or closed: so does the call, unless it already holds its whole answer
+   * (epoll and io_uring read a peer's close even while the reader holds the channel back).
+   */
+  void lost(Throwable cause) {
+    if (!received) {
+      failed(cause);
+    }
+  }
+
+  /** The call fails (the connection's failure, or the balancer's reset). */
   void failed(Throwable cause) {
     if (over) {
       return;
@@ -356,7 +388,8 @@ final class UpstreamCall implements HttpClientResponse {
 
     @Override
     public boolean writeQueueFull() {
-      return !connection.channel.isWritable();
+      // A closed channel is never writable: once failed, a pipe must write on, and learn of it.
+      return failure == null && !connection.channel.isWritable();
     }
 
     @Override

@@ -67,6 +67,10 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
   void finished(UpstreamCall finished, boolean reusable) {
     if (call == finished) {
       call = null;
+      // The call may have ended while its reader held the channel back; the next one reads.
+      if (!channel.config().isAutoRead()) {
+        channel.config().setAutoRead(true);
+      }
       upstream.release(this, reusable);
     }
   }
@@ -127,7 +131,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     UpstreamCall current = call;
     if (current != null) {
       call = null;
-      upstream.context().emit(cause, current::failed);
+      upstream.context().emit(cause, current::lost);
     }
   }
 }
