@@ -33,9 +33,9 @@ import java.util.function.Supplier;
  * exchange: the stage waiting on the instance then fails with that cause.
  *
  * <p>The instance side runs on Netty channels ({@link Upstream}), not on Vert.x's HTTP client,
- * which cost a quarter of the balancer's CPU per request (see {@link Upstream}); upgrades still use
- * Vert.x's client. Written on these rather than vertx-http-proxy 5.0.7, whose error responses
- * bypass its interceptors (so an in-flight count could not be released exactly once), which has no
+ * which cost more CPU per request (see {@link Upstream}); upgrades still use Vert.x's client.
+ * Written on these rather than vertx-http-proxy 5.0.7, whose error responses bypass its
+ * interceptors (so an in-flight count could not be released exactly once), which has no
  * response-header timeout or retry to another origin, and which passes the backend's {@code
  * Connection} header on to HTTP/2 clients (upstream issue #152). Instances are picked by Teller's
  * own strategies rather than core's {@code io.vertx.core.net.endpoint} balancers, because picks

@@ -30,13 +30,13 @@ import java.util.concurrent.TimeoutException;
  * timeouts: plain Netty channels ({@code HttpClientCodec}) on the loop's own thread, kept alive in
  * a pool per instance address, at most one request at a time on each.
  *
- * <p>Why not Vert.x's HTTP client: interleaved {@code bench/http.sh} pairs on 2026-11-30 had it at
- * a quarter of the balancer's HTTPS cost per request (its pool's executor and resource manager, a
- * request object, a stream and queues per request, futures at every step), and the balancer did
- * 1.3x the HTTPS requests per CPU second on these channels. The answer is handed to the stages as a
- * Vert.x {@link io.vertx.core.http.HttpClientResponse} ({@link UpstreamCall}), so that relaying it
- * is the same code whichever client fetched it; requests that upgrade (WebSocket) still go through
- * Vert.x's client, whose tunnel they need.
+ * <p>Why not Vert.x's HTTP client: under HTTPS load it was 12% of the balancer's JFR samples (its
+ * pool's executor and resource manager, a request object, a stream and queues per request, futures
+ * at every step), against 4% for these channels, and side by side ({@code bench/builds.sh},
+ * 2026-11-30) the balancer served 1.13x the HTTPS and 1.22x the HTTP requests per CPU second. The
+ * answer is handed to the stages as a Vert.x {@link io.vertx.core.http.HttpClientResponse} ({@link
+ * UpstreamCall}), so that relaying it is the same code whichever client fetched it; requests that
+ * upgrade (WebSocket) still go through Vert.x's client, whose tunnel they need.
  *
  * <p>Event-loop confined: every method runs on the loop of the context it was made on, and so does
  * every channel it opens.
