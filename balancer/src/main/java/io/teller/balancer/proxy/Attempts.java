@@ -111,9 +111,10 @@ final class Attempts {
       return;
     }
     MultiMap headers = exchange.headers;
-    if (!headers.contains(HttpHeaders.HOST)) {
-      // An HTTP/1.0 request without one: the instance's address, as Vert.x's client would send.
-      headers.set(HttpHeaders.HOST, exchange.endpoint.host() + ':' + exchange.endpoint.port());
+    if (exchange.request.authority() == null) {
+      // An HTTP/1.0 request without a Host (Admission sets it from the authority otherwise): this
+      // attempt's instance address, as Vert.x's client would send.
+      headers.set(HttpHeaders.HOST, hostHeader(exchange.endpoint));
     }
     if (!exchange.bodyless && !headers.contains(HttpHeaders.CONTENT_LENGTH)) {
       headers.set(HttpHeaders.TRANSFER_ENCODING, HttpHeaders.CHUNKED);
@@ -128,6 +129,11 @@ final class Attempts {
       upload(exchange, call.requestBody(), () -> exchange.call == call, call::reset);
     }
     call.answer().onComplete(answered -> answered(exchange, answered));
+  }
+
+  private static String hostHeader(Endpoint endpoint) {
+    String host = endpoint.host();
+    return (host.indexOf(':') >= 0 ? '[' + host + ']' : host) + ':' + endpoint.port();
   }
 
   private void connected(Exchange exchange, AsyncResult<HttpClientRequest> connected) {

@@ -10,11 +10,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One event loop's HTTP clients to the backends: one per pair of connect and idle timeouts in use,
- * as both belong to a client's connections (the idle timeout is a channel handler, which costs
- * nothing per request, unlike a timer per request). Services on the balancer's defaults share one
- * client; each service with timeouts of its own gets a client, with keep-alive pools, the first
- * time it needs one. Event-loop confined.
+ * One event loop's connections to the backends: one {@link Upstream} per pair of connect and idle
+ * timeouts in use, as both belong to its connections (the idle timeout is a channel handler, which
+ * costs nothing per request, unlike a timer per request), and, made the first time an upgrade needs
+ * one, a Vert.x HTTP client with the same timeouts. Services on the balancer's defaults share one
+ * pair; each service with timeouts of its own gets its own the first time it needs them. Event-loop
+ * confined.
  */
 public final class BackendClients {
 
@@ -22,7 +23,18 @@ public final class BackendClients {
   private final ContextInternal context;
   private final List<Entry> clients = new ArrayList<>(2);
 
-  private record Entry(int connectMillis, int idleMillis, HttpClient client, Upstream upstream) {}
+  private static final class Entry {
+    final int connectMillis;
+    final int idleMillis;
+    final Upstream upstream;
+    HttpClient client;
+
+    Entry(int connectMillis, int idleMillis, Upstream upstream) {
+      this.connectMillis = connectMillis;
+      this.idleMillis = idleMillis;
+      this.upstream = upstream;
+    }
+  }
 
   /** Made on the event loop's context, which its connections keep to. */
   public BackendClients(Vertx vertx) {
@@ -32,7 +44,22 @@ public final class BackendClients {
 
   /** Vert.x's client whose connections have these timeouts: for requests that upgrade. */
   public HttpClient get(int connectMillis, int idleMillis) {
-    return entry(connectMillis, idleMillis).client;
+    Entry entry = entry(connectMillis, idleMillis);
+    if (entry.client == null) {
+      entry.client =
+          vertx.createHttpClient(
+              new HttpClientOptions()
+                  .setKeepAlive(true)
+                  .setConnectTimeout(connectMillis)
+                  .setIdleTimeout(idleMillis)
+                  .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
+                  .setMaxRedirects(0)
+                  .setDecompressionSupported(false),
+              new PoolOptions()
+                  .setHttp1MaxSize(Upstream.MAX_CONNECTIONS_PER_INSTANCE)
+                  .setMaxWaitQueueSize(-1));
+    }
+    return entry.client;
   }
 
   /** The Netty-level connections with these timeouts: for every other request. */
@@ -46,21 +73,8 @@ public final class BackendClients {
         return entry;
       }
     }
-    HttpClient client =
-        vertx.createHttpClient(
-            new HttpClientOptions()
-                .setKeepAlive(true)
-                .setConnectTimeout(connectMillis)
-                .setIdleTimeout(idleMillis)
-                .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
-                .setMaxRedirects(0)
-                .setDecompressionSupported(false),
-            new PoolOptions()
-                .setHttp1MaxSize(Upstream.MAX_CONNECTIONS_PER_INSTANCE)
-                .setMaxWaitQueueSize(-1));
     Entry entry =
-        new Entry(
-            connectMillis, idleMillis, client, new Upstream(context, connectMillis, idleMillis));
+        new Entry(connectMillis, idleMillis, new Upstream(context, connectMillis, idleMillis));
     clients.add(entry);
     return entry;
   }
@@ -69,7 +83,9 @@ public final class BackendClients {
     List<Future<Void>> closing = new ArrayList<>();
     clients.forEach(
         entry -> {
-          closing.add(entry.client.close());
+          if (entry.client != null) {
+            closing.add(entry.client.close());
+          }
           closing.add(entry.upstream.close());
         });
     clients.clear();

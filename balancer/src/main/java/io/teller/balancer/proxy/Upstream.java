@@ -65,7 +65,7 @@ final class Upstream {
   private final int connectMillis;
   private final int idleMillis;
   private final int maxPerInstance;
-  private final Map<String, Pool> pools = new HashMap<>();
+  private final Map<Address, Pool> pools = new HashMap<>();
   private final Set<Channel> open = new HashSet<>();
   private boolean closed;
 
@@ -104,7 +104,13 @@ final class Upstream {
     if (closed) {
       return Future.failedFuture(new IllegalStateException("the balancer is stopping"));
     }
-    Pool pool = pools.computeIfAbsent(host + ':' + port, key -> new Pool(host, port));
+    // A record, not "host:port": no string built and hashed per request.
+    Address address = new Address(host, port);
+    Pool known = pools.get(address);
+    Pool pool = known != null ? known : new Pool(address);
+    if (known == null) {
+      pools.put(address, pool);
+    }
     UpstreamConnection idle;
     while ((idle = pool.idle.pollLast()) != null) {
       if (idle.reusable()) {
@@ -126,9 +132,7 @@ final class Upstream {
                       promise.tryFail(
                           new TimeoutException(
                               "no connection to "
-                                  + pool.host
-                                  + ':'
-                                  + pool.port
+                                  + pool.address
                                   + " came free within "
                                   + connectMillis
                                   + " ms"));
@@ -160,7 +164,7 @@ final class Upstream {
                             connection);
                   }
                 })
-            .connect(pool.host, pool.port);
+            .connect(pool.address.host(), pool.address.port());
     Channel channel = connecting.channel();
     connection.channel = channel;
     open.add(channel);
@@ -205,7 +209,7 @@ final class Upstream {
       context.owner().cancelTimer(waiter.timer);
       connect(pool, waiter.promise);
     } else if (pool.connections == 0 && pool.waiters.isEmpty()) {
-      pools.remove(pool.host + ':' + pool.port, pool);
+      pools.remove(pool.address, pool);
     }
   }
 
@@ -228,17 +232,23 @@ final class Upstream {
     return Future.join(closing).mapEmpty();
   }
 
+  /** An instance's address, the key of its pool. */
+  record Address(String host, int port) {
+    @Override
+    public String toString() {
+      return host + ':' + port;
+    }
+  }
+
   /** One instance address's connections. */
   static final class Pool {
-    final String host;
-    final int port;
+    final Address address;
     final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
     final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     int connections;
 
-    Pool(String host, int port) {
-      this.host = host;
-      this.port = port;
+    Pool(Address address) {
+      this.address = address;
     }
   }
 

@@ -41,7 +41,10 @@ final class UpstreamCall implements HttpClientResponse {
 
   private final UpstreamConnection connection;
   private final Promise<HttpClientResponse> head;
-  private final ArrayDeque<Object> unread = new ArrayDeque<>(2);
+
+  /** What came while the reader held the channel back; made the first time it does. */
+  private ArrayDeque<Object> unread;
+
   private final Body body;
   private boolean requestSent;
   private int status;
@@ -134,7 +137,10 @@ final class UpstreamCall implements HttpClientResponse {
       } else {
         content.release();
       }
-      if (paused || !unread.isEmpty()) {
+      if (paused || (unread != null && !unread.isEmpty())) {
+        if (unread == null) {
+          unread = new ArrayDeque<>(2);
+        }
         if (data != null) {
           unread.add(data);
         }
@@ -231,7 +237,7 @@ final class UpstreamCall implements HttpClientResponse {
       return this;
     }
     paused = false;
-    while (!paused && !unread.isEmpty()) {
+    while (!paused && unread != null && !unread.isEmpty()) {
       Object next = unread.poll();
       if (next instanceof Buffer data) {
         boolean last = unread.peek() == LastHttpContent.EMPTY_LAST_CONTENT;

@@ -107,9 +107,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
     if (event instanceof IdleStateEvent) {
-      fail(
-          new IOException(
-              "no data either way for " + pool.host + ':' + pool.port + "'s idle timeout"));
+      fail(new IOException("no data either way for " + pool.address + "'s idle timeout"));
       channel.close();
     } else {
       ctx.fireUserEventTriggered(event);
