@@ -52,6 +52,10 @@ final class UpstreamCall implements HttpClientResponse {
   private MultiMap headers;
   private boolean keepAlive;
   private boolean paused;
+
+  /** The channel stopped reading because something came while {@link #paused}. */
+  private boolean heldBack;
+
   private boolean over;
 
   /** The answer's end came off the channel (it may still wait in {@link #unread}). */
@@ -141,6 +145,7 @@ final class UpstreamCall implements HttpClientResponse {
         if (unread == null) {
           unread = new ArrayDeque<>(2);
         }
+        holdBack();
         if (data != null) {
           unread.add(data);
         }
@@ -222,13 +227,23 @@ final class UpstreamCall implements HttpClientResponse {
     return this;
   }
 
+  /**
+   * A pause only marks the call: the channel stops reading when something arrives while it is
+   * paused. Every answer is read through a pipe, which pauses and resumes its source before the
+   * first byte; stopping and restarting the channel's reads for that would cost two calls into the
+   * kernel (epoll) or the ring per request.
+   */
   @Override
   public HttpClientResponse pause() {
-    if (!paused) {
-      paused = true;
+    paused = true;
+    return this;
+  }
+
+  private void holdBack() {
+    if (!heldBack) {
+      heldBack = true;
       connection.channel.config().setAutoRead(false);
     }
-    return this;
   }
 
   @Override
@@ -249,7 +264,8 @@ final class UpstreamCall implements HttpClientResponse {
         deliver(null, true);
       }
     }
-    if (!paused && !over) {
+    if (!paused && !over && heldBack) {
+      heldBack = false;
       connection.channel.config().setAutoRead(true);
     }
     return this;
