@@ -4,6 +4,7 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
 
 /** Hop-by-hop header handling (RFC 9110 §7.6.1) and the forwarding headers a proxy adds. */
@@ -57,8 +58,9 @@ final class Headers {
   static void copyEndToEnd(MultiMap from, MultiMap to) {
     // Every Connection line counts: a second line naming a field must not let that field through.
     Set<String> named = Set.of();
-    if (from.contains(HttpHeaders.CONNECTION)) {
-      named = namedIn(from.getAll(HttpHeaders.CONNECTION));
+    List<String> connection = from.getAll(HttpHeaders.CONNECTION);
+    if (!connection.isEmpty() && !namesOneHopByHopField(connection)) {
+      named = namedIn(connection);
       named.removeIf(Headers::isHopByHop); // dropped anyway
     }
     for (var header : from) {
@@ -68,6 +70,15 @@ final class Headers {
         to.add(name, header.getValue());
       }
     }
+  }
+
+  /** Whether the Connection lines are one {@code keep-alive} or {@code close}, as most are. */
+  private static boolean namesOneHopByHopField(List<String> connection) {
+    if (connection.size() != 1) {
+      return false;
+    }
+    String only = connection.get(0);
+    return only.equalsIgnoreCase("keep-alive") || only.equalsIgnoreCase("close");
   }
 
   /** The field names that {@code Connection} lines list, in lower case. */
@@ -92,29 +103,65 @@ final class Headers {
    */
   static void addForwarding(
       MultiMap headers, String clientIp, String proto, String host, int port, boolean trusted) {
-    if (!trusted) {
-      headers.remove(X_FORWARDED_FOR);
-      headers.remove(FORWARDED);
+    new Forwarding(proto).add(headers, clientIp, host, port, trusted);
+  }
+
+  /**
+   * The forwarding headers of one listener's requests ({@link #addForwarding}). It keeps the values
+   * it made for the last request, which the next request of a keep-alive connection needs again:
+   * the same client, host and port. Confined to one event loop.
+   */
+  static final class Forwarding {
+    private final String proto;
+    private String lastClientIp;
+    private String lastHost;
+    private String lastForwarded;
+    private int lastPort = -1;
+    private String lastPortText;
+
+    Forwarding(String proto) {
+      this.proto = proto;
     }
-    String previous = trusted ? headers.get(X_FORWARDED_FOR) : null;
-    headers.set(X_FORWARDED_FOR, previous == null ? clientIp : previous + ", " + clientIp);
-    headers.set(X_FORWARDED_PROTO, proto);
-    if (host != null) {
-      headers.set(X_FORWARDED_HOST, host);
+
+    /** Adds the forwarding headers of a request from {@code clientIp} for {@code host}. */
+    void add(MultiMap headers, String clientIp, String host, int port, boolean trusted) {
+      // set() replaces what the client sent under these names; from a trusted proxy it is kept.
+      String previous = trusted ? headers.get(X_FORWARDED_FOR) : null;
+      headers.set(X_FORWARDED_FOR, previous == null ? clientIp : previous + ", " + clientIp);
+      headers.set(X_FORWARDED_PROTO, proto);
+      if (host != null) {
+        headers.set(X_FORWARDED_HOST, host);
+      }
+      if (port != lastPort) {
+        lastPort = port;
+        lastPortText = Integer.toString(port);
+      }
+      headers.set(X_FORWARDED_PORT, lastPortText);
+      String forwarded = forwarded(clientIp, host);
+      String previousForwarded = trusted ? headers.get(FORWARDED) : null;
+      headers.set(
+          FORWARDED, previousForwarded == null ? forwarded : previousForwarded + ", " + forwarded);
     }
-    headers.set(X_FORWARDED_PORT, Integer.toString(port));
-    StringBuilder forwarded = new StringBuilder("for=");
-    if (clientIp.indexOf(':') >= 0) {
-      forwarded.append("\"[").append(clientIp).append("]\"");
-    } else {
-      forwarded.append(clientIp);
+
+    /** This hop's {@code Forwarded} element. */
+    private String forwarded(String clientIp, String host) {
+      if (clientIp.equals(lastClientIp) && Objects.equals(host, lastHost)) {
+        return lastForwarded;
+      }
+      StringBuilder forwarded = new StringBuilder("for=");
+      if (clientIp.indexOf(':') >= 0) {
+        forwarded.append("\"[").append(clientIp).append("]\"");
+      } else {
+        forwarded.append(clientIp);
+      }
+      if (host != null) {
+        forwarded.append(";host=\"").append(host).append('"');
+      }
+      forwarded.append(";proto=").append(proto);
+      lastClientIp = clientIp;
+      lastHost = host;
+      lastForwarded = forwarded.toString();
+      return lastForwarded;
     }
-    if (host != null) {
-      forwarded.append(";host=\"").append(host).append('"');
-    }
-    forwarded.append(";proto=").append(proto);
-    String previousForwarded = trusted ? headers.get(FORWARDED) : null;
-    headers.set(
-        FORWARDED, previousForwarded == null ? forwarded : previousForwarded + ", " + forwarded);
   }
 }

@@ -102,4 +102,26 @@ class HeadersTest {
     assertThat(trusted.get("forwarded")).isEqualTo("for=1.2.3.4, for=\"[::1]\";proto=http");
     assertThat(trusted.contains("x-forwarded-host")).isFalse();
   }
+
+  @Test
+  void oneListenersForwardingFollowsEachRequestsClientHostAndPort() {
+    Headers.Forwarding forwarding = new Headers.Forwarding("https");
+    String[][] requests = {
+      {"10.0.0.1", "a.example", "443"},
+      {"10.0.0.1", "a.example", "443"},
+      {"10.0.0.2", "a.example", "443"},
+      {"10.0.0.2", "b.example", "8443"},
+      {"10.0.0.2", null, "8443"},
+      {"10.0.0.1", "a.example", "443"},
+    };
+    for (String[] request : requests) {
+      MultiMap headers = HttpHeaders.headers();
+      forwarding.add(headers, request[0], request[1], Integer.parseInt(request[2]), false);
+      String host = request[1] == null ? "" : ";host=\"" + request[1] + "\"";
+      assertThat(headers.get("forwarded")).isEqualTo("for=" + request[0] + host + ";proto=https");
+      assertThat(headers.get("x-forwarded-for")).isEqualTo(request[0]);
+      assertThat(headers.get("x-forwarded-host")).isEqualTo(request[1]);
+      assertThat(headers.get("x-forwarded-port")).isEqualTo(request[2]);
+    }
+  }
 }
