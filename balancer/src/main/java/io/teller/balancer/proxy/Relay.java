@@ -2,6 +2,7 @@ package io.teller.balancer.proxy;
 
 import io.teller.balancer.resilience.Failure;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -37,15 +38,24 @@ final class Relay {
         && answer.statusCode() != 304) {
       response.setChunked(true);
     }
-    return answer
-        .pipe()
-        .endOnFailure(false)
-        .to(response)
-        .recover(
-            cause ->
-                Future.failedFuture(
-                    exchange.cancelled() != null || response.closed()
-                        ? exchange.explain(cause)
-                        : Failure.cutShort(exchange.service(), exchange.instanceId(), cause)));
+    Future<Void> sent;
+    if (answer instanceof UpstreamCall call && call.whole()) {
+      // All of it came in one read: one write to the client, no stream to pipe.
+      Buffer body = call.takeWhole();
+      sent = body == null ? response.end() : response.end(body);
+    } else {
+      if (answer instanceof UpstreamCall call && call.bodyPending()) {
+        // The body has not begun: the client gets the head now, as HAProxy and nginx pass it on,
+        // not when the first part of the body comes (which may be much later: a long poll, SSE).
+        response.writeHead();
+      }
+      sent = answer.pipe().endOnFailure(false).to(response);
+    }
+    return sent.recover(
+        cause ->
+            Future.failedFuture(
+                exchange.cancelled() != null || response.closed()
+                    ? exchange.explain(cause)
+                    : Failure.cutShort(exchange.service(), exchange.instanceId(), cause)));
   }
 }

@@ -61,6 +61,17 @@ final class UpstreamCall implements HttpClientResponse {
   /** The answer's end came off the channel (it may still wait in {@link #unread}). */
   private boolean received;
 
+  /** The head came and is offered at the end of this read (or with the first body part). */
+  private boolean headHeld;
+
+  /** The whole answer came in the read that brought its head: {@link #takeWhole} may have it. */
+  private boolean whole;
+
+  private Buffer wholeBody;
+
+  /** The head is offered at the end of a read that brought none of the body. */
+  private boolean bodyPending;
+
   private Handler<Buffer> dataHandler;
   private Handler<Void> endHandler;
   private Handler<Throwable> exceptionHandler;
@@ -124,7 +135,9 @@ final class UpstreamCall implements HttpClientResponse {
       statusMessage = response.status().reasonPhrase();
       headers = (MultiMap) response.headers();
       keepAlive = HttpUtil.isKeepAlive(response);
-      head.complete(this);
+      // Offered once this read is done: a small answer's end is usually in the same read, and then
+      // the client gets it in one write rather than a head, a body and an end passed one by one.
+      headHeld = true;
     }
     if (msg instanceof HttpContent content) {
       if (status == 0) {
@@ -140,6 +153,20 @@ final class UpstreamCall implements HttpClientResponse {
         data = BufferInternal.safeBuffer(content.content());
       } else {
         content.release();
+      }
+      if (headHeld) {
+        if (last) {
+          whole = true;
+          wholeBody = data;
+          offerHead();
+          if (!whole) {
+            return; // taken whole
+          }
+          whole = false;
+          wholeBody = null;
+        } else {
+          offerHead();
+        }
       }
       if (paused || (unread != null && !unread.isEmpty())) {
         if (unread == null) {
@@ -158,21 +185,75 @@ final class UpstreamCall implements HttpClientResponse {
     }
   }
 
+  /** Whether a head came in the channel's current read and waits for its end. */
+  boolean holdsHead() {
+    return headHeld;
+  }
+
+  /** The channel's read is done: a head that came in it is offered now, without any body yet. */
+  void readComplete() {
+    if (headHeld && !over) {
+      bodyPending = true;
+      offerHead();
+      bodyPending = false;
+    }
+  }
+
+  /**
+   * Whether the head is being offered before any of the body came (a stream that starts later, a
+   * long poll): the client should have the head now rather than with the first body part.
+   */
+  boolean bodyPending() {
+    return bodyPending;
+  }
+
+  private void offerHead() {
+    headHeld = false;
+    head.complete(this);
+  }
+
+  /**
+   * Whether the whole answer is here, to be {@link #takeWhole taken} at once instead of read as a
+   * stream; true only while its head is being offered.
+   */
+  boolean whole() {
+    return whole;
+  }
+
+  /**
+   * The whole answer's body (null when it has none), taken at once: the call is over, and its
+   * connection back in the pool when it may carry another request.
+   */
+  Buffer takeWhole() {
+    if (!whole) {
+      throw new IllegalStateException("the answer is not whole, or was taken");
+    }
+    whole = false;
+    Buffer body = wholeBody;
+    wholeBody = null;
+    finish();
+    return body;
+  }
+
   private void deliver(Buffer data, boolean last) {
     if (data != null && dataHandler != null) {
       dataHandler.handle(data);
     }
     if (last && !over) {
-      over = true;
-      connection.finished(this, keepAlive && requestSent);
-      if (!requestSent) {
-        // Answered before the whole request went out (a 413, say): the rest of the body has
-        // nowhere to go, and the pipe waiting for room to send it must learn so.
-        body.failed(new IOException("the instance answered before the request's end"));
-      }
+      finish();
       if (endHandler != null) {
         endHandler.handle(null);
       }
+    }
+  }
+
+  private void finish() {
+    over = true;
+    connection.finished(this, keepAlive && requestSent);
+    if (!requestSent) {
+      // Answered before the whole request went out (a 413, say): the rest of the body has
+      // nowhere to go, and the pipe waiting for room to send it must learn so.
+      body.failed(new IOException("the instance answered before the request's end"));
     }
   }
 

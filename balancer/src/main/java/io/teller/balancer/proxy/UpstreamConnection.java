@@ -96,6 +96,14 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    UpstreamCall current = call;
+    if (current != null && current.holdsHead()) {
+      upstream.context().emit(null, v -> current.readComplete());
+    }
+  }
+
+  @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     UpstreamCall current = call;
     if (current != null && channel.isWritable()) {

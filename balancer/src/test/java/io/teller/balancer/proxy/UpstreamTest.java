@@ -292,6 +292,37 @@ class UpstreamTest {
   }
 
   @Test
+  void anAnswersHeadReachesTheClientBeforeItsBodyIsSent() throws Exception {
+    // The backend sends the body only once the client has the head: a balancer that held the
+    // head back for the body (to send a small answer in one write) would wait here forever.
+    CompletableFuture<Void> headSeen = new CompletableFuture<>();
+    RawBackend backend =
+        backend(
+            (conn, request) -> {
+              conn.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+              conn.out.flush();
+              try {
+                headSeen.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+              } catch (Exception e) {
+                conn.socket.close();
+                return false;
+              }
+              conn.write("5\r\nlater\r\n0\r\n\r\n");
+              return true;
+            });
+    route("up-head-first", backend);
+
+    try (Client client = client()) {
+      client.send("GET /up-head-first/x HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      List<String> head = readHead(client.in);
+      assertThat(head).isNotNull();
+      assertThat(head.get(0)).startsWith("HTTP/1.1 200");
+      headSeen.complete(null);
+      assertThat(new String(readBody(client.in, fields(head)), ISO_8859_1)).isEqualTo("later");
+    }
+  }
+
+  @Test
   void anAnswerEndedByTheBackendClosingReachesTheClientWhole() throws Exception {
     byte[] large = randomBytes(4 * 1024 * 1024 + 3, 6);
     RawBackend backend =
