@@ -26,6 +26,9 @@ final class Admission {
   private final Resilience resilience;
   private final CidrSet trusted;
   private final Headers.Forwarding forwarding;
+  private SocketAddress lastRemote;
+  private String lastClientIp;
+  private boolean lastTrusted;
 
   Admission(ProxyHandler.Defaults defaults, Resilience resilience, String scheme, CidrSet trusted) {
     this.defaults = defaults;
@@ -98,10 +101,16 @@ final class Admission {
       headers.set(HttpHeaders.HOST, authority);
     }
     SocketAddress remote = request.remoteAddress();
-    String clientIp =
-        remote == null || remote.hostAddress() == null ? "unknown" : remote.hostAddress();
+    if (remote != lastRemote) {
+      // Vert.x keeps one address per connection: its text and trust are worked out once for a
+      // keep-alive connection's requests, not per request.
+      lastRemote = remote;
+      lastClientIp =
+          remote == null || remote.hostAddress() == null ? "unknown" : remote.hostAddress();
+      lastTrusted = trusted.contains(lastClientIp);
+    }
     int port = request.localAddress() == null ? -1 : request.localAddress().port();
-    forwarding.add(headers, clientIp, authority, port, trusted.contains(clientIp));
+    forwarding.add(headers, lastClientIp, authority, port, lastTrusted);
     return headers;
   }
 }

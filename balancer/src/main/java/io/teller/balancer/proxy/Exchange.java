@@ -77,6 +77,10 @@ final class Exchange implements RequestFacts, PickContext, Handler<Void> {
   long deadlineNanos;
   ResponseDeadlines.Waiting waiting;
 
+  // Its neighbours in that list, in deadline order.
+  Exchange earlier;
+  Exchange later;
+
   // How it ended.
   private Failure cancelled;
   private Failure failure;

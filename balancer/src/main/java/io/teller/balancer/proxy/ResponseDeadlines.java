@@ -2,8 +2,6 @@ package io.teller.balancer.proxy;
 
 import io.teller.balancer.resilience.Failure;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.List;
 
 /**
@@ -16,41 +14,73 @@ import java.util.List;
 final class ResponseDeadlines {
 
   /**
-   * Requests waiting, one set per response timeout in use, each in deadline order: with one timeout
-   * per set, insertion order is deadline order.
+   * Requests waiting, one list per response timeout in use, each in deadline order: with one
+   * timeout per list, insertion order is deadline order.
    */
   private final List<Waiting> waiting = new ArrayList<>(2);
 
-  /** Requests that share one response timeout. */
-  static final class Waiting extends LinkedHashSet<Exchange> {
+  /**
+   * Requests that share one response timeout, oldest first: a list linked through the exchanges
+   * themselves, so that adding and removing allocate and hash nothing (this runs twice per
+   * request).
+   */
+  static final class Waiting {
     private final int timeoutMillis;
+    private Exchange oldest;
+    private Exchange newest;
 
     private Waiting(int timeoutMillis) {
       this.timeoutMillis = timeoutMillis;
+    }
+
+    private void append(Exchange exchange) {
+      exchange.waiting = this;
+      exchange.earlier = newest;
+      exchange.later = null;
+      if (newest == null) {
+        oldest = exchange;
+      } else {
+        newest.later = exchange;
+      }
+      newest = exchange;
+    }
+
+    private void unlink(Exchange exchange) {
+      if (exchange.earlier == null) {
+        oldest = exchange.later;
+      } else {
+        exchange.earlier.later = exchange.later;
+      }
+      if (exchange.later == null) {
+        newest = exchange.earlier;
+      } else {
+        exchange.later.earlier = exchange.earlier;
+      }
+      exchange.waiting = null;
+      exchange.earlier = null;
+      exchange.later = null;
     }
   }
 
   /** Starts {@code exchange}'s response timeout: its request has been sent whole. */
   void add(Exchange exchange) {
+    remove(exchange); // a second start (another attempt) restarts it
     exchange.deadlineNanos = System.nanoTime() + exchange.responseMillis * 1_000_000L;
-    for (Waiting set : waiting) {
-      if (set.timeoutMillis == exchange.responseMillis) {
-        set.add(exchange);
-        exchange.waiting = set;
+    for (Waiting list : waiting) {
+      if (list.timeoutMillis == exchange.responseMillis) {
+        list.append(exchange);
         return;
       }
     }
-    Waiting set = new Waiting(exchange.responseMillis);
-    waiting.add(set);
-    set.add(exchange);
-    exchange.waiting = set;
+    Waiting list = new Waiting(exchange.responseMillis);
+    waiting.add(list);
+    list.append(exchange);
   }
 
   /** Ends {@code exchange}'s response timeout: its instance answered, or failed. */
   void remove(Exchange exchange) {
     if (exchange.waiting != null) {
-      exchange.waiting.remove(exchange);
-      exchange.waiting = null;
+      exchange.waiting.unlink(exchange);
     }
   }
 
@@ -58,15 +88,11 @@ final class ResponseDeadlines {
   void expire() {
     long now = System.nanoTime();
     List<Exchange> late = null;
-    for (Waiting set : waiting) {
-      Iterator<Exchange> oldestFirst = set.iterator();
-      while (oldestFirst.hasNext()) {
-        Exchange exchange = oldestFirst.next();
-        if (exchange.deadlineNanos > now) {
-          break; // the rest are later
-        }
-        oldestFirst.remove();
-        exchange.waiting = null;
+    for (Waiting list : waiting) {
+      // The rest of a list are later than the first one not due.
+      while (list.oldest != null && list.oldest.deadlineNanos <= now) {
+        Exchange exchange = list.oldest;
+        list.unlink(exchange);
         if (late == null) {
           late = new ArrayList<>();
         }
