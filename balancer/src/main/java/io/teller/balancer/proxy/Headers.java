@@ -1,9 +1,12 @@
 package io.teller.balancer.proxy;
 
+import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -27,7 +30,7 @@ final class Headers {
    * Proxy-* field. Compared in place, without lower-casing a copy: this runs for every field of
    * every request and answer.
    */
-  static boolean isHopByHop(String name) {
+  static boolean isHopByHop(CharSequence name) {
     int length = name.length();
     if (length < 2) {
       return false;
@@ -38,12 +41,12 @@ final class Headers {
           length == 2
               ? (name.charAt(1) | 0x20) == 'e'
               : length == 7
-                  ? name.equalsIgnoreCase("trailer")
-                  : length == 17 && name.equalsIgnoreCase("transfer-encoding");
-      case 'u' -> length == 7 && name.equalsIgnoreCase("upgrade");
-      case 'c' -> length == 10 && name.equalsIgnoreCase("connection");
-      case 'k' -> length == 10 && name.equalsIgnoreCase("keep-alive");
-      case 'p' -> length > 6 && name.regionMatches(true, 0, "proxy-", 0, 6);
+                  ? AsciiString.contentEqualsIgnoreCase(name, "trailer")
+                  : length == 17 && AsciiString.contentEqualsIgnoreCase(name, "transfer-encoding");
+      case 'u' -> length == 7 && AsciiString.contentEqualsIgnoreCase(name, "upgrade");
+      case 'c' -> length == 10 && AsciiString.contentEqualsIgnoreCase(name, "connection");
+      case 'k' -> length == 10 && AsciiString.contentEqualsIgnoreCase(name, "keep-alive");
+      case 'p' -> length > 6 && AsciiString.regionMatches(name, true, 0, "proxy-", 0, 6);
       default -> false;
     };
   }
@@ -63,13 +66,29 @@ final class Headers {
       named = namedIn(connection);
       named.removeIf(Headers::isHopByHop); // dropped anyway
     }
+    if (from instanceof io.netty.handler.codec.http.HttpHeaders decoded) {
+      // Vert.x's own headers (an HTTP/1 request's, an answer's): their names and values as the
+      // decoder made them, with no String made of each, and names that Vert.x checks fastest.
+      Iterator<Map.Entry<CharSequence, CharSequence>> fields = decoded.iteratorCharSequence();
+      while (fields.hasNext()) {
+        Map.Entry<CharSequence, CharSequence> field = fields.next();
+        CharSequence name = field.getKey();
+        if (!isHopByHop(name) && (named.isEmpty() || !named.contains(lowerCase(name)))) {
+          to.add(name, field.getValue());
+        }
+      }
+      return;
+    }
     for (var header : from) {
       String name = header.getKey();
-      if (!isHopByHop(name)
-          && (named.isEmpty() || !named.contains(name.toLowerCase(Locale.ROOT)))) {
+      if (!isHopByHop(name) && (named.isEmpty() || !named.contains(lowerCase(name)))) {
         to.add(name, header.getValue());
       }
     }
+  }
+
+  private static String lowerCase(CharSequence name) {
+    return name.toString().toLowerCase(Locale.ROOT);
   }
 
   /** Whether the Connection lines are one {@code keep-alive} or {@code close}, as most are. */
