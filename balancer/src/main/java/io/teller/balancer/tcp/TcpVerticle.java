@@ -72,8 +72,10 @@ public final class TcpVerticle extends VerticleBase {
     connector =
         VertxNetty.client(vertx)
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, options.connectTimeoutMillis())
-            .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    // No TCP_NODELAY option, here or on the listeners' connections: Netty sets it on every
+    // channel it makes (all transports, off Android), and setting it again cost a setsockopt
+    // call per connection on each side.
     unsubscribe = router.subscribe(context, this::apply);
     // Configured listeners must bind, as the HTTPS port must: a port in use fails the start.
     List<Future<Channel>> configured = new ArrayList<>();
@@ -112,7 +114,6 @@ public final class TcpVerticle extends VerticleBase {
     ServerBootstrap server =
         VertxNetty.server(vertx, loops)
             .option(ChannelOption.SO_REUSEADDR, true)
-            .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childHandler(
                 new ChannelInitializer<Channel>() {
