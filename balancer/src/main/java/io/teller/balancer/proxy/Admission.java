@@ -27,7 +27,7 @@ final class Admission {
   private final CidrSet trusted;
   private final Headers.Forwarding forwarding;
   private SocketAddress lastRemote;
-  private String lastClientIp;
+  private String lastClientIp = "unknown"; // as for a connection without an address
   private boolean lastTrusted;
 
   Admission(ProxyHandler.Defaults defaults, Resilience resilience, String scheme, CidrSet trusted) {

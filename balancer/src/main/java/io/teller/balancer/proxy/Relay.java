@@ -11,8 +11,9 @@ import io.vertx.core.http.HttpVersion;
 
 /**
  * The fourth stage, for an ordinary answer: the instance's status and end-to-end headers, then its
- * body streamed to the client with back-pressure both ways. An answer cut short by the instance
- * fails the stage (the client's stream is then cut, never ended as if complete).
+ * body streamed to the client with back-pressure both ways; an answer that came whole in one read
+ * goes to the client in one write. An answer cut short by the instance fails the stage (the
+ * client's stream is then cut, never ended as if complete).
  */
 final class Relay {
 
