@@ -32,6 +32,14 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(300)
 class RegistryDurabilityIT {
 
+  /**
+   * Where the registered (never contacted) instances listen: below the ports {@code
+   * TestClusters.freePort} hands the members (10,000 up), which the registry rightly refuses an
+   * instance on loopback (it would be a member's own listener); from 10,000 the test failed
+   * whenever a member's port fell among its instances'.
+   */
+  private static final int INSTANCE_PORTS = 9_000;
+
   @TempDir Path dir;
 
   private final String cluster = "durability-" + UUID.randomUUID().toString().substring(0, 8);
@@ -90,7 +98,9 @@ class RegistryDurabilityIT {
         Http.Response r =
             Http.post(
                 (i == 0 ? a : b) + "/v1/services/svc-" + s + "/instances",
-                "{\"host\": \"127.0.0.1\", \"port\": " + (10000 + s * 10 + i) + ", \"weight\": 3}");
+                "{\"host\": \"127.0.0.1\", \"port\": "
+                    + (INSTANCE_PORTS + s * 10 + i)
+                    + ", \"weight\": 3}");
         assertThat(r.status()).isEqualTo(201);
         instances.computeIfAbsent("svc-" + s, k -> new TreeSet<>()).add(r.json().getString("id"));
         last = Math.max(last, r.json().getLong("revision"));

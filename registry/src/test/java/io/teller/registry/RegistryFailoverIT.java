@@ -32,6 +32,14 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(240)
 class RegistryFailoverIT {
 
+  /**
+   * Where the registered (never contacted) instances listen: below the ports {@code
+   * TestClusters.freePort} hands the members (10,000 up), which the registry rightly refuses an
+   * instance on loopback (it would be a member's own listener); from 10,000 the test failed
+   * whenever a member's port fell among its instances'.
+   */
+  private static final int INSTANCE_PORTS = 9_000;
+
   @TempDir Path dir;
 
   Map<String, String> env(
@@ -76,7 +84,7 @@ class RegistryFailoverIT {
           Http.Response r =
               Http.post(
                   urlA + "/v1/services/svc-" + s + "/instances",
-                  "{\"host\": \"127.0.0.1\", \"port\": " + (10000 + s * 10 + i) + "}");
+                  "{\"host\": \"127.0.0.1\", \"port\": " + (INSTANCE_PORTS + s * 10 + i) + "}");
           assertThat(r.status()).isEqualTo(201);
           ids.add(r.json().getString("id"));
         }
