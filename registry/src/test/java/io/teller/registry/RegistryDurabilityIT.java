@@ -109,7 +109,9 @@ class RegistryDurabilityIT {
     Http.Response ttl =
         Http.post(
             a + "/v1/services/svc-0/instances",
-            "{\"host\": \"127.0.0.1\", \"port\": 19999, \"ttlSeconds\": 300}");
+            "{\"host\": \"127.0.0.1\", \"port\": "
+                + (INSTANCE_PORTS + 999)
+                + ", \"ttlSeconds\": 300}");
     assertThat(ttl.status()).isEqualTo(201);
     assertThat(Http.put(a + "/v1/services/temp", "{}").status()).isEqualTo(201);
     Http.Response removed = Http.delete(b + "/v1/services/temp");

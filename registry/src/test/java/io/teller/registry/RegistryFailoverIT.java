@@ -123,7 +123,8 @@ class RegistryFailoverIT {
       // And it keeps taking writes, with revisions still growing, and streaming them.
       Http.Response after =
           Http.post(
-              urlB + "/v1/services/svc-0/instances", "{\"host\": \"127.0.0.1\", \"port\": 20000}");
+              urlB + "/v1/services/svc-0/instances",
+              "{\"host\": \"127.0.0.1\", \"port\": " + (INSTANCE_PORTS + 999) + "}");
       assertThat(after.status()).isEqualTo(201);
       long newRevision = after.json().getLong("revision");
       assertThat(newRevision).isGreaterThan(lastRevision);
