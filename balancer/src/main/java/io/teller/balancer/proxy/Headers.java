@@ -73,7 +73,7 @@ final class Headers {
       while (fields.hasNext()) {
         Map.Entry<CharSequence, CharSequence> field = fields.next();
         CharSequence name = field.getKey();
-        if (!isHopByHop(name) && (named.isEmpty() || !named.contains(lowerCase(name)))) {
+        if (endToEnd(name, named)) {
           to.add(name, field.getValue());
         }
       }
@@ -81,14 +81,16 @@ final class Headers {
     }
     for (var header : from) {
       String name = header.getKey();
-      if (!isHopByHop(name) && (named.isEmpty() || !named.contains(lowerCase(name)))) {
+      if (endToEnd(name, named)) {
         to.add(name, header.getValue());
       }
     }
   }
 
-  private static String lowerCase(CharSequence name) {
-    return name.toString().toLowerCase(Locale.ROOT);
+  /** Whether a field called {@code name} goes on, when Connection lines name {@code named}. */
+  private static boolean endToEnd(CharSequence name, Set<String> named) {
+    return !isHopByHop(name)
+        && (named.isEmpty() || !named.contains(name.toString().toLowerCase(Locale.ROOT)));
   }
 
   /** Whether the Connection lines are one {@code keep-alive} or {@code close}, as most are. */
@@ -115,20 +117,12 @@ final class Headers {
   }
 
   /**
-   * Adds what the backend needs to know about the original request: {@code X-Forwarded-For} and the
-   * RFC 7239 {@code Forwarded} header (appended to when the client is a trusted proxy, else
-   * replaced: a client's own claim about where it comes from is not passed on), and {@code
-   * X-Forwarded-Proto}, {@code -Host}, {@code -Port} (set).
-   */
-  static void addForwarding(
-      MultiMap headers, String clientIp, String proto, String host, int port, boolean trusted) {
-    new Forwarding(proto).add(headers, clientIp, host, port, trusted);
-  }
-
-  /**
-   * The forwarding headers of one listener's requests ({@link #addForwarding}). It keeps the values
-   * it made for the last request, which the next request of a keep-alive connection needs again:
-   * the same client, host and port. Confined to one event loop.
+   * The forwarding headers of one listener's requests: {@code X-Forwarded-For} and the RFC 7239
+   * {@code Forwarded} header (appended to when the client is a trusted proxy, else replaced: a
+   * client's own claim about where it comes from is not passed on), and {@code X-Forwarded-Proto},
+   * {@code -Host}, {@code -Port} (set). It keeps the values it made for the last request, which the
+   * next request of a keep-alive connection needs again: the same client, host and port. Confined
+   * to one event loop.
    */
   static final class Forwarding {
     private final String proto;

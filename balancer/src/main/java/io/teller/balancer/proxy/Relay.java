@@ -39,13 +39,14 @@ final class Relay {
         && answer.statusCode() != 304) {
       response.setChunked(true);
     }
+    UpstreamCall call = answer instanceof UpstreamCall upstream ? upstream : null;
     Future<Void> sent;
-    if (answer instanceof UpstreamCall call && call.whole()) {
+    if (call != null && call.whole()) {
       // All of it came in one read: one write to the client, no stream to pipe.
       Buffer body = call.takeWhole();
       sent = body == null ? response.end() : response.end(body);
     } else {
-      if (answer instanceof UpstreamCall call && call.bodyPending()) {
+      if (call != null && call.bodyPending()) {
         // The body has not begun: the client gets the head now, as HAProxy and nginx pass it on,
         // not when the first part of the body comes (which may be much later: a long poll, SSE).
         response.writeHead();

@@ -89,7 +89,7 @@ class HeadersTest {
   void forwardingHeadersFromAnUntrustedClientAreReplacedAndFromATrustedOneAppendedTo() {
     MultiMap untrusted =
         HttpHeaders.headers().add("X-Forwarded-For", "6.6.6.6").add("Forwarded", "for=6.6.6.6");
-    Headers.addForwarding(untrusted, "10.0.0.1", "https", "example.com", 443, false);
+    new Headers.Forwarding("https").add(untrusted, "10.0.0.1", "example.com", 443, false);
     assertThat(untrusted.get("x-forwarded-for")).isEqualTo("10.0.0.1");
     assertThat(untrusted.get("forwarded"))
         .isEqualTo("for=10.0.0.1;host=\"example.com\";proto=https");
@@ -97,7 +97,7 @@ class HeadersTest {
 
     MultiMap trusted =
         HttpHeaders.headers().add("X-Forwarded-For", "1.2.3.4").add("Forwarded", "for=1.2.3.4");
-    Headers.addForwarding(trusted, "::1", "http", null, 80, true);
+    new Headers.Forwarding("http").add(trusted, "::1", null, 80, true);
     assertThat(trusted.get("x-forwarded-for")).isEqualTo("1.2.3.4, ::1");
     assertThat(trusted.get("forwarded")).isEqualTo("for=1.2.3.4, for=\"[::1]\";proto=http");
     assertThat(trusted.contains("x-forwarded-host")).isFalse();
