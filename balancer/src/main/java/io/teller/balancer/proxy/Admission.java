@@ -26,9 +26,18 @@ final class Admission {
   private final Resilience resilience;
   private final CidrSet trusted;
   private final Headers.Forwarding forwarding;
-  private SocketAddress lastRemote;
-  private String lastClientIp = "unknown"; // as for a connection without an address
-  private boolean lastTrusted;
+  private final Client[] clients = new Client[CLIENT_SLOTS];
+
+  /**
+   * How many connections' client addresses are kept: a direct-mapped cache, one slot per
+   * connection's address object (Vert.x keeps one per connection), so that the requests of
+   * interleaved keep-alive connections on one event loop find theirs. A slot taken by another
+   * connection is worked out again, never wrong.
+   */
+  private static final int CLIENT_SLOTS = 256;
+
+  /** A connection's client address as text ("unknown" without one) and whether it is trusted. */
+  private record Client(SocketAddress remote, String ip, boolean trusted) {}
 
   Admission(ProxyHandler.Defaults defaults, Resilience resilience, String scheme, CidrSet trusted) {
     this.defaults = defaults;
@@ -100,17 +109,22 @@ final class Admission {
       // HTTP/2 carries the host as :authority; the backend speaks HTTP/1.1 and needs Host.
       headers.set(HttpHeaders.HOST, authority);
     }
-    SocketAddress remote = request.remoteAddress();
-    if (remote != lastRemote) {
-      // Vert.x keeps one address per connection: its text and trust are worked out once for a
-      // keep-alive connection's requests, not per request.
-      lastRemote = remote;
-      lastClientIp =
-          remote == null || remote.hostAddress() == null ? "unknown" : remote.hostAddress();
-      lastTrusted = trusted.contains(lastClientIp);
-    }
+    Client client = client(request.remoteAddress());
     int port = request.localAddress() == null ? -1 : request.localAddress().port();
-    forwarding.add(headers, lastClientIp, authority, port, lastTrusted);
+    forwarding.add(headers, client.ip(), authority, port, client.trusted());
     return headers;
+  }
+
+  /** The client's address text and trust, worked out once per connection, not per request. */
+  private Client client(SocketAddress remote) {
+    int slot = System.identityHashCode(remote) & (CLIENT_SLOTS - 1);
+    Client known = clients[slot];
+    if (known != null && known.remote() == remote) {
+      return known;
+    }
+    String ip = remote == null || remote.hostAddress() == null ? "unknown" : remote.hostAddress();
+    Client worked = new Client(remote, ip, trusted.contains(ip));
+    clients[slot] = worked;
+    return worked;
   }
 }

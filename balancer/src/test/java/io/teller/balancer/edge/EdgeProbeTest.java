@@ -9,7 +9,9 @@ import io.teller.balancer.testing.RawClient;
 import io.teller.balancer.testing.RecordingBackend;
 import io.teller.common.testing.Poll;
 import io.teller.registry.testing.Http;
+import java.net.InetAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -432,5 +434,43 @@ class EdgeProbeTest {
     assertThat(forwardedHead(backend, trusted).toLowerCase())
         .contains("x-forwarded-for: 6.6.6.6, 127.0.0.2\r\n")
         .contains("forwarded: for=6.6.6.6, for=127.0.0.2");
+  }
+
+  @Test
+  void interleavedKeepAliveConnectionsEachKeepTheirOwnClientsTrust() throws Exception {
+    // The balancer works out a client's address and trust once per connection: requests that
+    // alternate between connections from an untrusted client and a trusted proxy (two of each,
+    // so that some share an event loop) must each get their own connection's.
+    String claims = "X-Forwarded-For: 6.6.6.6\r\n";
+    InetAddress untrusted = InetAddress.getByName("127.0.0.1");
+    InetAddress trusted = InetAddress.getByName("127.0.0.2");
+    List<InetAddress> clients = List.of(untrusted, trusted, untrusted, trusted);
+    List<Socket> sockets = new ArrayList<>();
+    try {
+      for (InetAddress client : clients) {
+        sockets.add(RawClient.open(harness.httpPort(), null, client));
+      }
+      for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < sockets.size(); i++) {
+          String marker = marker();
+          sockets
+              .get(i)
+              .getOutputStream()
+              .write(
+                  ("GET " + marker + " HTTP/1.1\r\nHost: localhost\r\n" + claims + "\r\n")
+                      .getBytes(StandardCharsets.ISO_8859_1));
+          String head = forwardedHead(backend, marker).toLowerCase();
+          if (clients.get(i).equals(trusted)) {
+            assertThat(head).contains("x-forwarded-for: 6.6.6.6, 127.0.0.2\r\n");
+          } else {
+            assertThat(head).contains("x-forwarded-for: 127.0.0.1\r\n").doesNotContain("6.6.6.6");
+          }
+        }
+      }
+    } finally {
+      for (Socket socket : sockets) {
+        socket.close();
+      }
+    }
   }
 }
