@@ -7,6 +7,7 @@ import io.teller.balancer.testing.BalancerHarness;
 import io.teller.balancer.testing.Prometheus;
 import io.teller.balancer.testing.RawClient;
 import io.teller.balancer.testing.RecordingBackend;
+import io.teller.common.testing.OnContext;
 import io.teller.common.testing.Poll;
 import io.teller.registry.testing.Http;
 import java.net.InetAddress;
@@ -434,6 +435,66 @@ class EdgeProbeTest {
     assertThat(forwardedHead(backend, trusted).toLowerCase())
         .contains("x-forwarded-for: 6.6.6.6, 127.0.0.2\r\n")
         .contains("forwarded: for=6.6.6.6, for=127.0.0.2");
+  }
+
+  @ParameterizedTest(name = "instance compresses: {0}")
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void aWebSocketHandshakeTellsTheClientTheExtensionsTheInstanceAgreedToAndNoOthers(
+      boolean compressing) throws Exception {
+    // Browsers offer permessage-deflate on every WebSocket. The client must hear what the instance
+    // answered, no more: told of an extension the instance did not agree to, it would send
+    // compressed frames the instance cannot read.
+    io.vertx.core.http.HttpServer instance =
+        BalancerHarness.await(
+            OnContext.run(
+                harness.backendVertx(),
+                () ->
+                    harness
+                        .backendVertx()
+                        .createHttpServer(
+                            new io.vertx.core.http.HttpServerOptions()
+                                .setPerMessageWebSocketCompressionSupported(compressing)
+                                .setPerFrameWebSocketCompressionSupported(compressing))
+                        .requestHandler(
+                            request -> {
+                              if ("websocket".equalsIgnoreCase(request.getHeader("upgrade"))) {
+                                request.toWebSocket();
+                              } else {
+                                request.response().end("plain");
+                              }
+                            })
+                        .listen(0, "127.0.0.1")));
+    String service = compressing ? "ws-deflate" : "ws-plain";
+    try {
+      harness.defineService(service, "{\"routes\": [{\"pathPrefix\": \"/" + service + "\"}]}");
+      harness.register(service, instance.actualPort(), 1);
+      Poll.until(
+          Duration.ofSeconds(10),
+          () -> assertThat(get(false, "/" + service, "").text()).endsWith("plain"));
+      String handshake =
+          "GET /"
+              + service
+              + "/chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+              + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              + "Sec-WebSocket-Version: 13\r\n"
+              + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+      for (boolean tls : new boolean[] {false, true}) {
+        try (Socket socket = RawClient.open(port(tls), tls(tls))) {
+          socket.getOutputStream().write(handshake.getBytes(StandardCharsets.ISO_8859_1));
+          RawClient.Result answer = RawClient.read(socket, 1000);
+          assertThat(answer.statusLine()).as(answer.text()).contains(" 101 ");
+          String head = answer.text().toLowerCase();
+          assertThat(head).contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=");
+          if (compressing) {
+            assertThat(head.split("permessage-deflate", -1)).as(head).hasSize(2);
+          } else {
+            assertThat(head).doesNotContain("sec-websocket-extensions").doesNotContain("deflate");
+          }
+        }
+      }
+    } finally {
+      instance.close();
+    }
   }
 
   @Test
