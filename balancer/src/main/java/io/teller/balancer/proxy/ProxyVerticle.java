@@ -143,6 +143,10 @@ public final class ProxyVerticle extends VerticleBase {
         .setMaxInitialLineLength(limits.requestLineBytes() + 256)
         .setMaxHeaderSize(limits.headerBytes() + 1024)
         .setCompressionSupported(false)
+        // A WebSocket is the instance's: the balancer tunnels it and negotiates no extension of
+        // its own, so Vert.x's extension handler (which looked at every request) stays out.
+        .setPerMessageWebSocketCompressionSupported(false)
+        .setPerFrameWebSocketCompressionSupported(false)
         .setHandle100ContinueAutomatically(false)
         .setIdleTimeout(listeners.clientIdleMillis())
         .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
