@@ -552,12 +552,13 @@ to_ms() {
     if (f < 0) print "nan"; else printf "%.3f", n * f }'
 }
 
-# cpu_snapshot [PID]: "all busy ours proxy" in clock ticks since boot: every CPU tick, the busy ones
+# cpu_snapshot [PID]: "all busy ours proxy user system" in clock ticks since boot: every CPU tick, the busy ones
 # charged to processes or taken by the hypervisor (user, nice, system, steal; not irq/softirq,
 # where the loopback traffic of the benchmark itself is mostly spent), the busy ones of this
 # benchmark: the processes of this script's process group (backend, Teller, nginx, HAProxy) plus
 # its reaped children (wrk, h2load), and those of PID and its child processes (a proxy: nginx's
-# master and workers, HAProxy, the balancer's JVM; utime + stime, all threads).
+# master and workers, HAProxy, the balancer's JVM; utime + stime, all threads), and that of PID's
+# split into user (the proxy's own code) and system (the kernel's work on its behalf: sockets, TCP).
 process_group=$(ps -o pgid= -p $$ | tr -d ' ')
 cpu_snapshot() {
   { head -n 1 /proc/stat; cat /proc/[0-9]*/stat 2>/dev/null || true; } |
@@ -566,8 +567,8 @@ cpu_snapshot() {
     { pid = $1; sub(/^.*\) /, "") # fields from the state on: $2 ppid, $3 pgrp, $12 utime, $13 stime, $14-15 children
       if ($3 == pg) ours += $12 + $13
       if (pid == self) ours += $14 + $15
-      if (root > 0 && (pid == root || $2 == root)) proxy += $12 + $13 }
-    END { printf "%d %d %d %d\n", all, busy, ours, proxy }'
+      if (root > 0 && (pid == root || $2 == root)) { proxy += $12 + $13; usr += $12; sys += $13 } }
+    END { printf "%d %d %d %d %d %d\n", all, busy, ours, proxy, usr, sys }'
 }
 # others_cpu BEFORE AFTER: the share of the machine's CPU time used by everything but this
 # benchmark between two snapshots, in percent.
@@ -576,13 +577,15 @@ others_cpu() {
     all = y[1] - x[1]; other = (y[2] - x[2]) - (y[3] - x[3]); if (other < 0) other = 0
     if (all > 0) printf "%.0f", 100 * other / all; else print "?" }'
 }
-# proxy_cpu BEFORE AFTER SECONDS REQUESTS: "cores per_core": the proxy's CPU between two snapshots
-# in cores (CPU seconds per wall-clock second) and REQUESTS per CPU second; "nan nan" when there
-# is no proxy or no CPU was seen.
+# proxy_cpu BEFORE AFTER SECONDS REQUESTS: "cores per_core user_us system_us": the proxy's CPU
+# between two snapshots in cores (CPU seconds per wall-clock second), REQUESTS per CPU second, and
+# its user and system CPU per request in microseconds; "nan nan nan nan" when there is no proxy or
+# no CPU was seen.
 proxy_cpu() {
   awk -v a="$1" -v b="$2" -v s="$3" -v n="$4" -v hz="$clock_ticks" 'BEGIN { split(a, x, " "); split(b, y, " ")
     cpu = (y[4] - x[4]) / hz
-    if (cpu <= 0 || s <= 0 || n == "nan") print "nan nan"; else printf "%.3f %.0f\n", cpu / s, n / cpu }'
+    if (cpu <= 0 || s <= 0 || n == "nan" || n <= 0) print "nan nan nan nan"
+    else printf "%.3f %.0f %.2f %.2f\n", cpu / s, n / cpu, 1e6 * (y[5] - x[5]) / hz / n, 1e6 * (y[6] - x[6]) / hz / n }'
 }
 
 # measure INDEX SECONDS FILE: one run of the target's load tool, output kept in FILE (and h2load's
@@ -647,7 +650,7 @@ for i in "${!names[@]}"; do
   rm -f "$work/runs/warmup-$i.txt.log"
 done
 
-declare -A results # results[i,round] = "rps p50 p99 errors others% cores per_core"
+declare -A results # results[i,round] = "rps p50 p99 errors others% cores per_core user_us system_us"
 for ((r = 1; r <= rounds; r++)); do
   echo "round $r of $rounds..."
   # Each round starts at a different target so that none is always first or last.
@@ -663,17 +666,18 @@ for ((r = 1; r <= rounds; r++)); do
     after=$(cpu_snapshot "${cpu_pids[i]}")
     others=$(others_cpu "$before" "$after")
     read -r rps p50 p99 errors requests < <(parse "$i" "$file")
-    read -r cores per_core < <(proxy_cpu "$before" "$after" "$elapsed" "$requests")
-    results[$i,$r]="$rps $p50 $p99 $errors $others $cores $per_core"
+    read -r cores per_core user_us system_us < <(proxy_cpu "$before" "$after" "$elapsed" "$requests")
+    results[$i,$r]="$rps $p50 $p99 $errors $others $cores $per_core $user_us $system_us"
     cpu_text=""
-    [[ $cores == nan ]] || cpu_text="  proxy $cores cores, $per_core req/s per core"
+    [[ $cores == nan ]] || cpu_text="  proxy $cores cores, $per_core req/s per core, $user_us + $system_us µs user + system per request"
     printf '  %-17s %10s req/s  p50 %8s ms  p99 %8s ms%s  other processes %3s%% CPU%s\n' "${names[i]}" "$rps" \
       "$p50" "$p99" "$cpu_text" "$others" "$( ((errors == 0)) || echo "  ($errors errors)")"
   done
 done
 
 # median I F: the median over rounds of field F (1 req/s, 2 p50, 3 p99, 6 proxy cores, 7 req/s per
-# proxy core) of target I, failed runs left out; nan when there is none.
+# proxy core, 8 and 9 the proxy's user and system CPU µs per request) of target I, failed runs left
+# out; nan when there is none.
 median() {
   local i=$1 f=$2 r
   for ((r = 1; r <= rounds; r++)); do echo "${results[$i,$r]}" | awk -v f="$f" '$f != "nan" {print $f}'; done |
@@ -700,10 +704,11 @@ echo
 echo "load average after measuring: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 echo "results: median of $rounds round(s) of ${duration} s; ratio = target / direct (req/s: higher is better; latency:"
 echo "lower is better); proxy cores = CPU seconds of the proxy's processes per second of the run; req/s/core ="
-echo "requests per CPU second of the proxy; others = the most CPU that processes outside this benchmark"
+echo "requests per CPU second of the proxy; user/sys us = the proxy's CPU per request in user space (its own"
+echo "code) and in the kernel (its sockets); others = the most CPU that processes outside this benchmark"
 echo "took during one of the target's rounds"
-printf '%-17s %10s %6s %9s %6s %9s %6s %6s %10s %7s %7s  %s\n' target req/s ratio "p50 ms" ratio "p99 ms" ratio \
-  cores req/s/core errors others "req/s per round"
+printf '%-17s %10s %6s %9s %6s %9s %6s %6s %10s %7s %7s %7s %7s  %s\n' target req/s ratio "p50 ms" ratio "p99 ms" \
+  ratio cores req/s/core "user us" "sys us" errors others "req/s per round"
 direct_rps=$(median 0 1) direct_p50=$(median 0 2) direct_p99=$(median 0 3)
 declare -A summary # summary[proxy,protocol,field] = the median
 for i in "${!names[@]}"; do
@@ -712,13 +717,14 @@ for i in "${!names[@]}"; do
     continue
   fi
   rps=$(median "$i" 1) p50=$(median "$i" 2) p99=$(median "$i" 3) cores=$(median "$i" 6) per_core=$(median "$i" 7)
-  for f in rps p99 per_core; do summary[${proxy_of[i]},${protocol_of[i]},$f]=${!f}; done
+  user_us=$(median "$i" 8) system_us=$(median "$i" 9)
+  for f in rps p99 per_core user_us system_us; do summary[${proxy_of[i]},${protocol_of[i]},$f]=${!f}; done
   per_round=$(for ((r = 1; r <= rounds; r++)); do echo "${results[$i,$r]}" | awk '{printf "%.0f ", $1}'; done)
   per_round=${per_round% }
-  printf '%-17s %10s %6s %9s %6s %9s %6s %6s %10s %7s %6s%%  %s\n' "${names[i]}" "$(fmt %.0f "$rps")" \
+  printf '%-17s %10s %6s %9s %6s %9s %6s %6s %10s %7s %7s %7s %6s%%  %s\n' "${names[i]}" "$(fmt %.0f "$rps")" \
     "$(ratio "$rps" "$direct_rps")" "$(fmt %.3f "$p50")" "$(ratio "$p50" "$direct_p50")" "$(fmt %.3f "$p99")" \
-    "$(ratio "$p99" "$direct_p99")" "$(fmt %.2f "$cores")" "$(fmt %.0f "$per_core")" "$(total_errors "$i")" \
-    "$(max_others "$i")" "$per_round"
+    "$(ratio "$p99" "$direct_p99")" "$(fmt %.2f "$cores")" "$(fmt %.0f "$per_core")" "$(fmt %.1f "$user_us")" \
+    "$(fmt %.1f "$system_us")" "$(total_errors "$i")" "$(max_others "$i")" "$per_round"
 done
 
 # The same medians laid out as issue 15's table: one column per proxy, then Teller's ratio to
@@ -730,6 +736,7 @@ cell() {
   local v=${summary[$1,$2,$3]:-nan}
   case $3 in
     p99) fmt "%.2f ms" "$v" ;;
+    user_us | system_us) fmt "%.1f µs" "$v" ;;
     *) if [[ $v == nan ]]; then echo "-"; else awk -v v="$v" 'BEGIN { printf "%.1fk", v / 1000 }'; fi ;;
   esac
 }
@@ -746,7 +753,9 @@ done
 echo "$line"; echo "$rule"
 for row in "HTTP/1.1 req/s:HTTP:rps" "HTTPS req/s:HTTPS:rps" "HTTPS p99:HTTPS:p99" "h2 req/s:h2:rps" \
     "h2 p99:h2:p99" "HTTP/1.1 req/s per proxy core:HTTP:per_core" "HTTPS req/s per proxy core:HTTPS:per_core" \
-    "h2 req/s per proxy core:h2:per_core"; do
+    "h2 req/s per proxy core:h2:per_core" "HTTP/1.1 user CPU per request:HTTP:user_us" \
+    "HTTP/1.1 system CPU per request:HTTP:system_us" "HTTPS user CPU per request:HTTPS:user_us" \
+    "HTTPS system CPU per request:HTTPS:system_us"; do
   IFS=: read -r label protocol field <<<"$row"
   line="| $label |"
   for p in "${columns[@]}"; do line+=" $(cell "$p" "$protocol" "$field") |"; done
