@@ -185,14 +185,16 @@ echo "loads:   bulk $streams streams x 64 KiB writes echoed; conns $concurrency 
   "$duration s per run, $rounds round(s), warm-up ${warmup} s (Teller)"
 
 clock_ticks=$(getconf CLK_TCK)
-# proxy_ticks PID: utime + stime of PID (all its threads) and of its child processes, in clock ticks.
+# proxy_ticks PID: "user system" CPU of PID (all its threads) and of its child processes (utime and
+# stime), in clock ticks.
 proxy_ticks() {
-  [[ -n $1 ]] || { echo 0; return; }
+  [[ -n $1 ]] || { echo 0 0; return; }
   cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
-    { pid = $1; sub(/^.*\) /, ""); if (pid == root || $2 == root) t += $12 + $13 } END { print t + 0 }'
+    { pid = $1; sub(/^.*\) /, ""); if (pid == root || $2 == root) { u += $12; k += $13 } } END { print u + 0, k + 0 }'
 }
 # run MODE INDEX SECONDS: one load run against target INDEX; prints its result line, with
-# cores=C (the proxy's CPU seconds per second of the run) when the target is a proxy.
+# cores=C (the proxy's CPU seconds per second of the run) when the target is a proxy, and for the
+# connections load user_us=U sys_us=S: the proxy's user and system CPU per connection, in µs.
 run() {
   local workers=$streams before after started elapsed
   [[ $1 == bulk ]] || workers=$concurrency
@@ -208,7 +210,13 @@ run() {
   result=$(grep '^result' "$work/load.out") || { echo "result failed $(tail -n 1 "$work/load.out")"; return; }
   if [[ -n ${cpu_pids[$2]} ]]; then
     # The JVM start of the load client is in the wall time too: cores err low by its share.
-    result+=" cores=$(awk -v t=$((after - before)) -v hz="$clock_ticks" -v s="$elapsed" 'BEGIN { printf "%.2f", t / hz / s }')"
+    result+=" $(awk -v a="$before" -v b="$after" -v hz="$clock_ticks" -v s="$elapsed" -v line="$result" 'BEGIN {
+      split(a, x, " "); split(b, y, " "); u = (y[1] - x[1]) / hz; k = (y[2] - x[2]) / hz
+      printf "cores=%.2f", (u + k) / s
+      # Connections in the run: its rate times its own measured seconds.
+      if (match(line, /conn_s=[0-9.]+/)) c = substr(line, RSTART + 7, RLENGTH - 7)
+      if (match(line, /seconds=[0-9.]+/)) t = substr(line, RSTART + 8, RLENGTH - 8)
+      if (c * t > 0) printf " user_us=%.1f sys_us=%.1f", 1e6 * u / (c * t), 1e6 * k / (c * t) }')"
   fi
   echo "$result"
 }
@@ -238,10 +246,12 @@ for ((r = 1; r <= rounds; r++)); do
         bulk[$i,$r]=$(field mib_s "$line")
         printf '  %-8s bulk  %8s MiB/s each way%s\n' "${names[i]}" "${bulk[$i,$r]:-failed}" "$cpu_text"
       else
-        conns[$i,$r]="$(field conn_s "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(field errors "$line") ${cores:-nan}"
+        user_us=$(field user_us "$line") sys_us=$(field sys_us "$line")
+        conns[$i,$r]="$(field conn_s "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(field errors "$line") ${cores:-nan} ${user_us:-nan} ${sys_us:-nan}"
         read -r cps p50 p99 errors _ <<<"${conns[$i,$r]}"
         per_core=""
         [[ -z $cores ]] || per_core=$(awk -v c="$cps" -v k="$cores" 'BEGIN { if (k > 0) printf ", %.0f conn/s per core", c / k }')
+        [[ -z $user_us ]] || per_core+=", $user_us + $sys_us µs user + system per connection"
         printf '  %-8s conns %8s conn/s  p50 %7s ms  p99 %7s ms  errors %s%s%s\n' "${names[i]}" "${cps:-failed}" "$p50" "$p99" "$errors" "$cpu_text" "$per_core"
       fi
     done
@@ -253,8 +263,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b + 0
 echo
 echo "load average after measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "results: median of $rounds round(s); ratio = target / direct"
-printf '%-8s %12s %6s %10s %6s %9s %9s %7s %12s %15s\n' target "bulk MiB/s" ratio "conn/s" ratio "p50 ms" "p99 ms" errors \
-  "proxy cores" "conn/s per core"
+printf '%-8s %12s %6s %10s %6s %9s %9s %7s %12s %15s %8s %8s\n' target "bulk MiB/s" ratio "conn/s" ratio "p50 ms" "p99 ms" errors \
+  "proxy cores" "conn/s per core" "user us" "sys us"
 for i in "${!names[@]}"; do
   if [[ -n ${skip[i]} ]]; then printf '%-8s n/a (%s)\n' "${names[i]}" "${skip[i]}"; continue; fi
   b=$(for ((r = 1; r <= rounds; r++)); do echo "${bulk[$i,$r]:-nan}"; done | grep -v nan | median)
@@ -263,9 +273,12 @@ for i in "${!names[@]}"; do
   p99=$(for ((r = 1; r <= rounds; r++)); do echo "${conns[$i,$r]}" | awk '{print $3}'; done | grep -v '^$' | median)
   e=$(for ((r = 1; r <= rounds; r++)); do echo "${conns[$i,$r]}" | awk '{print $4}'; done | awk '{s += $1} END {print s + 0}')
   k=$(for ((r = 1; r <= rounds; r++)); do echo "${conns[$i,$r]}" | awk '$5 != "" && $5 != "nan" {print $5}'; done | median)
+  us=$(for ((r = 1; r <= rounds; r++)); do echo "${conns[$i,$r]}" | awk '$6 != "" && $6 != "nan" {print $6}'; done | median)
+  ks=$(for ((r = 1; r <= rounds; r++)); do echo "${conns[$i,$r]}" | awk '$7 != "" && $7 != "nan" {print $7}'; done | median)
   [[ $i == 0 ]] && { direct_b=$b; direct_c=$c; }
-  printf '%-8s %12s %6s %10s %6s %9s %9s %7s %12s %15s\n' "${names[i]}" "$b" "$(ratio "$b" "$direct_b")" "$c" \
-    "$(ratio "$c" "$direct_c")" "$p50" "$p99" "$e" "${k/nan/-}" "$(awk -v c="$c" -v k="$k" 'BEGIN { if (k != "nan" && k > 0) printf "%.0f", c / k; else print "-" }')"
+  printf '%-8s %12s %6s %10s %6s %9s %9s %7s %12s %15s %8s %8s\n' "${names[i]}" "$b" "$(ratio "$b" "$direct_b")" "$c" \
+    "$(ratio "$c" "$direct_c")" "$p50" "$p99" "$e" "${k/nan/-}" "$(awk -v c="$c" -v k="$k" 'BEGIN { if (k != "nan" && k > 0) printf "%.0f", c / k; else print "-" }')" \
+    "${us/nan/-}" "${ks/nan/-}"
 done
 if [[ -z $teller_reason ]]; then
   echo
