@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,9 +21,10 @@ import org.slf4j.LoggerFactory;
  * slow reader never makes the balancer buffer without bound.
  *
  * <p>Half-close: both channels allow half-closure, so the source's FIN shuts only its input; the
- * peer gets a FIN once every byte before it is written, and the other direction goes on. When the
- * source closes outright (a reset, an idle timeout, the balancer), the peer is closed once what was
- * written to it is flushed.
+ * peer gets a FIN once every byte before it is written, and the other direction goes on; the second
+ * FIN of a connection is passed on by closing it (every byte each way is through by then: a close
+ * says FIN, with no output shutdown of its own). When the source closes outright (a reset, an idle
+ * timeout, the balancer), the peer is closed once what was written to it is flushed.
  *
  * <p>Both channels of a connection are on one event loop, so the two relays need no
  * synchronisation.
@@ -34,16 +36,20 @@ final class Relay extends ChannelInboundHandlerAdapter {
   private final Channel peer;
   private final LongAdder bytes;
   private final Runnable ended;
+  private final BooleanSupplier otherEnded;
 
   /**
    * @param peer the channel written to
    * @param bytes counts the bytes moved
-   * @param ended told once the source's FIN has been passed on
+   * @param ended told once the source's FIN has been passed on (or, for the second FIN, once every
+   *     byte before it is written: {@code ended} then closes the connection)
+   * @param otherEnded whether the other direction's FIN has been passed on already
    */
-  Relay(Channel peer, LongAdder bytes, Runnable ended) {
+  Relay(Channel peer, LongAdder bytes, Runnable ended, BooleanSupplier otherEnded) {
     this.peer = peer;
     this.bytes = bytes;
     this.ended = ended;
+    this.otherEnded = otherEnded;
   }
 
   @Override
@@ -76,6 +82,12 @@ final class Relay extends ChannelInboundHandlerAdapter {
     }
     // An empty write completes once every write before it is on the wire (the outbound buffer is
     // in order); shutting the output down at once would fail the writes still queued.
+    if (otherEnded.getAsBoolean()) {
+      // The last direction: the close that follows says FIN. Shutting the output down first cost
+      // a system call and an exception with its stack trace (Netty's) per connection.
+      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> ended.run());
+      return;
+    }
     peer.writeAndFlush(Unpooled.EMPTY_BUFFER)
         .addListener(
             (ChannelFutureListener)
@@ -91,7 +103,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    // A peer closed already (the connection ended both ways) is left alone: a write or a close
+    // on a closed channel only makes Netty an exception to say so.
+    if (peer.isOpen()) {
+      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
     ctx.fireChannelInactive();
   }
 
