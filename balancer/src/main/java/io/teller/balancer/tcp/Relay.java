@@ -81,18 +81,17 @@ final class Relay extends ChannelInboundHandlerAdapter {
       return;
     }
     // An empty write completes once every write before it is on the wire (the outbound buffer is
-    // in order); shutting the output down at once would fail the writes still queued.
-    if (otherEnded.getAsBoolean()) {
-      // The last direction: the close that follows says FIN. Shutting the output down first cost
-      // a system call and an exception with its stack trace (Netty's) per connection.
-      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> ended.run());
-      return;
-    }
+    // in order); shutting the output down at once would fail the writes still queued. For the last
+    // direction the close that follows says FIN: shutting the output down first cost a system call
+    // and an exception with its stack trace (Netty's) per connection.
+    boolean last = otherEnded.getAsBoolean();
     peer.writeAndFlush(Unpooled.EMPTY_BUFFER)
         .addListener(
             (ChannelFutureListener)
                 written -> {
-                  if (written.isSuccess() && peer instanceof DuplexChannel duplex) {
+                  if (last) {
+                    ended.run();
+                  } else if (written.isSuccess() && peer instanceof DuplexChannel duplex) {
                     duplex.shutdownOutput().addListener(shut -> ended.run());
                   } else {
                     peer.close();

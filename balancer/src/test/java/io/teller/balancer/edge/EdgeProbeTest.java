@@ -481,7 +481,7 @@ class EdgeProbeTest {
       for (boolean tls : new boolean[] {false, true}) {
         try (Socket socket = RawClient.open(port(tls), tls(tls))) {
           socket.getOutputStream().write(handshake.getBytes(StandardCharsets.ISO_8859_1));
-          RawClient.Result answer = RawClient.read(socket, 1000);
+          RawClient.Result answer = RawClient.readHead(socket, 5000);
           assertThat(answer.statusLine()).as(answer.text()).contains(" 101 ");
           String head = answer.text().toLowerCase();
           assertThat(head).contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=");

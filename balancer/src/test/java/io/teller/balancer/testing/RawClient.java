@@ -80,6 +80,35 @@ public final class RawClient {
     return socket;
   }
 
+  /**
+   * Reads until a whole head has come (up to its blank line), the server closes, or {@code
+   * timeoutMillis} have passed: for a connection that stays open after the head, such as a 101.
+   */
+  public static Result readHead(Socket socket, int timeoutMillis) throws IOException {
+    long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+    InputStream in = socket.getInputStream();
+    StringBuilder text = new StringBuilder();
+    byte[] buf = new byte[8192];
+    while (text.indexOf("\r\n\r\n") < 0) {
+      long left = (deadline - System.nanoTime()) / 1_000_000L;
+      if (left <= 0) {
+        return new Result(text.toString(), false);
+      }
+      socket.setSoTimeout((int) left);
+      int n;
+      try {
+        n = in.read(buf);
+      } catch (SocketTimeoutException e) {
+        return new Result(text.toString(), false);
+      }
+      if (n < 0) {
+        return new Result(text.toString(), true);
+      }
+      text.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+    }
+    return new Result(text.toString(), false);
+  }
+
   /** Reads until end of stream or {@code quietMillis} without a byte. */
   public static Result read(Socket socket, int quietMillis) throws IOException {
     socket.setSoTimeout(quietMillis);
