@@ -22,6 +22,10 @@ usage: bench/builds.sh [options] JAR_A JAR_B
   -h, --help         this text
   Needs wrk and nginx (bench/http.sh --install installs both). Quick smoke run:
   bench/builds.sh --rounds 1 --duration 2 --warmup 2 A.jar B.jar
+Environment: BALANCER_JAVA_OPTS, JVM options for both balancers; BALANCER_A_JAVA_OPTS and
+BALANCER_B_JAVA_OPTS, for one of them (in place of BALANCER_JAVA_OPTS). The same jar twice with
+different options compares JVM options:
+  BALANCER_B_JAVA_OPTS=-XX:+UseParallelGC bench/builds.sh A.jar A.jar
 EOF
 }
 
@@ -81,11 +85,12 @@ pids+=($!)
 wait_for "http://127.0.0.1:$registry_port/healthz" "${pids[-1]}" 60 || { echo "registry did not start"; log_tail registry; exit 1; }
 
 urls=() balancers=()
+java_opts=("${BALANCER_A_JAVA_OPTS-${BALANCER_JAVA_OPTS:-}}" "${BALANCER_B_JAVA_OPTS-${BALANCER_JAVA_OPTS:-}}")
 for i in 0 1; do
   port cluster; port https; port http; port admin
   env "${common[@]}" TELLER_CLUSTER_PORT="$cluster" TELLER_HTTPS_PORT="$https" TELLER_HTTP_PORT="$http" \
     TELLER_HTTP_REDIRECT=false TELLER_ADMIN_PORT="$admin" TELLER_DATA_DIR="$work/balancer-$i" \
-    java ${BALANCER_JAVA_OPTS:-} -jar "${jars[i]}" >"$work/balancer-$i.log" 2>&1 &
+    java ${java_opts[i]} -jar "${jars[i]}" >"$work/balancer-$i.log" 2>&1 &
   pids+=($!) balancers+=($!)
   if [[ $mode == https ]]; then urls+=("https://127.0.0.1:$https/"); else urls+=("http://127.0.0.1:$http/"); fi
 done
@@ -101,8 +106,8 @@ done
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
-echo "A = ${jars[0]}"
-echo "B = ${jars[1]}"
+echo "A = ${jars[0]}${java_opts[0]:+ (JVM options: ${java_opts[0]})}"
+echo "B = ${jars[1]}${java_opts[1]:+ (JVM options: ${java_opts[1]})}"
 echo "wrk -t$threads -c$connections ${duration}s per build per round, $mode, after ${warmup}s of warm-up each"
 for i in 0 1; do wrk -t"$threads" -c"$connections" -d"${warmup}s" "${urls[i]}" >/dev/null; done
 
