@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import java.util.concurrent.atomic.LongAdder;
@@ -23,8 +24,10 @@ import org.slf4j.LoggerFactory;
  * <p>Half-close: both channels allow half-closure, so the source's FIN shuts only its input; the
  * peer gets a FIN once every byte before it is written, and the other direction goes on; the second
  * FIN of a connection is passed on by closing it (every byte each way is through by then: a close
- * says FIN, with no output shutdown of its own). When the source closes outright (a reset, an idle
- * timeout, the balancer), the peer is closed once what was written to it is flushed.
+ * says FIN, with no output shutdown of its own). A channel whose output was shut down stops
+ * allowing half-closure, so that its own FIN closes it at once and its relay closes the peer. When
+ * the source closes outright (a reset, an idle timeout, the balancer), the peer is closed once what
+ * was written to it is flushed.
  *
  * <p>Both channels of a connection are on one event loop, so the two relays need no
  * synchronisation.
@@ -92,6 +95,12 @@ final class Relay extends ChannelInboundHandlerAdapter {
                   if (last) {
                     ended.run();
                   } else if (written.isSuccess() && peer instanceof DuplexChannel duplex) {
+                    // The peer's own FIN will then end the connection: Netty closes the peer on
+                    // it, and the peer's relay closes this channel once flushed (channelInactive).
+                    // Left half-closable, the peer would shut down the input of a socket that is
+                    // closed both ways by then: a failing system call and an exception with its
+                    // stack trace (Netty's) per connection.
+                    peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
                     duplex.shutdownOutput().addListener(shut -> ended.run());
                   } else {
                     peer.close();
