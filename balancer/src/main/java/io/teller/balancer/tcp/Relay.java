@@ -10,7 +10,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,12 +21,11 @@ import org.slf4j.LoggerFactory;
  * slow reader never makes the balancer buffer without bound.
  *
  * <p>Half-close: both channels allow half-closure, so the source's FIN shuts only its input; the
- * peer gets a FIN once every byte before it is written, and the other direction goes on; the second
- * FIN of a connection is passed on by closing it (every byte each way is through by then: a close
- * says FIN, with no output shutdown of its own). A channel whose output was shut down stops
- * allowing half-closure, so that its own FIN closes it at once and its relay closes the peer. When
- * the source closes outright (a reset, an idle timeout, the balancer), the peer is closed once what
- * was written to it is flushed.
+ * peer gets a FIN once every byte before it is written, and the other direction goes on. A channel
+ * whose output was shut down stops allowing half-closure: its own FIN, the connection's second,
+ * closes it, and its relay then closes the peer (every byte each way is through by then: the close
+ * says FIN). When the source closes outright (a reset, an idle timeout, the balancer), the peer is
+ * closed once what was written to it is flushed.
  *
  * <p>Both channels of a connection are on one event loop, so the two relays need no
  * synchronisation.
@@ -39,20 +37,16 @@ final class Relay extends ChannelInboundHandlerAdapter {
   private final Channel peer;
   private final LongAdder bytes;
   private final Runnable ended;
-  private final BooleanSupplier otherEnded;
 
   /**
    * @param peer the channel written to
    * @param bytes counts the bytes moved
-   * @param ended told once the source's FIN has been passed on (or, for the second FIN, once every
-   *     byte before it is written: {@code ended} then closes the connection)
-   * @param otherEnded whether the other direction's FIN has been passed on already
+   * @param ended told once the source's FIN has been passed on
    */
-  Relay(Channel peer, LongAdder bytes, Runnable ended, BooleanSupplier otherEnded) {
+  Relay(Channel peer, LongAdder bytes, Runnable ended) {
     this.peer = peer;
     this.bytes = bytes;
     this.ended = ended;
-    this.otherEnded = otherEnded;
   }
 
   @Override
@@ -84,17 +78,12 @@ final class Relay extends ChannelInboundHandlerAdapter {
       return;
     }
     // An empty write completes once every write before it is on the wire (the outbound buffer is
-    // in order); shutting the output down at once would fail the writes still queued. For the last
-    // direction the close that follows says FIN: shutting the output down first cost a system call
-    // and an exception with its stack trace (Netty's) per connection.
-    boolean last = otherEnded.getAsBoolean();
+    // in order); shutting the output down at once would fail the writes still queued.
     peer.writeAndFlush(Unpooled.EMPTY_BUFFER)
         .addListener(
             (ChannelFutureListener)
                 written -> {
-                  if (last) {
-                    ended.run();
-                  } else if (written.isSuccess() && peer instanceof DuplexChannel duplex) {
+                  if (written.isSuccess() && peer instanceof DuplexChannel duplex) {
                     // The peer's own FIN will then end the connection: Netty closes the peer on
                     // it, and the peer's relay closes this channel once flushed (channelInactive).
                     // Left half-closable, the peer would shut down the input of a socket that is

@@ -180,7 +180,7 @@ final class TcpConnection {
     ChannelFuture connecting =
         connector
             .clone(client.eventLoop())
-            .handler(new Relay(client, stats.bytesToClients, this::directionEnded, this::oneEnded))
+            .handler(new Relay(client, stats.bytesToClients, this::directionEnded))
             .connect(address(endpoint.host(), endpoint.port()));
     connecting.addListener(
         (ChannelFutureListener)
@@ -241,19 +241,11 @@ final class TcpConnection {
     }
     client
         .pipeline()
-        .replace(
-            front,
-            null,
-            new Relay(backend, stats.bytesToInstances, this::directionEnded, this::oneEnded));
+        .replace(front, null, new Relay(backend, stats.bytesToInstances, this::directionEnded));
     if (front.inputShutdown) {
       client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
     }
     client.config().setAutoRead(true);
-  }
-
-  /** Whether one direction's FIN has been passed on (so the next is the last). */
-  private boolean oneEnded() {
-    return directionsEnded == 1;
   }
 
   /** One direction's FIN was passed on; after both, the connection is done. */
