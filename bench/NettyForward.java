@@ -8,10 +8,18 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.handler.codec.http.*;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
@@ -28,8 +36,9 @@ import java.util.*;
 
 /**
  * A minimal HTTP/1.1 forwarding proxy written directly on Netty 4.2, to measure the ceiling of a
- * Netty-level rewrite of Teller's request path (bench/http.sh, target netty-proto). One NIO event
- * loop group of 2 threads serves an HTTP and an HTTPS (OpenSSL) listener; each event loop keeps
+ * Netty-level rewrite of Teller's request path (bench/http.sh, target netty-proto). One event
+ * loop group of 2 threads (transport from {@code -Dnetty.transport}: io_uring, the default and
+ * Teller's, epoll or nio) serves an HTTP and an HTTPS (OpenSSL) listener; each event loop keeps
  * its own pool of idle keep-alive connections per backend, connected on that loop; backends are
  * picked round robin. Requests and answers are streamed part by part, hop-by-hop headers dropped,
  * X-Forwarded-* and Forwarded added. Usage:
@@ -43,6 +52,26 @@ public final class NettyForward {
       "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
       "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"); // Teller's list; BoringSSL has no DHE
   static int[] backendPorts;
+  static final String TRANSPORT = System.getProperty("netty.transport", "io_uring");
+  static final Class<? extends ServerChannel> SERVER_CHANNEL = switch (TRANSPORT) {
+    case "io_uring" -> IoUringServerSocketChannel.class;
+    case "epoll" -> EpollServerSocketChannel.class;
+    default -> NioServerSocketChannel.class;
+  };
+  static final Class<? extends Channel> CLIENT_CHANNEL = switch (TRANSPORT) {
+    case "io_uring" -> IoUringSocketChannel.class;
+    case "epoll" -> EpollSocketChannel.class;
+    default -> NioSocketChannel.class;
+  };
+
+  static IoHandlerFactory ioHandlerFactory() {
+    return switch (TRANSPORT) {
+      case "io_uring" -> IoUringIoHandler.newFactory();
+      case "epoll" -> EpollIoHandler.newFactory();
+      case "nio" -> NioIoHandler.newFactory();
+      default -> throw new IllegalArgumentException("netty.transport " + TRANSPORT);
+    };
+  }
 
   /** What one event loop owns: idle backend connections per backend, the round-robin position. */
   static final class Loop {
@@ -69,15 +98,15 @@ public final class NettyForward {
             ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1))
         .build();
-    EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, ioHandlerFactory());
     listen(group, Integer.parseInt(args[0]), null);
     listen(group, Integer.parseInt(args[1]), ssl);
     System.out.println("netty-forward ready: http :" + args[0] + ", https :" + args[1] + " ("
-        + ssl.getClass().getSimpleName() + "), backends " + Arrays.toString(backendPorts));
+        + ssl.getClass().getSimpleName() + ", " + TRANSPORT + "), backends " + Arrays.toString(backendPorts));
   }
 
   static void listen(EventLoopGroup group, int port, SslContext ssl) throws InterruptedException {
-    new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+    new ServerBootstrap().group(group).channel(SERVER_CHANNEL)
         .option(ChannelOption.SO_BACKLOG, 1024)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(new ChannelInitializer<Channel>() {
@@ -153,7 +182,7 @@ public final class NettyForward {
       }
       pending = new ArrayList<>(4);
       pending.add(out);
-      new Bootstrap().group(client.eventLoop()).channel(NioSocketChannel.class)
+      new Bootstrap().group(client.eventLoop()).channel(CLIENT_CHANNEL)
           .option(ChannelOption.TCP_NODELAY, true)
           .handler(new ChannelInitializer<Channel>() {
             @Override protected void initChannel(Channel ch) {

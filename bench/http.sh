@@ -34,7 +34,8 @@ usage: bench/http.sh [options]
                      (default $all_proxies); the direct row is always measured
   -h, --help         this text
   Quick smoke run: bench/http.sh --rounds 1 --duration 3 --warmup 3
-Environment: BALANCER_JAVA_OPTS, JVM options for the Teller balancer (default: none, as ./teller).
+Environment: BALANCER_JAVA_OPTS, JVM options for the Teller balancer (default: none, as ./teller);
+  NETTY_PROTO_TRANSPORT, netty-proto's transport: io_uring (default, Teller's), epoll or nio.
 EOF
 }
 
@@ -471,11 +472,11 @@ add_proxy_targets() {
 # netty-proto: bench/NettyForward.java, run from source with the balancer's shaded jar (Netty 4.2 and
 # netty-tcnative BoringSSL), the same certificate as nginx and HAProxy, JVM options as Teller's.
 if selected netty-proto; then
-  np_http="" np_https=""
+  np_http="" np_https="" netty_proto_transport=${NETTY_PROTO_TRANSPORT:-io_uring}
   port np_http; port np_https
-  echo "starting netty-proto (bench/NettyForward.java, one 2-thread NIO event loop group; http :$np_http, https :$np_https)"
+  echo "starting netty-proto (bench/NettyForward.java, one 2-thread $netty_proto_transport event loop group; http :$np_http, https :$np_https)"
   # shellcheck disable=SC2086 # BALANCER_JAVA_OPTS is a list of options
-  start netty-proto java $balancer_java_opts -cp balancer/target/teller-balancer.jar bench/NettyForward.java \
+  start netty-proto java $balancer_java_opts -Dnetty.transport="$netty_proto_transport" -cp balancer/target/teller-balancer.jar bench/NettyForward.java \
     "$np_http" "$np_https" "$work/tls/cert.pem" "$work/tls/key.pem" "${backend_ports[@]}"
   np_pid=$last_pid np_reason=""
   if wait_for "http://127.0.0.1:$np_http/" "$np_pid" 60 && wait_for "https://127.0.0.1:$np_https/" "$np_pid" 15; then
