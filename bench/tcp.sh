@@ -14,16 +14,19 @@ usage() {
 usage: bench/tcp.sh [options]
   --duration S       seconds per load run (default 8, at most 10)
   --rounds N         measured rounds; targets alternate within each round (default 1)
-  --warmup S         warm-up seconds for Teller (a JVM) before measuring (default 10)
+  --warmup S         warm-up seconds for the JVM proxies (Teller, netty-l4) before measuring (default 10)
   --streams N        connections of the bulk load (default 4)
   --concurrency N    clients of the many-connections load (default 16)
   --backends N       echo ports served by the one backend process (default 3)
+  --netty-proto      also measure bench/NettyTcpForward.java (target netty-l4): a minimal
+                     forwarder on bare Netty, what Netty's channels cost with nothing of Teller's
   -h, --help         this text
-Environment: BALANCER_JAVA_OPTS, extra JVM options for the Teller balancer.
+Environment: BALANCER_JAVA_OPTS, extra JVM options for the Teller balancer (and netty-l4);
+  NETTY_PROTO_TRANSPORT, netty-l4's transport: io_uring (default, Teller's), epoll or nio.
 EOF
 }
 
-duration=8 rounds=1 warmup=10 streams=4 concurrency=16 backends=3
+duration=8 rounds=1 warmup=10 streams=4 concurrency=16 backends=3 netty_proto=false
 positive_int() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "bench/tcp.sh: $1 needs a positive integer, got '$2'" >&2; exit 2; }; }
 while (($#)); do
   case $1 in
@@ -32,6 +35,7 @@ while (($#)); do
       positive_int "$1" "$2"
       declare "${1#--}=$2"
       shift ;;
+    --netty-proto) netty_proto=true ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench/tcp.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -144,6 +148,28 @@ if [[ -z $teller_reason ]]; then
 fi
 add_target "teller" "$teller_tcp_port" true "$teller_reason" "$balancer_pid"
 
+# --- netty-l4 (--netty-proto) ----------------------------------------------------------------
+if $netty_proto; then
+  port netty_port
+  netty_transport=${NETTY_PROTO_TRANSPORT:-io_uring}
+  echo "starting netty-l4 (bench/NettyTcpForward.java, one 2-thread $netty_transport event loop group, :$netty_port)"
+  # shellcheck disable=SC2086 # BALANCER_JAVA_OPTS is a list of options
+  start netty-l4 java ${BALANCER_JAVA_OPTS:-} -Dnetty.transport="$netty_transport" \
+    -cp balancer/target/teller-balancer.jar bench/NettyTcpForward.java "$netty_port" "${backend_ports[@]}"
+  netty_pid=$last_pid netty_reason=""
+  deadline=$((SECONDS + 60))
+  until grep -q "netty-tcp-forward ready" "$work/netty-l4.log"; do
+    if ! kill -0 "$netty_pid" 2>/dev/null || ((SECONDS >= deadline)); then
+      netty_reason="did not start"; log_tail netty-l4; break
+    fi
+    sleep 0.1
+  done
+  if [[ -z $netty_reason ]] && ! java -cp "$work/classes" TcpLoad conns "$netty_port" 1 1 2>/dev/null | grep -q 'errors=0'; then
+    netty_reason="did not forward"; log_tail netty-l4
+  fi
+  add_target "netty-l4" "$netty_port" true "$netty_reason" "$netty_pid"
+fi
+
 # --- HAProxy ---------------------------------------------------------------------------------
 if [[ -z $haproxy_bin ]]; then
   add_target "haproxy" "" false "not installed (apt-get install haproxy)"
@@ -182,7 +208,7 @@ echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-minute load average befo
 echo "java:    $(first_line java -version)"
 [[ -z $haproxy_bin ]] || { v=$(first_line "$haproxy_bin" -v); echo "haproxy: ${v% - https*}"; }
 echo "loads:   bulk $streams streams x 64 KiB writes echoed; conns $concurrency clients x (connect, 64 B echo, close);" \
-  "$duration s per run, $rounds round(s), warm-up ${warmup} s (Teller)"
+  "$duration s per run, $rounds round(s), warm-up ${warmup} s (JVM proxies)"
 
 clock_ticks=$(getconf CLK_TCK)
 # proxy_ticks PID: "user system" CPU of PID (all its threads) and of its child processes (utime and
@@ -223,7 +249,7 @@ run() {
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 echo
-echo "warming up Teller..."
+echo "warming up the JVM proxies..."
 for i in "${!names[@]}"; do
   [[ -z ${skip[i]} ]] && ${jvm[i]} || continue
   run conns "$i" "$(((warmup + 1) / 2))" >/dev/null
