@@ -22,6 +22,7 @@ usage: bench/tcp.sh [options]
                      forwarder on bare Netty, what Netty's channels cost with nothing of Teller's
   -h, --help         this text
 Environment: BALANCER_JAVA_OPTS, extra JVM options for the Teller balancer (and netty-l4);
+  TELLER_B_JAR, a second balancer build measured beside the first (target teller-b);
   NETTY_PROTO_TRANSPORT, netty-l4's transport: io_uring (default, Teller's), epoll or nio.
 EOF
 }
@@ -147,6 +148,30 @@ if [[ -z $teller_reason ]]; then
   done
 fi
 add_target "teller" "$teller_tcp_port" true "$teller_reason" "$balancer_pid"
+
+# --- teller-b (TELLER_B_JAR): a second balancer build, side by side with the first ----------
+if [[ -n ${TELLER_B_JAR:-} ]]; then
+  b_reason=""
+  port b_cluster_port; port b_https_port; port b_http_port; port b_admin_port; port b_tcp_port
+  echo "starting balancer B ($TELLER_B_JAR; TCP :$b_tcp_port, admin :$b_admin_port)"
+  # shellcheck disable=SC2086 # BALANCER_JAVA_OPTS is a list of options
+  start balancer-b env "${common_env[@]}" TELLER_CLUSTER_PORT="$b_cluster_port" \
+    TELLER_HTTPS_PORT="$b_https_port" TELLER_HTTP_PORT="$b_http_port" TELLER_ADMIN_PORT="$b_admin_port" \
+    TELLER_TCP_LISTENERS="$b_tcp_port:tcpbench:least-connections" TELLER_DATA_DIR="$work/balancer-b-data" \
+    java ${BALANCER_JAVA_OPTS:-} -jar "$TELLER_B_JAR"
+  b_pid=$last_pid
+  if [[ -n $teller_reason ]]; then
+    b_reason=$teller_reason
+  elif ! wait_for "http://127.0.0.1:$b_admin_port/healthz" "$b_pid" 60; then
+    b_reason="balancer B did not start"; log_tail balancer-b
+  else
+    deadline=$((SECONDS + 30))
+    until java -cp "$work/classes" TcpLoad conns "$b_tcp_port" 1 1 2>/dev/null | grep -q 'errors=0'; do
+      ((SECONDS < deadline)) || { b_reason="balancer B did not forward"; log_tail balancer-b; break; }
+    done
+  fi
+  add_target "teller-b" "$b_tcp_port" true "$b_reason" "$b_pid"
+fi
 
 # --- netty-l4 (--netty-proto) ----------------------------------------------------------------
 if $netty_proto; then

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * One client connection's way through an L4 listener, as a chain of stages like an HTTP request's:
  *
  * <ol>
- *   <li>{@link #route() route}: the listener's service, or on an SNI listener the service named in
- *       the TLS ClientHello;
+ *   <li>route: the listener's service, or on an SNI listener the service named in the TLS
+ *       ClientHello ({@link #routeByServerName()});
  *   <li>{@link #attempts admit and attempt}: counted toward the retry budget; pick an instance with
  *       the service's strategy, take a lease on its in-flight count, connect — another instance,
  *       never the same twice, when one cannot be reached and the {@link Resilience} policy allows;
@@ -119,23 +119,28 @@ final class TcpConnection {
               clientClosed = true;
               closed();
             });
-    route()
-        .compose(this::attempts)
-        .onSuccess(this::relay)
-        .onFailure(cause -> fail(Failure.of(cause, service())));
+    // Plain calls, not a chain of futures: a connection is short, and on a listener for one
+    // service every stage but the connect completes at once.
+    try {
+      TcpRoutes.Listener listener = router.routes().listeners().get(port);
+      if (listener == null) {
+        fail(Failure.noRoute("port " + port + " (its listener was removed)"));
+      } else if (listener.spec().kind() == ListenerSpec.Kind.SNI) {
+        routeByServerName()
+            .onSuccess(this::attempts)
+            .onFailure(cause -> fail(Failure.of(cause, service())));
+      } else if (listener.target() == null) {
+        fail(Failure.unknownService(listener.spec().service()));
+      } else {
+        attempts(listener.target());
+      }
+    } catch (RuntimeException e) {
+      fail(Failure.of(e, service()));
+    }
   }
 
-  /** The service this connection goes to. */
-  private Future<TcpRoutes.Target> route() {
-    TcpRoutes.Listener listener = router.routes().listeners().get(port);
-    if (listener == null) {
-      return Future.failedFuture(Failure.noRoute("port " + port + " (its listener was removed)"));
-    }
-    if (listener.spec().kind() != ListenerSpec.Kind.SNI) {
-      return listener.target() == null
-          ? Future.failedFuture(Failure.unknownService(listener.spec().service()))
-          : Future.succeededFuture(listener.target());
-    }
+  /** On an SNI listener, the service named in the TLS ClientHello. */
+  private Future<TcpRoutes.Target> routeByServerName() {
     // Reads until the ClientHello is whole; its bytes then wait in the front handler.
     sni = new ServerNameReader(MAX_HELLO_BYTES, options.helloTimeoutMillis());
     serverName = Promise.promise();
@@ -154,23 +159,22 @@ final class TcpConnection {
   }
 
   /** Admits the connection, then tries instances until one is connected or none may be. */
-  private Future<Channel> attempts(TcpRoutes.Target target) {
+  private void attempts(TcpRoutes.Target target) {
     this.target = target;
     resilience.admitted();
     tries = resilience.tries(target.pool());
-    Promise<Channel> connected = Promise.promise();
-    attempt(connected);
-    return connected.future();
+    attempt();
   }
 
-  private void attempt(Promise<Channel> connected) {
+  /** Connects to an instance; then the relay, or the next attempt, or the failure. */
+  private void attempt() {
     if (clientClosed) {
-      connected.fail(Failure.clientGone(service(), null));
+      fail(Failure.clientGone(service(), null));
       return;
     }
     Endpoint endpoint = target.picker().pick(pick);
     if (endpoint == null) {
-      connected.fail(lastFailure != null ? lastFailure : Failure.noInstance(service()));
+      fail(lastFailure != null ? lastFailure : Failure.noInstance(service()));
       return;
     }
     tries.add(endpoint.id());
@@ -192,9 +196,9 @@ final class TcpConnection {
                 resilience.record(lastFailure);
                 LOG.debug("TCP port {}: {}", port, lastFailure.reason());
                 if (resilience.retry(tries, lastFailure)) {
-                  attempt(connected);
+                  attempt();
                 } else {
-                  connected.fail(lastFailure);
+                  fail(lastFailure);
                 }
                 return;
               }
@@ -203,13 +207,13 @@ final class TcpConnection {
               if (clientClosed) {
                 attempt.release();
                 channel.close();
-                connected.fail(Failure.clientGone(service(), endpoint.id()));
+                fail(Failure.clientGone(service(), endpoint.id()));
                 return;
               }
               lease = attempt;
               openToInstance = stats.instance(endpoint.id());
               openToInstance.increment();
-              connected.complete(channel);
+              relay(channel);
             });
   }
 
