@@ -126,8 +126,13 @@ final class TcpConnection {
       if (listener == null) {
         fail(Failure.noRoute("port " + port + " (its listener was removed)"));
       } else if (listener.spec().kind() == ListenerSpec.Kind.SNI) {
+        // compose, so that what attempts() throws fails the connection as a failure of its own.
         routeByServerName()
-            .onSuccess(this::attempts)
+            .compose(
+                target -> {
+                  attempts(target);
+                  return Future.succeededFuture();
+                })
             .onFailure(cause -> fail(Failure.of(cause, service())));
       } else if (listener.target() == null) {
         fail(Failure.unknownService(listener.spec().service()));
