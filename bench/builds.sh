@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two balancer builds side by side: one registry and two balancers (build A's jar and build B's)
 # in a Teller cluster of their own on loopback, over the same nginx backends; after a warm-up of
-# both, wrk rounds alternate between them (A, B, A, B, ...), each round measuring req/s, p99 and
+# both, wrk (or h2load) rounds alternate between them (A, B, A, B, ...), each round measuring req/s, p99 and
 # the CPU seconds the balancer's process used (/proc/PID/stat), so req per CPU second. The machine's
 # drift between rounds hits both builds alike, which separate runs of bench/http.sh cannot promise.
 # Run after `mvn -B -DskipTests package`; `bench/builds.sh --help` lists the options.
@@ -13,7 +13,8 @@ usage() {
 usage: bench/builds.sh [options] JAR_A JAR_B
   JAR_A, JAR_B       two balancer jars (e.g. a copy of balancer/target/teller-balancer.jar built
                      from main, and one from a branch)
-  --mode MODE        https (default) or http: which balancer listener wrk loads
+  --mode MODE        https (default) or http: which balancer listener wrk loads; h2: h2load
+                     (-c16 -m4, HTTP/2 over TLS) on the HTTPS listener
   --rounds N         measured rounds, each one run of A then one of B (default 8, at most 50)
   --duration S       seconds of load per build per round (default 5, at most 30)
   --warmup S         warm-up seconds per build before the first round (default 20, at most 120)
@@ -36,7 +37,7 @@ positive_int() {
 }
 while (($#)); do
   case $1 in
-    --mode) [[ ${2:-} == https || ${2:-} == http ]] || { echo "bench/builds.sh: --mode is https or http" >&2; exit 2; }; mode=$2; shift 2 ;;
+    --mode) [[ ${2:-} =~ ^(https|http|h2)$ ]] || { echo "bench/builds.sh: --mode is https, http or h2" >&2; exit 2; }; mode=$2; shift 2 ;;
     --rounds) positive_int "$1" "${2:-}" 50; rounds=$2; shift 2 ;;
     --duration) positive_int "$1" "${2:-}" 30; duration=$2; shift 2 ;;
     --warmup) positive_int "$1" "${2:-}" 120; warmup=$2; shift 2 ;;
@@ -49,7 +50,9 @@ while (($#)); do
 done
 ((${#jars[@]} == 2)) || { usage >&2; exit 2; }
 for jar in "${jars[@]}"; do [[ -f $jar ]] || { echo "bench/builds.sh: no jar at $jar" >&2; exit 2; }; done
-for tool in wrk nginx curl java; do
+tools=(wrk nginx curl java)
+[[ $mode != h2 ]] || tools+=(h2load)
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "bench/builds.sh: needs $tool" >&2; exit 2; }
 done
 [[ -f registry/target/teller-registry.jar ]] || { echo "bench/builds.sh: run mvn -B -DskipTests package first" >&2; exit 2; }
@@ -92,7 +95,7 @@ for i in 0 1; do
     TELLER_HTTP_REDIRECT=false TELLER_ADMIN_PORT="$admin" TELLER_DATA_DIR="$work/balancer-$i" \
     java ${java_opts[i]} -jar "${jars[i]}" >"$work/balancer-$i.log" 2>&1 &
   pids+=($!) balancers+=($!)
-  if [[ $mode == https ]]; then urls+=("https://127.0.0.1:$https/"); else urls+=("http://127.0.0.1:$http/"); fi
+  if [[ $mode == http ]]; then urls+=("http://127.0.0.1:$http/"); else urls+=("https://127.0.0.1:$https/"); fi
 done
 api() {
   curl -sf -o /dev/null -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
@@ -108,21 +111,39 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 echo "A = ${jars[0]}${java_opts[0]:+ (JVM options: ${java_opts[0]})}"
 echo "B = ${jars[1]}${java_opts[1]:+ (JVM options: ${java_opts[1]})}"
-echo "wrk -t$threads -c$connections ${duration}s per build per round, $mode, after ${warmup}s of warm-up each"
-for i in 0 1; do wrk -t"$threads" -c"$connections" -d"${warmup}s" "${urls[i]}" >/dev/null; done
+# load URL SECONDS: one run of the load tool; prints "req/s requests p99_ms".
+load() {
+  if [[ $mode == h2 ]]; then
+    local log=$work/h2load.log rps n p99
+    rps=$(h2load -t"$threads" -c16 -m4 -D "$2" --npn-list=h2 --log-file="$log" "$1" 2>&1 |
+      awk '/^finished in/ {print $4}')
+    # h2load's log: start time, status, duration in µs, a line per request; p99 by nearest rank.
+    n=$(wc -l <"$log")
+    p99=$(cut -f3 "$log" | LC_ALL=C sort -n |
+      awk -v n="$n" 'BEGIN { r = int(n * 0.99); if (r < n * 0.99) r++ } NR == r { printf "%.2f", $1 / 1000 }')
+    rm -f "$log"
+    printf '%.0f %d %s\n' "${rps:-0}" "$n" "${p99:-0}"
+  else
+    wrk -t"$threads" -c"$connections" -d"$2s" --latency "$1" | awk '
+      /Requests\/sec/ { rps = $2 }
+      /requests in/ { requests = $1 }
+      $1 == "99%" { p99 = $2; if (p99 ~ /us$/) p99 = p99 / 1000; else if (p99 ~ /ms$/) p99 = p99 + 0; else p99 = p99 * 1000 }
+      END { printf "%.0f %d %.2f\n", rps, requests, p99 }'
+  fi
+}
+if [[ $mode == h2 ]]; then echo "h2load -t$threads -c16 -m4 ${duration}s per build per round, h2, after ${warmup}s of warm-up each"
+else echo "wrk -t$threads -c$connections ${duration}s per build per round, $mode, after ${warmup}s of warm-up each"; fi
+for i in 0 1; do load "${urls[i]}" "$warmup" >/dev/null; done
 
 results=()
 printf '%-6s %-5s %10s %9s %8s %14s\n' round build 'req/s' 'p99 ms' 'cpu s' 'req/cpu s'
 for ((r = 1; r <= rounds; r++)); do
   for i in 0 1; do
     before=$(ticks "${balancers[i]}")
-    out=$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "${urls[i]}")
+    read -r rps requests p99 < <(load "${urls[i]}" "$duration")
     after=$(ticks "${balancers[i]}")
-    line=$(awk -v before="$before" -v after="$after" -v hz="$hz" '
-      /Requests\/sec/ { rps = $2 }
-      /requests in/ { requests = $1 }
-      $1 == "99%" { p99 = $2; if (p99 ~ /us$/) p99 = p99 / 1000; else if (p99 ~ /ms$/) p99 = p99 + 0; else p99 = p99 * 1000 }
-      END { cpu = (after - before) / hz; printf "%.0f %.2f %.2f %.0f", rps, p99, cpu, (cpu > 0 ? requests / cpu : 0) }' <<<"$out")
+    line=$(awk -v before="$before" -v after="$after" -v hz="$hz" -v rps="$rps" -v requests="$requests" -v p99="$p99" '
+      BEGIN { cpu = (after - before) / hz; printf "%.0f %.2f %.2f %.0f", rps, p99, cpu, (cpu > 0 ? requests / cpu : 0) }')
     results+=("$r ${i} $line")
     read -r rps p99 cpu per <<<"$line"
     printf '%-6s %-5s %10s %9s %8s %14s\n' "$r" "$([[ $i == 0 ]] && echo A || echo B)" "$rps" "$p99" "$cpu" "$per"
