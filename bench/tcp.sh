@@ -140,12 +140,16 @@ fi
 if [[ -z $teller_reason ]] && ! wait_for "http://127.0.0.1:$admin_port/healthz" "$balancer_pid" 60; then
   teller_reason="balancer did not start"; log_tail balancer
 fi
-if [[ -z $teller_reason ]]; then
-  # Until a connection through the balancer is echoed (the registry's instances have arrived).
-  deadline=$((SECONDS + 30))
-  until java -cp "$work/classes" TcpLoad conns "$teller_tcp_port" 1 1 2>/dev/null | grep -q 'errors=0'; do
-    ((SECONDS < deadline)) || { teller_reason="balancer did not forward"; log_tail balancer; break; }
+# forwards PORT: whether a connection through PORT is echoed within 30 s (a balancer forwards once
+# the registry's instances have arrived).
+forwards() {
+  local deadline=$((SECONDS + 30))
+  until java -cp "$work/classes" TcpLoad conns "$1" 1 1 2>/dev/null | grep -q 'errors=0'; do
+    ((SECONDS < deadline)) || return 1
   done
+}
+if [[ -z $teller_reason ]] && ! forwards "$teller_tcp_port"; then
+  teller_reason="balancer did not forward"; log_tail balancer
 fi
 add_target "teller" "$teller_tcp_port" true "$teller_reason" "$balancer_pid"
 
@@ -164,11 +168,8 @@ if [[ -n ${TELLER_B_JAR:-} ]]; then
     b_reason=$teller_reason
   elif ! wait_for "http://127.0.0.1:$b_admin_port/healthz" "$b_pid" 60; then
     b_reason="balancer B did not start"; log_tail balancer-b
-  else
-    deadline=$((SECONDS + 30))
-    until java -cp "$work/classes" TcpLoad conns "$b_tcp_port" 1 1 2>/dev/null | grep -q 'errors=0'; do
-      ((SECONDS < deadline)) || { b_reason="balancer B did not forward"; log_tail balancer-b; break; }
-    done
+  elif ! forwards "$b_tcp_port"; then
+    b_reason="balancer B did not forward"; log_tail balancer-b
   fi
   add_target "teller-b" "$b_tcp_port" true "$b_reason" "$b_pid"
 fi
@@ -189,7 +190,7 @@ if $netty_proto; then
     fi
     sleep 0.1
   done
-  if [[ -z $netty_reason ]] && ! java -cp "$work/classes" TcpLoad conns "$netty_port" 1 1 2>/dev/null | grep -q 'errors=0'; then
+  if [[ -z $netty_reason ]] && ! forwards "$netty_port"; then
     netty_reason="did not forward"; log_tail netty-l4
   fi
   add_target "netty-l4" "$netty_port" true "$netty_reason" "$netty_pid"

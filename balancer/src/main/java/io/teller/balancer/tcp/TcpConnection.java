@@ -121,26 +121,17 @@ final class TcpConnection {
             });
     // Plain calls, not a chain of futures: a connection is short, and on a listener for one
     // service every stage but the connect completes at once.
-    try {
-      TcpRoutes.Listener listener = router.routes().listeners().get(port);
-      if (listener == null) {
-        fail(Failure.noRoute("port " + port + " (its listener was removed)"));
-      } else if (listener.spec().kind() == ListenerSpec.Kind.SNI) {
-        // compose, so that what attempts() throws fails the connection as a failure of its own.
-        routeByServerName()
-            .compose(
-                target -> {
-                  attempts(target);
-                  return Future.succeededFuture();
-                })
-            .onFailure(cause -> fail(Failure.of(cause, service())));
-      } else if (listener.target() == null) {
-        fail(Failure.unknownService(listener.spec().service()));
-      } else {
-        attempts(listener.target());
-      }
-    } catch (RuntimeException e) {
-      fail(Failure.of(e, service()));
+    TcpRoutes.Listener listener = router.routes().listeners().get(port);
+    if (listener == null) {
+      fail(Failure.noRoute("port " + port + " (its listener was removed)"));
+    } else if (listener.spec().kind() == ListenerSpec.Kind.SNI) {
+      routeByServerName()
+          .onSuccess(this::attempts)
+          .onFailure(cause -> fail(Failure.of(cause, service())));
+    } else if (listener.target() == null) {
+      fail(Failure.unknownService(listener.spec().service()));
+    } else {
+      attempts(listener.target());
     }
   }
 
@@ -166,9 +157,15 @@ final class TcpConnection {
   /** Admits the connection, then tries instances until one is connected or none may be. */
   private void attempts(TcpRoutes.Target target) {
     this.target = target;
-    resilience.admitted();
-    tries = resilience.tries(target.pool());
-    attempt();
+    // What a stage throws (a picker, say) fails the connection through the one exit, as any
+    // failure does.
+    try {
+      resilience.admitted();
+      tries = resilience.tries(target.pool());
+      attempt();
+    } catch (RuntimeException e) {
+      fail(Failure.of(e, service()));
+    }
   }
 
   /** Connects to an instance; then the relay, or the next attempt, or the failure. */
